@@ -1,0 +1,69 @@
+//! The default metric catalogue: data standard v1, as the corporate data team defines it.
+
+use crate::reference::{Comparison, Domain, Metric, Polarity, ReportedBy, Standard};
+use crate::value::ValueKind;
+
+pub const DATA_STANDARD_VERSION: u32 = 1;
+
+fn metric(
+    id: &str,
+    name: &str,
+    domain: Domain,
+    reported_by: ReportedBy,
+    kind: ValueKind,
+    polarity: Polarity,
+    standard: Option<(Comparison, i64)>,
+) -> Metric {
+    Metric {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        domain,
+        reported_by,
+        kind,
+        polarity,
+        standard: standard.map(|(comparison, target)| Standard { comparison, target }),
+    }
+}
+
+/// Data standard v1. Ratio targets are in basis points.
+pub fn data_standard_v1() -> Vec<Metric> {
+    use Comparison::{AtLeast, AtMost};
+    use Domain::{Finance, Operational, Quality};
+    use Polarity::{HigherIsBetter, LowerIsBetter, Neutral};
+    use ReportedBy::{Commissioner, Provider};
+    use ValueKind::{Count, Money, Ratio};
+    vec![
+        metric("ae_4hr", "A&E attendances seen within 4 hours", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9500))),
+        metric("ae_12hr_dta", "A&E waits over 12 hours from decision to admit", Operational, Provider, Count, LowerIsBetter, Some((AtMost, 0))),
+        metric("ae_emergency_admissions", "Emergency admissions via A&E", Operational, Provider, Count, Neutral, None),
+        metric("rtt_18wk", "RTT incomplete pathways within 18 weeks", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9200))),
+        metric("rtt_52wk", "RTT incomplete pathways waiting 52 weeks or more", Operational, Provider, Count, LowerIsBetter, Some((AtMost, 0))),
+        metric("cancer_62d", "Cancer treatment within 62 days of referral", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 8500))),
+        metric("cancer_2ww", "Cancer first seen within two weeks of urgent referral", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9300))),
+        metric("diag_6wk", "Diagnostic waits of six weeks or more", Operational, Provider, Ratio, LowerIsBetter, Some((AtMost, 100))),
+        metric("finance_surplus", "Surplus (deficit negative)", Finance, Provider, Money, HigherIsBetter, None),
+        metric("agency_spend", "Agency staff spend", Finance, Provider, Money, LowerIsBetter, None),
+        metric("cdiff_cases", "C. difficile infections", Quality, Provider, Count, LowerIsBetter, None),
+        metric("dementia_dx", "Estimated dementia diagnosis rate", Quality, Commissioner, Ratio, HigherIsBetter, Some((AtLeast, 6670))),
+        metric("iapt_access", "Access to psychological therapies", Quality, Commissioner, Ratio, HigherIsBetter, None),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_standards_are_as_published() {
+        let metrics = data_standard_v1();
+        let mut ids: Vec<_> = metrics.iter().map(|m| m.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), metrics.len());
+        let target = |id: &str| metrics.iter().find(|m| m.id == id).and_then(|m| m.standard).map(|s| (s.comparison, s.target));
+        assert_eq!(target("ae_4hr"), Some((Comparison::AtLeast, 9500)));
+        assert_eq!(target("diag_6wk"), Some((Comparison::AtMost, 100)));
+        assert_eq!(target("dementia_dx"), Some((Comparison::AtLeast, 6670)));
+        assert_eq!(target("rtt_52wk"), Some((Comparison::AtMost, 0)));
+    }
+}

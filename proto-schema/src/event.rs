@@ -1,0 +1,96 @@
+//! The events of the log. Variants are only ever appended: postcard names a variant by its index,
+//! so reordering would change the meaning of every stored envelope (the golden vectors guard it).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::reference::{Metric, Organisation, Region, System};
+use crate::submission::Return;
+
+/// A return accepted into the log, with its revision for its (organisation, collection, period).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnSubmitted {
+    /// 1 for the first return of its (organisation, collection, period), then 2, 3, ...
+    pub revision: u32,
+    #[serde(rename = "return")]
+    pub ret: Return,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub enum Event {
+    ReturnSubmitted(ReturnSubmitted),
+    RegionDefined(Region),
+    SystemDefined(System),
+    OrganisationRegistered(Organisation),
+    MetricDefined(Metric),
+}
+
+impl Event {
+    /// The event's kind as JSON names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::ReturnSubmitted(_) => "return_submitted",
+            Event::RegionDefined(_) => "region_defined",
+            Event::SystemDefined(_) => "system_defined",
+            Event::OrganisationRegistered(_) => "organisation_registered",
+            Event::MetricDefined(_) => "metric_defined",
+        }
+    }
+
+    /// Whether the event changes reference data (geography or the data standard).
+    pub fn is_reference(&self) -> bool {
+        !matches!(self, Event::ReturnSubmitted(_))
+    }
+}
+
+/// The JSON shape: the payload's fields with a `kind` beside them.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum EventJsonRef<'a> {
+    ReturnSubmitted(&'a ReturnSubmitted),
+    RegionDefined(&'a Region),
+    SystemDefined(&'a System),
+    OrganisationRegistered(&'a Organisation),
+    MetricDefined(&'a Metric),
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum EventJson {
+    ReturnSubmitted(ReturnSubmitted),
+    RegionDefined(Region),
+    SystemDefined(System),
+    OrganisationRegistered(Organisation),
+    MetricDefined(Metric),
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return Event::serialize(self, s);
+        }
+        match self {
+            Event::ReturnSubmitted(e) => EventJsonRef::ReturnSubmitted(e),
+            Event::RegionDefined(e) => EventJsonRef::RegionDefined(e),
+            Event::SystemDefined(e) => EventJsonRef::SystemDefined(e),
+            Event::OrganisationRegistered(e) => EventJsonRef::OrganisationRegistered(e),
+            Event::MetricDefined(e) => EventJsonRef::MetricDefined(e),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
+        if !d.is_human_readable() {
+            return Event::deserialize(d);
+        }
+        Ok(match EventJson::deserialize(d)? {
+            EventJson::ReturnSubmitted(e) => Event::ReturnSubmitted(e),
+            EventJson::RegionDefined(e) => Event::RegionDefined(e),
+            EventJson::SystemDefined(e) => Event::SystemDefined(e),
+            EventJson::OrganisationRegistered(e) => Event::OrganisationRegistered(e),
+            EventJson::MetricDefined(e) => Event::MetricDefined(e),
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! Wire and log types of the single performance-oversight backend.
+//!
+//! Everything another program must agree on lives here: the return a trust or CCG submits, the
+//! receipt it gets back, the events and envelopes of the log, and the metric catalogue. Each type
+//! has two encodings: postcard (compact, the default) and JSON (for the nats CLI, Python and R),
+//! chosen by serde's `is_human_readable`, so one set of types serves both.
+
+mod calendar;
+mod catalogue;
+mod checksum;
+mod envelope;
+mod event;
+mod log_read;
+mod receipt;
+mod reference;
+mod submission;
+mod timestamp;
+mod value;
+
+pub use calendar::{Date, Period, PeriodError};
+pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
+pub use checksum::crc32;
+pub use envelope::{DecodeError, Envelope, SCHEMA_VERSION};
+pub use event::{Event, ReturnSubmitted};
+pub use log_read::{LogEntries, LogReadRequest};
+pub use receipt::{Reason, ReasonCode, Receipt};
+pub use reference::{
+    Comparison, Domain, Metric, OrgRole, Organisation, Polarity, Region, ReportedBy, Standard,
+    System,
+};
+pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
+pub use timestamp::Timestamp;
+pub use value::{Halves, Value, ValueKind};
+
+/// The longest submission id a client may choose, in bytes.
+pub const MAX_SUBMISSION_ID_BYTES: usize = 64;

@@ -1,0 +1,190 @@
+//! What a submitter gets back: accepted (only once durable), rejected with every reason, or busy.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Machine-readable rejection codes. Part of the public interface: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Postcard bytes that are not a return.
+    MalformedPayload,
+    /// Postcard bytes that end early.
+    TruncatedPayload,
+    /// A JSON request that does not parse as a return.
+    InvalidJson,
+    UnknownSchemaVersion,
+    PayloadTooLarge,
+    SubmissionIdEmpty,
+    SubmissionIdTooLong,
+    /// The organisation in the subject differs from the one in the return.
+    OrgMismatch,
+    UnknownOrganisation,
+    /// The organisation did not exist during the period (opened later or closed earlier).
+    OrganisationNotOpen,
+    MalformedCollection,
+    MalformedPeriod,
+    PeriodInFuture,
+    EmptyValues,
+    DuplicateMetric,
+    UnknownMetric,
+    /// The metric is reported by the other kind of organisation (e.g. a trust sending a CCG metric).
+    MetricNotReportedByOrg,
+    WrongValueKind,
+    NegativeValue,
+    NumeratorExceedsDenominator,
+    ZeroDenominator,
+    /// The submission id was used before for a return with other content.
+    SubmissionConflict,
+    /// The subject is not `oversight.submit.<org>`.
+    MalformedSubject,
+}
+
+impl ReasonCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::MalformedPayload => "malformed_payload",
+            ReasonCode::TruncatedPayload => "truncated_payload",
+            ReasonCode::InvalidJson => "invalid_json",
+            ReasonCode::UnknownSchemaVersion => "unknown_schema_version",
+            ReasonCode::PayloadTooLarge => "payload_too_large",
+            ReasonCode::SubmissionIdEmpty => "submission_id_empty",
+            ReasonCode::SubmissionIdTooLong => "submission_id_too_long",
+            ReasonCode::OrgMismatch => "org_mismatch",
+            ReasonCode::UnknownOrganisation => "unknown_organisation",
+            ReasonCode::OrganisationNotOpen => "organisation_not_open",
+            ReasonCode::MalformedCollection => "malformed_collection",
+            ReasonCode::MalformedPeriod => "malformed_period",
+            ReasonCode::PeriodInFuture => "period_in_future",
+            ReasonCode::EmptyValues => "empty_values",
+            ReasonCode::DuplicateMetric => "duplicate_metric",
+            ReasonCode::UnknownMetric => "unknown_metric",
+            ReasonCode::MetricNotReportedByOrg => "metric_not_reported_by_org",
+            ReasonCode::WrongValueKind => "wrong_value_kind",
+            ReasonCode::NegativeValue => "negative_value",
+            ReasonCode::NumeratorExceedsDenominator => "numerator_exceeds_denominator",
+            ReasonCode::ZeroDenominator => "zero_denominator",
+            ReasonCode::SubmissionConflict => "submission_conflict",
+            ReasonCode::MalformedSubject => "malformed_subject",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason a return was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    /// Where in the return, such as `values.ae_4hour` or `period`; empty for the whole payload.
+    pub field: String,
+    /// A sentence for the analyst.
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(code: ReasonCode, field: impl Into<String>, message: impl Into<String>) -> Reason {
+        Reason { code, field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub enum Receipt {
+    /// Durable in the log at `seq`. `duplicate` when this submission id was already accepted with
+    /// the same content (the original seq and revision are returned).
+    Accepted { seq: u64, revision: u32, duplicate: bool },
+    /// Not appended; every reason found.
+    Rejected { reasons: Vec<Reason> },
+    /// Not appended because the service is at capacity; retry with the same submission id.
+    Busy { retry_after_ms: u32 },
+}
+
+impl Receipt {
+    pub fn rejected(reason: Reason) -> Receipt {
+        Receipt::Rejected { reasons: vec![reason] }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum ReceiptJsonRef<'a> {
+    Accepted { seq: u64, revision: u32, duplicate: bool },
+    Rejected { reasons: &'a [Reason] },
+    Busy { retry_after_ms: u32 },
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum ReceiptJson {
+    Accepted { seq: u64, revision: u32, duplicate: bool },
+    Rejected { reasons: Vec<Reason> },
+    Busy { retry_after_ms: u32 },
+}
+
+impl Serialize for Receipt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return Receipt::serialize(self, s);
+        }
+        match self {
+            &Receipt::Accepted { seq, revision, duplicate } => ReceiptJsonRef::Accepted { seq, revision, duplicate },
+            Receipt::Rejected { reasons } => ReceiptJsonRef::Rejected { reasons },
+            &Receipt::Busy { retry_after_ms } => ReceiptJsonRef::Busy { retry_after_ms },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Receipt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Receipt, D::Error> {
+        if !d.is_human_readable() {
+            return Receipt::deserialize(d);
+        }
+        Ok(match ReceiptJson::deserialize(d)? {
+            ReceiptJson::Accepted { seq, revision, duplicate } => Receipt::Accepted { seq, revision, duplicate },
+            ReceiptJson::Rejected { reasons } => Receipt::Rejected { reasons },
+            ReceiptJson::Busy { retry_after_ms } => Receipt::Busy { retry_after_ms },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_receipts_are_as_the_design_writes_them() {
+        let cases = [
+            (Receipt::Accepted { seq: 42, revision: 1, duplicate: false },
+             r#"{"status":"accepted","seq":42,"revision":1,"duplicate":false}"#),
+            (Receipt::rejected(Reason::new(ReasonCode::UnknownMetric, "values.ae_4hour", "no metric `ae_4hour` in data standard v1")),
+             r#"{"status":"rejected","reasons":[{"code":"unknown_metric","field":"values.ae_4hour","message":"no metric `ae_4hour` in data standard v1"}]}"#),
+            (Receipt::Busy { retry_after_ms: 50 }, r#"{"status":"busy","retry_after_ms":50}"#),
+        ];
+        for (receipt, json) in cases {
+            assert_eq!(serde_json::to_string(&receipt).expect("encodes"), json);
+            assert_eq!(serde_json::from_str::<Receipt>(json).expect("decodes"), receipt);
+            let bytes = postcard::to_stdvec(&receipt).expect("encodes");
+            assert_eq!(postcard::from_bytes::<Receipt>(&bytes).expect("decodes"), receipt);
+        }
+    }
+
+    #[test]
+    fn wire_names_match_serde_names() {
+        use ReasonCode::*;
+        for code in [MalformedPayload, TruncatedPayload, InvalidJson, UnknownSchemaVersion, PayloadTooLarge,
+            SubmissionIdEmpty, SubmissionIdTooLong, OrgMismatch, UnknownOrganisation, OrganisationNotOpen,
+            MalformedCollection, MalformedPeriod, PeriodInFuture, EmptyValues, DuplicateMetric, UnknownMetric,
+            MetricNotReportedByOrg, WrongValueKind, NegativeValue, NumeratorExceedsDenominator, ZeroDenominator,
+            SubmissionConflict, MalformedSubject] {
+            assert_eq!(serde_json::to_string(&code).expect("encodes"), format!("\"{}\"", code.as_str()));
+        }
+    }
+}
