@@ -1,0 +1,210 @@
+//! The durable event log: one redb file, `seq -> envelope bytes`, dense from 1 and append-only,
+//! plus the look-ups that idempotency and revisions need. The only crate that opens the file.
+//!
+//! Every append happens inside [`EventLog::append_batch`], one write transaction committed with
+//! [`redb::Durability::Immediate`] (fsync) before it returns: a caller that acknowledges after it
+//! returns has the data on disk (contract 1).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use proto_schema::{DecodeError, Envelope, Event, Period, Timestamp};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
+
+/// seq -> postcard envelope.
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// `org \x1f submission id` -> seq of the accepted return.
+const SUBMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("submissions");
+/// `org \x1f collection \x1f period` -> latest revision.
+const REVISIONS: TableDefinition<&str, u32> = TableDefinition::new("revisions");
+/// seqs of reference-data events, so start-up reads the geography without scanning returns.
+const REFERENCE: TableDefinition<u64, ()> = TableDefinition::new("reference");
+
+/// A separator that cannot appear in an ODS code, collection name or period.
+const SEP: char = '\u{1f}';
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("cannot open the event log at {path}: {source}")]
+    Open { path: String, source: redb::DatabaseError },
+    #[error("event log storage: {0}")]
+    Storage(#[from] redb::Error),
+    #[error("log entry {seq} cannot be decoded: {source}")]
+    Corrupt { seq: u64, source: DecodeError },
+    #[error("the log is not dense: last seq {last_seq} but {count} entries")]
+    NotDense { last_seq: u64, count: u64 },
+}
+
+fn storage(e: impl Into<redb::Error>) -> LogError {
+    LogError::Storage(e.into())
+}
+
+/// The key of a submission id: scoped by organisation, so one trust's ids never collide with
+/// another's.
+fn submission_key(org: &str, submission_id: &str) -> String {
+    format!("{org}{SEP}{submission_id}")
+}
+
+fn revision_key(org: &str, collection: &str, period: Period) -> String {
+    format!("{org}{SEP}{collection}{SEP}{period}")
+}
+
+/// The log, open for appending. One per file; appends go through `&mut self`, so there is one
+/// writer by construction.
+#[derive(Debug)]
+pub struct EventLog {
+    db: Arc<Database>,
+    last_seq: u64,
+}
+
+impl EventLog {
+    /// Opens the log at `path`, creating it if absent, and checks that it is dense.
+    pub fn open(path: &Path) -> Result<EventLog, LogError> {
+        let db = Database::create(path)
+            .map_err(|source| LogError::Open { path: path.display().to_string(), source })?;
+        let txn = db.begin_write().map_err(storage)?;
+        let (last_seq, count) = {
+            let log = txn.open_table(LOG).map_err(storage)?;
+            txn.open_table(SUBMISSIONS).map_err(storage)?;
+            txn.open_table(REVISIONS).map_err(storage)?;
+            txn.open_table(REFERENCE).map_err(storage)?;
+            let last = log.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0);
+            (last, log.len().map_err(storage)?)
+        };
+        txn.commit().map_err(storage)?;
+        if count != last_seq {
+            return Err(LogError::NotDense { last_seq, count });
+        }
+        Ok(EventLog { db: Arc::new(db), last_seq })
+    }
+
+    /// The seq of the last committed entry (0 when empty).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// A handle for reads that run beside the writer.
+    pub fn reader(&self) -> LogReader {
+        LogReader { db: Arc::clone(&self.db) }
+    }
+
+    /// Runs `f` inside one write transaction and commits it durably (one fsync). Returns what `f`
+    /// returned and the envelopes it appended, in seq order. If `f` or the commit fails, nothing
+    /// of the batch is kept and the next seq is unchanged.
+    pub fn append_batch<T>(
+        &mut self,
+        f: impl FnOnce(&mut Appender<'_>) -> Result<T, LogError>,
+    ) -> Result<(T, Vec<Envelope>), LogError> {
+        let mut txn = self.db.begin_write().map_err(storage)?;
+        txn.set_durability(Durability::Immediate).map_err(storage)?;
+        let (out, appended) = {
+            let mut appender = Appender {
+                log: txn.open_table(LOG).map_err(storage)?,
+                submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
+                revisions: txn.open_table(REVISIONS).map_err(storage)?,
+                reference: txn.open_table(REFERENCE).map_err(storage)?,
+                next_seq: self.last_seq + 1,
+                appended: Vec::new(),
+            };
+            let out = f(&mut appender)?;
+            (out, appender.appended)
+        };
+        txn.commit().map_err(storage)?;
+        self.last_seq += appended.len() as u64;
+        Ok((out, appended))
+    }
+}
+
+/// Appends and look-ups inside one write transaction; look-ups see the batch's own appends.
+pub struct Appender<'txn> {
+    log: Table<'txn, u64, &'static [u8]>,
+    submissions: Table<'txn, &'static str, u64>,
+    revisions: Table<'txn, &'static str, u32>,
+    reference: Table<'txn, u64, ()>,
+    next_seq: u64,
+    appended: Vec<Envelope>,
+}
+
+impl std::fmt::Debug for Appender<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender").field("next_seq", &self.next_seq).finish_non_exhaustive()
+    }
+}
+
+impl Appender<'_> {
+    /// The seq of the return accepted earlier under this organisation's submission id.
+    pub fn submission_seq(&self, org: &str, submission_id: &str) -> Result<Option<u64>, LogError> {
+        let key = submission_key(org, submission_id);
+        Ok(self.submissions.get(key.as_str()).map_err(storage)?.map(|g| g.value()))
+    }
+
+    /// The envelope at `seq`, including ones appended earlier in this batch.
+    pub fn envelope(&self, seq: u64) -> Result<Option<Envelope>, LogError> {
+        let Some(bytes) = self.log.get(seq).map_err(storage)? else { return Ok(None) };
+        Envelope::decode(bytes.value()).map(Some).map_err(|source| LogError::Corrupt { seq, source })
+    }
+
+    /// The latest revision of (organisation, collection, period), 0 if none.
+    pub fn latest_revision(&self, org: &str, collection: &str, period: Period) -> Result<u32, LogError> {
+        let key = revision_key(org, collection, period);
+        Ok(self.revisions.get(key.as_str()).map_err(storage)?.map(|g| g.value()).unwrap_or(0))
+    }
+
+    /// Appends `event` at the next seq and updates the look-ups it feeds.
+    pub fn append(&mut self, recorded_at: Timestamp, sender: &str, event: Event) -> Result<&Envelope, LogError> {
+        let seq = self.next_seq;
+        match &event {
+            Event::ReturnSubmitted(submitted) => {
+                let r = &submitted.ret;
+                let key = submission_key(&r.org, &r.submission_id);
+                self.submissions.insert(key.as_str(), seq).map_err(storage)?;
+                let key = revision_key(&r.org, &r.collection, r.period);
+                self.revisions.insert(key.as_str(), submitted.revision).map_err(storage)?;
+            }
+            _ => {
+                self.reference.insert(seq, ()).map_err(storage)?;
+            }
+        }
+        let envelope = Envelope::seal(seq, recorded_at, sender.to_owned(), event);
+        self.log.insert(seq, envelope.encode().as_slice()).map_err(storage)?;
+        self.next_seq += 1;
+        self.appended.push(envelope);
+        Ok(self.appended.last().expect("just pushed"))
+    }
+}
+
+/// Read access beside the writer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LogReader {
+    db: Arc<Database>,
+}
+
+impl LogReader {
+    /// Up to `max` envelopes from seq `from` on, in seq order, and the last committed seq.
+    pub fn read(&self, from: u64, max: usize) -> Result<(Vec<Envelope>, u64), LogError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let log = txn.open_table(LOG).map_err(storage)?;
+        let last_seq = log.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0);
+        let mut entries = Vec::with_capacity(max.min(4096));
+        for item in log.range(from.max(1)..).map_err(storage)?.take(max) {
+            let (seq, bytes) = item.map_err(storage)?;
+            let seq = seq.value();
+            entries.push(Envelope::decode(bytes.value()).map_err(|source| LogError::Corrupt { seq, source })?);
+        }
+        Ok((entries, last_seq))
+    }
+
+    /// Every reference-data envelope (geography, metrics), in seq order.
+    pub fn reference_events(&self) -> Result<Vec<Envelope>, LogError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let log = txn.open_table(LOG).map_err(storage)?;
+        let reference = txn.open_table(REFERENCE).map_err(storage)?;
+        let mut out = Vec::new();
+        for item in reference.iter().map_err(storage)? {
+            let seq = item.map_err(storage)?.0.value();
+            let bytes = log.get(seq).map_err(storage)?.ok_or(LogError::NotDense { last_seq: seq, count: 0 })?;
+            out.push(Envelope::decode(bytes.value()).map_err(|source| LogError::Corrupt { seq, source })?);
+        }
+        Ok(out)
+    }
+}

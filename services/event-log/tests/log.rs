@@ -1,0 +1,86 @@
+//! The log against a real redb file in a temp dir.
+
+use event_log::{EventLog, LogError};
+use proto_schema::*;
+
+fn ret(id: &str, period: &str) -> Event {
+    Event::ReturnSubmitted(ReturnSubmitted {
+        revision: 1,
+        ret: Return {
+            submission_id: id.into(),
+            org: "RJ1".into(),
+            collection: "ae-monthly".into(),
+            period: Period::parse(period).expect("period"),
+            values: vec![("ae_12hr_dta".into(), Value::Count(1))],
+        },
+    })
+}
+
+fn region() -> Event {
+    Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() })
+}
+
+#[test]
+fn seqs_are_dense_from_one_and_survive_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    {
+        let mut log = EventLog::open(&path).expect("open");
+        assert_eq!(log.last_seq(), 0);
+        let (_, appended) = log
+            .append_batch(|a| {
+                a.append(Timestamp(1), "seed", region())?;
+                a.append(Timestamp(2), "RJ1", ret("a", "2019-01"))?;
+                Ok(())
+            })
+            .expect("append");
+        assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    }
+    let mut log = EventLog::open(&path).expect("reopen");
+    assert_eq!(log.last_seq(), 2);
+    let (_, appended) = log.append_batch(|a| a.append(Timestamp(3), "RJ1", ret("b", "2019-02")).map(|_| ())).expect("append");
+    assert_eq!(appended[0].seq, 3);
+    let (entries, last) = log.reader().read(1, 10).expect("read");
+    assert_eq!(last, 3);
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(entries[1].event, ret("a", "2019-01"));
+    let (tail, _) = log.reader().read(3, 10).expect("read");
+    assert_eq!(tail.len(), 1);
+    let refs = log.reader().reference_events().expect("reference");
+    assert_eq!(refs.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+}
+
+#[test]
+fn a_failed_batch_keeps_nothing_and_reuses_no_seq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = EventLog::open(&dir.path().join("log.redb")).expect("open");
+    let failed = log.append_batch(|a| -> Result<(), LogError> {
+        a.append(Timestamp(1), "RJ1", ret("a", "2019-01"))?;
+        Err(LogError::NotDense { last_seq: 0, count: 0 })
+    });
+    assert!(failed.is_err());
+    assert_eq!(log.last_seq(), 0);
+    let (found, appended) = log
+        .append_batch(|a| a.submission_seq("RJ1", "a"))
+        .expect("look-up");
+    assert_eq!(found, None, "the aborted append left an index entry");
+    assert!(appended.is_empty());
+    let (_, appended) = log.append_batch(|a| a.append(Timestamp(2), "RJ1", ret("b", "2019-01")).map(|_| ())).expect("append");
+    assert_eq!(appended[0].seq, 1);
+}
+
+#[test]
+fn look_ups_see_the_batch_own_appends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = EventLog::open(&dir.path().join("log.redb")).expect("open");
+    let period = Period::parse("2019-01").expect("period");
+    let ((seq, revision), _) = log
+        .append_batch(|a| {
+            a.append(Timestamp(1), "RJ1", ret("a", "2019-01"))?;
+            Ok((a.submission_seq("RJ1", "a")?, a.latest_revision("RJ1", "ae-monthly", period)?))
+        })
+        .expect("append");
+    assert_eq!((seq, revision), (Some(1), 1));
+    let (other, _) = log.append_batch(|a| a.submission_seq("RX1", "a")).expect("look-up");
+    assert_eq!(other, None, "submission ids are scoped by organisation");
+}
