@@ -1,0 +1,109 @@
+//! The single writer: drains every pending return into one write transaction, commits it with one
+//! fsync, and only then hands back the receipts. Throughput comes from the batch, never from
+//! weakening durability.
+
+use event_log::{Appender, EventLog, LogError};
+use proto_schema::{Envelope, Event, Reason, ReasonCode, Receipt, Return, ReturnSubmitted, Timestamp};
+use tokio::sync::mpsc;
+
+/// A validated return waiting for the writer, with whatever the caller needs to answer it.
+#[derive(Debug)]
+pub struct Pending<R> {
+    pub ret: Return,
+    pub reply: R,
+}
+
+/// One committed (or failed) batch: a receipt per pending return, in the order received, and the
+/// envelopes now durable in the log, in seq order.
+#[derive(Debug)]
+pub struct Committed<R> {
+    pub receipts: Vec<(R, Receipt)>,
+    pub envelopes: Vec<Envelope>,
+}
+
+/// Limits of the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Most returns in one transaction.
+    pub max_batch: usize,
+    /// What a submitter is told to wait when a commit fails and nothing was stored.
+    pub retry_after_ms: u32,
+}
+
+/// Runs the writer on its own thread until `pending` closes, then returns the log.
+pub fn spawn<R: Send + 'static>(
+    mut log: EventLog,
+    mut pending: mpsc::Receiver<Pending<R>>,
+    committed: mpsc::UnboundedSender<Committed<R>>,
+    config: WriterConfig,
+) -> std::io::Result<std::thread::JoinHandle<EventLog>> {
+    std::thread::Builder::new().name("log-writer".into()).spawn(move || {
+        let mut batch = Vec::with_capacity(config.max_batch);
+        while let Some(first) = pending.blocking_recv() {
+            batch.push(first);
+            while batch.len() < config.max_batch {
+                match pending.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let outcome = commit_batch(&mut log, &mut batch, config);
+            // The receiving side only closes at shutdown, after the writer; nothing to do then.
+            let _ = committed.send(outcome);
+        }
+        log
+    })
+}
+
+/// Commits one batch; on a storage failure every submitter is told to retry and nothing is kept.
+fn commit_batch<R>(log: &mut EventLog, batch: &mut Vec<Pending<R>>, config: WriterConfig) -> Committed<R> {
+    let recorded_at = Timestamp::now();
+    let result = log.append_batch(|appender| {
+        batch.iter().map(|p| decide(appender, &p.ret, recorded_at)).collect::<Result<Vec<_>, _>>()
+    });
+    let started = batch.len();
+    match result {
+        Ok((receipts, envelopes)) => {
+            tracing::debug!(returns = started, appended = envelopes.len(), last_seq = log.last_seq(), "batch committed");
+            Committed { receipts: batch.drain(..).map(|p| p.reply).zip(receipts).collect(), envelopes }
+        }
+        Err(error) => {
+            tracing::error!(%error, returns = started, "batch not committed; submitters told to retry");
+            let busy = Receipt::Busy { retry_after_ms: config.retry_after_ms };
+            Committed { receipts: batch.drain(..).map(|p| (p.reply, busy.clone())).collect(), envelopes: Vec::new() }
+        }
+    }
+}
+
+/// The receipt for one return: a duplicate of an earlier acceptance, a conflict with it, or a new
+/// entry at the next revision of its (organisation, collection, period).
+fn decide(appender: &mut Appender<'_>, ret: &Return, recorded_at: Timestamp) -> Result<Receipt, LogError> {
+    if let Some(seq) = appender.submission_seq(&ret.org, &ret.submission_id)? {
+        return Ok(match appender.envelope(seq)? {
+            Some(Envelope { event: Event::ReturnSubmitted(earlier), .. }) if earlier.ret == *ret => {
+                Receipt::Accepted { seq, revision: earlier.revision, duplicate: true }
+            }
+            _ => Receipt::rejected(Reason::new(
+                ReasonCode::SubmissionConflict,
+                "submission_id",
+                format!("submission id `{}` was accepted at seq {seq} with other content; choose a new id for a new revision", ret.submission_id),
+            )),
+        });
+    }
+    let revision = appender.latest_revision(&ret.org, &ret.collection, ret.period)? + 1;
+    let event = Event::ReturnSubmitted(ReturnSubmitted { revision, ret: ret.clone() });
+    let seq = appender.append(recorded_at, &ret.org, event)?.seq;
+    Ok(Receipt::Accepted { seq, revision, duplicate: false })
+}
+
+/// Appends reference events in one durable transaction (seeding, and later the admin commands).
+pub fn append_reference(log: &mut EventLog, sender: &str, events: Vec<Event>) -> Result<Vec<Envelope>, LogError> {
+    let recorded_at = Timestamp::now();
+    log.append_batch(|appender| {
+        for event in events {
+            appender.append(recorded_at, sender, event)?;
+        }
+        Ok(())
+    })
+    .map(|((), envelopes)| envelopes)
+}
