@@ -99,7 +99,10 @@ impl Date {
 
     /// Parses `YYYY-MM-DD`.
     pub fn parse(input: &str) -> Result<Date, PeriodError> {
-        let err = |reason| PeriodError { input: input.to_owned(), reason };
+        let err = |reason| PeriodError {
+            input: input.to_owned(),
+            reason,
+        };
         let b = input.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(err("expected a date as YYYY-MM-DD"));
@@ -165,7 +168,11 @@ pub enum Period {
 
 /// Monday of ISO week 1 of `year`: the week holding 4 January.
 fn iso_week_one_monday(year: i32) -> i64 {
-    let jan4 = Date { year, month: 1, day: 4 };
+    let jan4 = Date {
+        year,
+        month: 1,
+        day: 4,
+    };
     jan4.days_since_epoch() - i64::from(jan4.iso_weekday() - 1)
 }
 
@@ -176,10 +183,15 @@ fn iso_weeks_in_year(year: i32) -> u8 {
 impl Period {
     /// Parses `YYYY-MM`, `YYYY-Www` or `YYYY-MM-DD`.
     pub fn parse(input: &str) -> Result<Period, PeriodError> {
-        let err = |reason| PeriodError { input: input.to_owned(), reason };
+        let err = |reason| PeriodError {
+            input: input.to_owned(),
+            reason,
+        };
         let b = input.as_bytes();
         if b.len() < 7 || b[4] != b'-' {
-            return Err(err("expected a month (2019-01), an ISO week (2019-W05) or a day (2019-01-31)"));
+            return Err(err(
+                "expected a month (2019-01), an ISO week (2019-W05) or a day (2019-01-31)",
+            ));
         }
         let year = digits(&input[0..4]).ok_or_else(|| err("year is not a number"))? as i32;
         if !YEARS.contains(&year) {
@@ -191,27 +203,39 @@ impl Period {
                 if !(1..=12).contains(&month) {
                     return Err(err("month must be 01 to 12"));
                 }
-                Ok(Period::Month { year, month: month as u8 })
+                Ok(Period::Month {
+                    year,
+                    month: month as u8,
+                })
             }
             8 if b[5] == b'W' => {
                 let week = digits(&input[6..8]).ok_or_else(|| err("week is not a number"))?;
                 if week < 1 || week > u32::from(iso_weeks_in_year(year)) {
                     return Err(err("no such ISO week in that year"));
                 }
-                Ok(Period::Week { year, week: week as u8 })
+                Ok(Period::Week {
+                    year,
+                    week: week as u8,
+                })
             }
             10 => Date::parse(input).map(Period::Day),
-            _ => Err(err("expected a month (2019-01), an ISO week (2019-W05) or a day (2019-01-31)")),
+            _ => Err(err(
+                "expected a month (2019-01), an ISO week (2019-W05) or a day (2019-01-31)",
+            )),
         }
     }
 
     /// The first day the period covers.
     pub fn first_day(self) -> Date {
         match self {
-            Period::Month { year, month } => Date { year, month, day: 1 },
-            Period::Week { year, week } => Date::from_days_since_epoch(
-                iso_week_one_monday(year) + 7 * (i64::from(week) - 1),
-            ),
+            Period::Month { year, month } => Date {
+                year,
+                month,
+                day: 1,
+            },
+            Period::Week { year, week } => {
+                Date::from_days_since_epoch(iso_week_one_monday(year) + 7 * (i64::from(week) - 1))
+            }
             Period::Day(date) => date,
         }
     }
@@ -219,7 +243,11 @@ impl Period {
     /// The last day the period covers.
     pub fn last_day(self) -> Date {
         match self {
-            Period::Month { year, month } => Date { year, month, day: days_in_month(year, month) },
+            Period::Month { year, month } => Date {
+                year,
+                month,
+                day: days_in_month(year, month),
+            },
             Period::Week { .. } => {
                 Date::from_days_since_epoch(self.first_day().days_since_epoch() + 6)
             }
@@ -268,15 +296,37 @@ mod tests {
 
     #[test]
     fn parses_and_prints_each_form() {
-        for text in ["2019-01", "2019-W05", "2019-01-31", "2020-02-29", "2020-W53"] {
-            assert_eq!(Period::parse(text).map(|p| p.to_string()), Ok(text.to_owned()));
+        for text in [
+            "2019-01",
+            "2019-W05",
+            "2019-01-31",
+            "2020-02-29",
+            "2020-W53",
+        ] {
+            assert_eq!(
+                Period::parse(text).map(|p| p.to_string()),
+                Ok(text.to_owned())
+            );
         }
     }
 
     #[test]
     fn refuses_what_is_not_a_period() {
-        for text in ["2019-13", "2019-00", "2019-W54", "2019-W53", "2019-02-29", "19-01", "2019-1",
-            "2019/01", "2019-01-32", "+019-01", "2019-W0a", "", "1899-12"] {
+        for text in [
+            "2019-13",
+            "2019-00",
+            "2019-W54",
+            "2019-W53",
+            "2019-02-29",
+            "19-01",
+            "2019-1",
+            "2019/01",
+            "2019-01-32",
+            "+019-01",
+            "2019-W0a",
+            "",
+            "1899-12",
+        ] {
             assert!(Period::parse(text).is_err(), "{text} should be refused");
         }
     }

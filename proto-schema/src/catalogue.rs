@@ -33,19 +33,123 @@ pub fn data_standard_v1() -> Vec<Metric> {
     use ReportedBy::{Commissioner, Provider};
     use ValueKind::{Count, Money, Ratio};
     vec![
-        metric("ae_4hr", "A&E attendances seen within 4 hours", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9500))),
-        metric("ae_12hr_dta", "A&E waits over 12 hours from decision to admit", Operational, Provider, Count, LowerIsBetter, Some((AtMost, 0))),
-        metric("ae_emergency_admissions", "Emergency admissions via A&E", Operational, Provider, Count, Neutral, None),
-        metric("rtt_18wk", "RTT incomplete pathways within 18 weeks", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9200))),
-        metric("rtt_52wk", "RTT incomplete pathways waiting 52 weeks or more", Operational, Provider, Count, LowerIsBetter, Some((AtMost, 0))),
-        metric("cancer_62d", "Cancer treatment within 62 days of referral", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 8500))),
-        metric("cancer_2ww", "Cancer first seen within two weeks of urgent referral", Operational, Provider, Ratio, HigherIsBetter, Some((AtLeast, 9300))),
-        metric("diag_6wk", "Diagnostic waits of six weeks or more", Operational, Provider, Ratio, LowerIsBetter, Some((AtMost, 100))),
-        metric("finance_surplus", "Surplus (deficit negative)", Finance, Provider, Money, HigherIsBetter, None),
-        metric("agency_spend", "Agency staff spend", Finance, Provider, Money, LowerIsBetter, None),
-        metric("cdiff_cases", "C. difficile infections", Quality, Provider, Count, LowerIsBetter, None),
-        metric("dementia_dx", "Estimated dementia diagnosis rate", Quality, Commissioner, Ratio, HigherIsBetter, Some((AtLeast, 6670))),
-        metric("iapt_access", "Access to psychological therapies", Quality, Commissioner, Ratio, HigherIsBetter, None),
+        metric(
+            "ae_4hr",
+            "A&E attendances seen within 4 hours",
+            Operational,
+            Provider,
+            Ratio,
+            HigherIsBetter,
+            Some((AtLeast, 9500)),
+        ),
+        metric(
+            "ae_12hr_dta",
+            "A&E waits over 12 hours from decision to admit",
+            Operational,
+            Provider,
+            Count,
+            LowerIsBetter,
+            Some((AtMost, 0)),
+        ),
+        metric(
+            "ae_emergency_admissions",
+            "Emergency admissions via A&E",
+            Operational,
+            Provider,
+            Count,
+            Neutral,
+            None,
+        ),
+        metric(
+            "rtt_18wk",
+            "RTT incomplete pathways within 18 weeks",
+            Operational,
+            Provider,
+            Ratio,
+            HigherIsBetter,
+            Some((AtLeast, 9200)),
+        ),
+        metric(
+            "rtt_52wk",
+            "RTT incomplete pathways waiting 52 weeks or more",
+            Operational,
+            Provider,
+            Count,
+            LowerIsBetter,
+            Some((AtMost, 0)),
+        ),
+        metric(
+            "cancer_62d",
+            "Cancer treatment within 62 days of referral",
+            Operational,
+            Provider,
+            Ratio,
+            HigherIsBetter,
+            Some((AtLeast, 8500)),
+        ),
+        metric(
+            "cancer_2ww",
+            "Cancer first seen within two weeks of urgent referral",
+            Operational,
+            Provider,
+            Ratio,
+            HigherIsBetter,
+            Some((AtLeast, 9300)),
+        ),
+        metric(
+            "diag_6wk",
+            "Diagnostic waits of six weeks or more",
+            Operational,
+            Provider,
+            Ratio,
+            LowerIsBetter,
+            Some((AtMost, 100)),
+        ),
+        metric(
+            "finance_surplus",
+            "Surplus (deficit negative)",
+            Finance,
+            Provider,
+            Money,
+            HigherIsBetter,
+            None,
+        ),
+        metric(
+            "agency_spend",
+            "Agency staff spend",
+            Finance,
+            Provider,
+            Money,
+            LowerIsBetter,
+            None,
+        ),
+        metric(
+            "cdiff_cases",
+            "C. difficile infections",
+            Quality,
+            Provider,
+            Count,
+            LowerIsBetter,
+            None,
+        ),
+        metric(
+            "dementia_dx",
+            "Estimated dementia diagnosis rate",
+            Quality,
+            Commissioner,
+            Ratio,
+            HigherIsBetter,
+            Some((AtLeast, 6670)),
+        ),
+        metric(
+            "iapt_access",
+            "Access to psychological therapies",
+            Quality,
+            Commissioner,
+            Ratio,
+            HigherIsBetter,
+            None,
+        ),
     ]
 }
 
@@ -60,7 +164,13 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), metrics.len());
-        let target = |id: &str| metrics.iter().find(|m| m.id == id).and_then(|m| m.standard).map(|s| (s.comparison, s.target));
+        let target = |id: &str| {
+            metrics
+                .iter()
+                .find(|m| m.id == id)
+                .and_then(|m| m.standard)
+                .map(|s| (s.comparison, s.target))
+        };
         assert_eq!(target("ae_4hr"), Some((Comparison::AtLeast, 9500)));
         assert_eq!(target("diag_6wk"), Some((Comparison::AtMost, 100)));
         assert_eq!(target("dementia_dx"), Some((Comparison::AtLeast, 6670)));

@@ -66,10 +66,16 @@ impl fmt::Display for DecodeError {
             DecodeError::Malformed(why) => write!(f, "malformed bytes: {why}"),
             DecodeError::TrailingBytes => f.write_str("bytes left over after the value"),
             DecodeError::UnknownSchemaVersion(v) => {
-                write!(f, "schema version {v} is not known (this build reads version {SCHEMA_VERSION})")
+                write!(
+                    f,
+                    "schema version {v} is not known (this build reads version {SCHEMA_VERSION})"
+                )
             }
             DecodeError::ChecksumMismatch { stored, computed } => {
-                write!(f, "checksum mismatch: stored {stored:08x}, computed {computed:08x}")
+                write!(
+                    f,
+                    "checksum mismatch: stored {stored:08x}, computed {computed:08x}"
+                )
             }
         }
     }
@@ -103,9 +109,22 @@ pub(crate) fn decode_versioned<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Resul
 impl Envelope {
     /// Builds an envelope at the current schema version, computing its checksum.
     pub fn seal(seq: u64, recorded_at: Timestamp, sender: String, event: Event) -> Envelope {
-        let body = BodyRef { schema_version: SCHEMA_VERSION, seq, recorded_at, sender: &sender, event: &event };
+        let body = BodyRef {
+            schema_version: SCHEMA_VERSION,
+            seq,
+            recorded_at,
+            sender: &sender,
+            event: &event,
+        };
         let checksum = crc32(&postcard::to_stdvec(&body).unwrap_or_default());
-        Envelope { schema_version: SCHEMA_VERSION, seq, recorded_at, sender, event, checksum }
+        Envelope {
+            schema_version: SCHEMA_VERSION,
+            seq,
+            recorded_at,
+            sender,
+            event,
+            checksum,
+        }
     }
 
     /// The postcard bytes stored in the log and published on `oversight.log.events`.
@@ -127,7 +146,10 @@ impl Envelope {
         }
         let computed = crc32(&bytes[..body_len]);
         if computed != checksum {
-            return Err(DecodeError::ChecksumMismatch { stored: checksum, computed });
+            return Err(DecodeError::ChecksumMismatch {
+                stored: checksum,
+                computed,
+            });
         }
         Ok(Envelope {
             schema_version: body.schema_version,

@@ -90,7 +90,11 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: ReasonCode, field: impl Into<String>, message: impl Into<String>) -> Reason {
-        Reason { code, field: field.into(), message: message.into() }
+        Reason {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -99,7 +103,11 @@ impl Reason {
 pub enum Receipt {
     /// Durable in the log at `seq`. `duplicate` when this submission id was already accepted with
     /// the same content (the original seq and revision are returned).
-    Accepted { seq: u64, revision: u32, duplicate: bool },
+    Accepted {
+        seq: u64,
+        revision: u32,
+        duplicate: bool,
+    },
     /// Not appended; every reason found.
     Rejected { reasons: Vec<Reason> },
     /// Not appended because the service is at capacity; retry with the same submission id.
@@ -108,24 +116,42 @@ pub enum Receipt {
 
 impl Receipt {
     pub fn rejected(reason: Reason) -> Receipt {
-        Receipt::Rejected { reasons: vec![reason] }
+        Receipt::Rejected {
+            reasons: vec![reason],
+        }
     }
 }
 
 #[derive(Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 enum ReceiptJsonRef<'a> {
-    Accepted { seq: u64, revision: u32, duplicate: bool },
-    Rejected { reasons: &'a [Reason] },
-    Busy { retry_after_ms: u32 },
+    Accepted {
+        seq: u64,
+        revision: u32,
+        duplicate: bool,
+    },
+    Rejected {
+        reasons: &'a [Reason],
+    },
+    Busy {
+        retry_after_ms: u32,
+    },
 }
 
 #[derive(Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 enum ReceiptJson {
-    Accepted { seq: u64, revision: u32, duplicate: bool },
-    Rejected { reasons: Vec<Reason> },
-    Busy { retry_after_ms: u32 },
+    Accepted {
+        seq: u64,
+        revision: u32,
+        duplicate: bool,
+    },
+    Rejected {
+        reasons: Vec<Reason>,
+    },
+    Busy {
+        retry_after_ms: u32,
+    },
 }
 
 impl Serialize for Receipt {
@@ -134,7 +160,15 @@ impl Serialize for Receipt {
             return Receipt::serialize(self, s);
         }
         match self {
-            &Receipt::Accepted { seq, revision, duplicate } => ReceiptJsonRef::Accepted { seq, revision, duplicate },
+            &Receipt::Accepted {
+                seq,
+                revision,
+                duplicate,
+            } => ReceiptJsonRef::Accepted {
+                seq,
+                revision,
+                duplicate,
+            },
             Receipt::Rejected { reasons } => ReceiptJsonRef::Rejected { reasons },
             &Receipt::Busy { retry_after_ms } => ReceiptJsonRef::Busy { retry_after_ms },
         }
@@ -148,7 +182,15 @@ impl<'de> Deserialize<'de> for Receipt {
             return Receipt::deserialize(d);
         }
         Ok(match ReceiptJson::deserialize(d)? {
-            ReceiptJson::Accepted { seq, revision, duplicate } => Receipt::Accepted { seq, revision, duplicate },
+            ReceiptJson::Accepted {
+                seq,
+                revision,
+                duplicate,
+            } => Receipt::Accepted {
+                seq,
+                revision,
+                duplicate,
+            },
             ReceiptJson::Rejected { reasons } => Receipt::Rejected { reasons },
             ReceiptJson::Busy { retry_after_ms } => Receipt::Busy { retry_after_ms },
         })
@@ -162,29 +204,73 @@ mod tests {
     #[test]
     fn json_receipts_are_as_the_design_writes_them() {
         let cases = [
-            (Receipt::Accepted { seq: 42, revision: 1, duplicate: false },
-             r#"{"status":"accepted","seq":42,"revision":1,"duplicate":false}"#),
-            (Receipt::rejected(Reason::new(ReasonCode::UnknownMetric, "values.ae_4hour", "no metric `ae_4hour` in data standard v1")),
-             r#"{"status":"rejected","reasons":[{"code":"unknown_metric","field":"values.ae_4hour","message":"no metric `ae_4hour` in data standard v1"}]}"#),
-            (Receipt::Busy { retry_after_ms: 50 }, r#"{"status":"busy","retry_after_ms":50}"#),
+            (
+                Receipt::Accepted {
+                    seq: 42,
+                    revision: 1,
+                    duplicate: false,
+                },
+                r#"{"status":"accepted","seq":42,"revision":1,"duplicate":false}"#,
+            ),
+            (
+                Receipt::rejected(Reason::new(
+                    ReasonCode::UnknownMetric,
+                    "values.ae_4hour",
+                    "no metric `ae_4hour` in data standard v1",
+                )),
+                r#"{"status":"rejected","reasons":[{"code":"unknown_metric","field":"values.ae_4hour","message":"no metric `ae_4hour` in data standard v1"}]}"#,
+            ),
+            (
+                Receipt::Busy { retry_after_ms: 50 },
+                r#"{"status":"busy","retry_after_ms":50}"#,
+            ),
         ];
         for (receipt, json) in cases {
             assert_eq!(serde_json::to_string(&receipt).expect("encodes"), json);
-            assert_eq!(serde_json::from_str::<Receipt>(json).expect("decodes"), receipt);
+            assert_eq!(
+                serde_json::from_str::<Receipt>(json).expect("decodes"),
+                receipt
+            );
             let bytes = postcard::to_stdvec(&receipt).expect("encodes");
-            assert_eq!(postcard::from_bytes::<Receipt>(&bytes).expect("decodes"), receipt);
+            assert_eq!(
+                postcard::from_bytes::<Receipt>(&bytes).expect("decodes"),
+                receipt
+            );
         }
     }
 
     #[test]
     fn wire_names_match_serde_names() {
         use ReasonCode::*;
-        for code in [MalformedPayload, TruncatedPayload, InvalidJson, UnknownSchemaVersion, PayloadTooLarge,
-            SubmissionIdEmpty, SubmissionIdTooLong, OrgMismatch, UnknownOrganisation, OrganisationNotOpen,
-            MalformedCollection, MalformedPeriod, PeriodInFuture, EmptyValues, DuplicateMetric, UnknownMetric,
-            MetricNotReportedByOrg, WrongValueKind, NegativeValue, NumeratorExceedsDenominator, ZeroDenominator,
-            SubmissionConflict, MalformedSubject] {
-            assert_eq!(serde_json::to_string(&code).expect("encodes"), format!("\"{}\"", code.as_str()));
+        for code in [
+            MalformedPayload,
+            TruncatedPayload,
+            InvalidJson,
+            UnknownSchemaVersion,
+            PayloadTooLarge,
+            SubmissionIdEmpty,
+            SubmissionIdTooLong,
+            OrgMismatch,
+            UnknownOrganisation,
+            OrganisationNotOpen,
+            MalformedCollection,
+            MalformedPeriod,
+            PeriodInFuture,
+            EmptyValues,
+            DuplicateMetric,
+            UnknownMetric,
+            MetricNotReportedByOrg,
+            WrongValueKind,
+            NegativeValue,
+            NumeratorExceedsDenominator,
+            ZeroDenominator,
+            SubmissionConflict,
+            MalformedSubject,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&code).expect("encodes"),
+                format!("\"{}\"", code.as_str())
+            );
         }
     }
 }

@@ -46,7 +46,9 @@ impl Organisation {
     /// Whether the organisation existed on any day of `period`.
     pub fn existed_during(&self, period: Period) -> bool {
         let after_opening = period.last_day() >= self.opened;
-        let before_closing = self.closed.is_none_or(|closed| period.first_day() <= closed);
+        let before_closing = self
+            .closed
+            .is_none_or(|closed| period.first_day() <= closed);
         after_opening && before_closing
     }
 }

@@ -141,7 +141,13 @@ mod tests {
         assert_eq!(form.values.len(), 4);
         assert_eq!(
             form.values[0],
-            ("ae_4hr".to_owned(), Value::Ratio { numerator: Halves::whole(17020), denominator: Halves::whole(21289) })
+            (
+                "ae_4hr".to_owned(),
+                Value::Ratio {
+                    numerator: Halves::whole(17020),
+                    denominator: Halves::whole(21289)
+                }
+            )
         );
         let bytes = encode_return_form(&form);
         assert_eq!(decode_return_form(&bytes), Ok(form));
@@ -161,12 +167,18 @@ mod tests {
         assert!(serde_json::from_str::<ReturnForm>(json).is_err());
         let form: ReturnForm = serde_json::from_str(DESIGN_EXAMPLE).expect("decodes");
         let bytes = encode_return_form(&form);
-        assert_eq!(decode_return_form(&bytes[..bytes.len() - 3]), Err(DecodeError::Truncated));
+        assert_eq!(
+            decode_return_form(&bytes[..bytes.len() - 3]),
+            Err(DecodeError::Truncated)
+        );
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode_return_form(&longer), Err(DecodeError::TrailingBytes));
         let mut future = bytes;
         future[0] = 9;
-        assert_eq!(decode_return_form(&future), Err(DecodeError::UnknownSchemaVersion(9)));
+        assert_eq!(
+            decode_return_form(&future),
+            Err(DecodeError::UnknownSchemaVersion(9))
+        );
     }
 }

@@ -36,7 +36,9 @@ impl Timestamp {
     /// Parses RFC 3339 in UTC: `2026-11-22T10:00:00Z`, with optional fractional seconds and
     /// `+00:00` in place of `Z`.
     pub fn parse(input: &str) -> Option<Timestamp> {
-        let body = input.strip_suffix('Z').or_else(|| input.strip_suffix("+00:00"))?;
+        let body = input
+            .strip_suffix('Z')
+            .or_else(|| input.strip_suffix("+00:00"))?;
         let (date, time) = body.split_once('T').or_else(|| body.split_once(' '))?;
         let date = Date::parse(date).ok()?;
         let (hms, frac) = match time.split_once('.') {
@@ -98,10 +100,18 @@ mod tests {
     fn prints_and_parses_rfc3339() {
         let t = Timestamp::parse("2026-11-22T10:00:00Z").expect("valid");
         assert_eq!(t.to_string(), "2026-11-22T10:00:00.000Z");
-        assert_eq!(Timestamp::parse("2026-11-22T10:00:00.5+00:00"), Some(Timestamp(t.0 + 500)));
+        assert_eq!(
+            Timestamp::parse("2026-11-22T10:00:00.5+00:00"),
+            Some(Timestamp(t.0 + 500))
+        );
         assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
-        for bad in ["2026-11-22", "2026-11-22T25:00:00Z", "2026-11-22T10:00Z", "yesterday"] {
+        for bad in [
+            "2026-11-22",
+            "2026-11-22T25:00:00Z",
+            "2026-11-22T10:00Z",
+            "yesterday",
+        ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
     }

@@ -52,10 +52,14 @@ impl de::Visitor<'_> for HalvesVisitor {
         f.write_str("a whole number or a half (such as 17020 or 0.5)")
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Halves, E> {
-        v.checked_mul(2).map(Halves).ok_or_else(|| E::custom("number too large"))
+        v.checked_mul(2)
+            .map(Halves)
+            .ok_or_else(|| E::custom("number too large"))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Halves, E> {
-        i64::try_from(v).map_err(|_| E::custom("number too large")).and_then(|v| self.visit_i64(v))
+        i64::try_from(v)
+            .map_err(|_| E::custom("number too large"))
+            .and_then(|v| self.visit_i64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Halves, E> {
         let doubled = v * 2.0;
@@ -109,10 +113,18 @@ impl fmt::Display for ValueKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub enum Value {
-    Ratio { numerator: Halves, denominator: Halves },
+    Ratio {
+        numerator: Halves,
+        denominator: Halves,
+    },
     Count(i64),
-    Money { pence: i64 },
-    Duration { seconds: i64, cases: i64 },
+    Money {
+        pence: i64,
+    },
+    Duration {
+        seconds: i64,
+        cases: i64,
+    },
 }
 
 impl Value {
@@ -129,14 +141,26 @@ impl Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Value::Ratio { numerator, denominator } => {
-                let pct = if denominator.0 == 0 { 0.0 } else { 100.0 * numerator.as_f64() / denominator.as_f64() };
+            Value::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let pct = if denominator.0 == 0 {
+                    0.0
+                } else {
+                    100.0 * numerator.as_f64() / denominator.as_f64()
+                };
                 write!(f, "{numerator}/{denominator} ({pct:.2}%)")
             }
             Value::Count(n) => write!(f, "{n}"),
             Value::Money { pence } => {
                 let sign = if pence < 0 { "-" } else { "" };
-                write!(f, "{sign}£{}.{:02}", pence.unsigned_abs() / 100, pence.unsigned_abs() % 100)
+                write!(
+                    f,
+                    "{sign}£{}.{:02}",
+                    pence.unsigned_abs() / 100,
+                    pence.unsigned_abs() % 100
+                )
             }
             Value::Duration { seconds, cases } => write!(f, "{seconds}s over {cases} cases"),
         }
@@ -170,13 +194,22 @@ impl Serialize for Value {
             return Value::serialize(self, s);
         }
         let json = match *self {
-            Value::Ratio { numerator, denominator } => ValueJson {
+            Value::Ratio {
+                numerator,
+                denominator,
+            } => ValueJson {
                 numerator: Some(numerator),
                 denominator: Some(denominator),
                 ..ValueJson::default()
             },
-            Value::Count(n) => ValueJson { count: Some(n), ..ValueJson::default() },
-            Value::Money { pence } => ValueJson { pence: Some(pence), ..ValueJson::default() },
+            Value::Count(n) => ValueJson {
+                count: Some(n),
+                ..ValueJson::default()
+            },
+            Value::Money { pence } => ValueJson {
+                pence: Some(pence),
+                ..ValueJson::default()
+            },
             Value::Duration { seconds, cases } => ValueJson {
                 seconds: Some(seconds),
                 cases: Some(cases),
@@ -194,14 +227,41 @@ impl<'de> Deserialize<'de> for Value {
         }
         let v = ValueJson::deserialize(d)?;
         match v {
-            ValueJson { numerator: Some(numerator), denominator: Some(denominator), count: None, pence: None, seconds: None, cases: None } => {
-                Ok(Value::Ratio { numerator, denominator })
-            }
-            ValueJson { count: Some(n), numerator: None, denominator: None, pence: None, seconds: None, cases: None } => Ok(Value::Count(n)),
-            ValueJson { pence: Some(pence), numerator: None, denominator: None, count: None, seconds: None, cases: None } => Ok(Value::Money { pence }),
-            ValueJson { seconds: Some(seconds), cases: Some(cases), numerator: None, denominator: None, count: None, pence: None } => {
-                Ok(Value::Duration { seconds, cases })
-            }
+            ValueJson {
+                numerator: Some(numerator),
+                denominator: Some(denominator),
+                count: None,
+                pence: None,
+                seconds: None,
+                cases: None,
+            } => Ok(Value::Ratio {
+                numerator,
+                denominator,
+            }),
+            ValueJson {
+                count: Some(n),
+                numerator: None,
+                denominator: None,
+                pence: None,
+                seconds: None,
+                cases: None,
+            } => Ok(Value::Count(n)),
+            ValueJson {
+                pence: Some(pence),
+                numerator: None,
+                denominator: None,
+                count: None,
+                seconds: None,
+                cases: None,
+            } => Ok(Value::Money { pence }),
+            ValueJson {
+                seconds: Some(seconds),
+                cases: Some(cases),
+                numerator: None,
+                denominator: None,
+                count: None,
+                pence: None,
+            } => Ok(Value::Duration { seconds, cases }),
             _ => Err(de::Error::custom(VALUE_SHAPES)),
         }
     }
@@ -214,25 +274,61 @@ mod tests {
     #[test]
     fn json_shapes_match_the_design() {
         let cases = [
-            (r#"{"numerator":17020,"denominator":21289}"#, Value::Ratio { numerator: Halves::whole(17020), denominator: Halves::whole(21289) }),
-            (r#"{"numerator":0.5,"denominator":3}"#, Value::Ratio { numerator: Halves(1), denominator: Halves(6) }),
+            (
+                r#"{"numerator":17020,"denominator":21289}"#,
+                Value::Ratio {
+                    numerator: Halves::whole(17020),
+                    denominator: Halves::whole(21289),
+                },
+            ),
+            (
+                r#"{"numerator":0.5,"denominator":3}"#,
+                Value::Ratio {
+                    numerator: Halves(1),
+                    denominator: Halves(6),
+                },
+            ),
             (r#"{"count":3}"#, Value::Count(3)),
-            (r#"{"pence":-120000000}"#, Value::Money { pence: -120_000_000 }),
-            (r#"{"seconds":430,"cases":1200}"#, Value::Duration { seconds: 430, cases: 1200 }),
+            (
+                r#"{"pence":-120000000}"#,
+                Value::Money {
+                    pence: -120_000_000,
+                },
+            ),
+            (
+                r#"{"seconds":430,"cases":1200}"#,
+                Value::Duration {
+                    seconds: 430,
+                    cases: 1200,
+                },
+            ),
         ];
         for (json, value) in cases {
             assert_eq!(serde_json::from_str::<Value>(json).expect(json), value);
             assert_eq!(serde_json::to_string(&value).expect("encodes"), json);
             let bytes = postcard::to_stdvec(&value).expect("encodes");
-            assert_eq!(postcard::from_bytes::<Value>(&bytes).expect("decodes"), value);
+            assert_eq!(
+                postcard::from_bytes::<Value>(&bytes).expect("decodes"),
+                value
+            );
         }
     }
 
     #[test]
     fn json_refuses_mixed_or_fractional_values() {
-        for json in [r#"{"count":3,"pence":1}"#, r#"{"numerator":1}"#, r#"{"numerator":0.3,"denominator":1}"#,
-            r#"{"count":1.5}"#, r#"{"counts":1}"#, r#"{}"#, r#"{"numerator":1e300,"denominator":1}"#] {
-            assert!(serde_json::from_str::<Value>(json).is_err(), "{json} should be refused");
+        for json in [
+            r#"{"count":3,"pence":1}"#,
+            r#"{"numerator":1}"#,
+            r#"{"numerator":0.3,"denominator":1}"#,
+            r#"{"count":1.5}"#,
+            r#"{"counts":1}"#,
+            r#"{}"#,
+            r#"{"numerator":1e300,"denominator":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Value>(json).is_err(),
+                "{json} should be refused"
+            );
         }
     }
 }

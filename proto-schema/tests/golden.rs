@@ -27,31 +27,86 @@ fn fixtures() -> Vec<(&'static str, Envelope)> {
         period: Period::parse("2019-01").expect("fixture period"),
         values: vec![
             ("ae_12hr_dta".into(), Value::Count(3)),
-            ("ae_4hr".into(), Value::Ratio { numerator: Halves::whole(17020), denominator: Halves::whole(21289) }),
-            ("ambulance_cat1".into(), Value::Duration { seconds: 430, cases: 1200 }),
-            ("cancer_62d".into(), Value::Ratio { numerator: Halves(41), denominator: Halves(50) }),
-            ("finance_surplus".into(), Value::Money { pence: -120_000_000 }),
+            (
+                "ae_4hr".into(),
+                Value::Ratio {
+                    numerator: Halves::whole(17020),
+                    denominator: Halves::whole(21289),
+                },
+            ),
+            (
+                "ambulance_cat1".into(),
+                Value::Duration {
+                    seconds: 430,
+                    cases: 1200,
+                },
+            ),
+            (
+                "cancer_62d".into(),
+                Value::Ratio {
+                    numerator: Halves(41),
+                    denominator: Halves(50),
+                },
+            ),
+            (
+                "finance_surplus".into(),
+                Value::Money {
+                    pence: -120_000_000,
+                },
+            ),
         ],
     };
     let events = vec![
-        ("return_submitted", Event::ReturnSubmitted(ReturnSubmitted { revision: 2, ret })),
-        ("region_defined", Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() })),
-        ("system_defined", Event::SystemDefined(System { code: "QMJ".into(), name: "QMJ".into(), region: "Y56".into() })),
-        ("organisation_registered", Event::OrganisationRegistered(Organisation {
-            code: "00C".into(),
-            name: "NHS DARLINGTON CCG".into(),
-            role: OrgRole::Commissioner,
-            system: "QHM".into(),
-            region: "Y63".into(),
-            opened: date("2013-04-01"),
-            closed: Some(date("2020-03-31")),
-        })),
-        ("metric_defined", Event::MetricDefined(data_standard_v1().remove(0))),
+        (
+            "return_submitted",
+            Event::ReturnSubmitted(ReturnSubmitted { revision: 2, ret }),
+        ),
+        (
+            "region_defined",
+            Event::RegionDefined(Region {
+                code: "Y56".into(),
+                name: "London".into(),
+            }),
+        ),
+        (
+            "system_defined",
+            Event::SystemDefined(System {
+                code: "QMJ".into(),
+                name: "QMJ".into(),
+                region: "Y56".into(),
+            }),
+        ),
+        (
+            "organisation_registered",
+            Event::OrganisationRegistered(Organisation {
+                code: "00C".into(),
+                name: "NHS DARLINGTON CCG".into(),
+                role: OrgRole::Commissioner,
+                system: "QHM".into(),
+                region: "Y63".into(),
+                opened: date("2013-04-01"),
+                closed: Some(date("2020-03-31")),
+            }),
+        ),
+        (
+            "metric_defined",
+            Event::MetricDefined(data_standard_v1().remove(0)),
+        ),
     ];
     events
         .into_iter()
         .enumerate()
-        .map(|(i, (name, event))| (name, Envelope::seal(i as u64 + 1, at("2026-11-22T10:00:00.250Z"), "golden".into(), event)))
+        .map(|(i, (name, event))| {
+            (
+                name,
+                Envelope::seal(
+                    i as u64 + 1,
+                    at("2026-11-22T10:00:00.250Z"),
+                    "golden".into(),
+                    event,
+                ),
+            )
+        })
         .collect()
 }
 
@@ -66,12 +121,20 @@ fn golden_envelopes_decode_to_the_same_events() {
             let json = serde_json::to_string_pretty(&envelope).expect("encode json");
             std::fs::write(&json_path, json + "\n").expect("write golden");
         }
-        let bytes = std::fs::read(&bin_path)
-            .unwrap_or_else(|e| panic!("{}: {e} (golden vectors are committed; UPDATE_GOLDEN=1 writes new ones)", bin_path.display()));
+        let bytes = std::fs::read(&bin_path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (golden vectors are committed; UPDATE_GOLDEN=1 writes new ones)",
+                bin_path.display()
+            )
+        });
         assert_eq!(Envelope::decode(&bytes), Ok(envelope.clone()), "{name}.bin");
         assert_eq!(envelope.encode(), bytes, "{name}.bin: encoding changed");
         let json = std::fs::read_to_string(&json_path).expect("golden json");
-        assert_eq!(serde_json::from_str::<Envelope>(&json).expect("json decodes"), envelope, "{name}.json");
+        assert_eq!(
+            serde_json::from_str::<Envelope>(&json).expect("json decodes"),
+            envelope,
+            "{name}.json"
+        );
     }
 }
 
@@ -80,7 +143,11 @@ fn every_event_kind_has_a_golden_vector() {
     let kinds: Vec<&str> = fixtures().iter().map(|(_, e)| e.event.kind()).collect();
     let names: Vec<&str> = fixtures().iter().map(|(n, _)| *n).collect();
     assert_eq!(kinds, names);
-    assert_eq!(kinds.len(), 5, "a new event kind needs a golden vector here");
+    assert_eq!(
+        kinds.len(),
+        5,
+        "a new event kind needs a golden vector here"
+    );
 }
 
 #[test]
@@ -88,9 +155,18 @@ fn a_flipped_bit_is_caught_by_the_checksum() {
     for (name, envelope) in fixtures() {
         let bytes = envelope.encode();
         // Flip a bit inside the sender, which is still valid UTF-8 afterwards.
-        let pos = bytes.windows(6).position(|w| w == b"golden").expect("sender in bytes");
+        let pos = bytes
+            .windows(6)
+            .position(|w| w == b"golden")
+            .expect("sender in bytes");
         let mut corrupt = bytes.clone();
         corrupt[pos] ^= 0x02;
-        assert!(matches!(Envelope::decode(&corrupt), Err(DecodeError::ChecksumMismatch { .. })), "{name}");
+        assert!(
+            matches!(
+                Envelope::decode(&corrupt),
+                Err(DecodeError::ChecksumMismatch { .. })
+            ),
+            "{name}"
+        );
     }
 }

@@ -5,10 +5,14 @@ use proto_schema::*;
 
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
-        (any::<i32>(), any::<i32>()).prop_map(|(n, d)| Value::Ratio { numerator: Halves(n.into()), denominator: Halves(d.into()) }),
+        (any::<i32>(), any::<i32>()).prop_map(|(n, d)| Value::Ratio {
+            numerator: Halves(n.into()),
+            denominator: Halves(d.into())
+        }),
         any::<i64>().prop_map(Value::Count),
         any::<i64>().prop_map(|pence| Value::Money { pence }),
-        (any::<i64>(), any::<i64>()).prop_map(|(seconds, cases)| Value::Duration { seconds, cases }),
+        (any::<i64>(), any::<i64>())
+            .prop_map(|(seconds, cases)| Value::Duration { seconds, cases }),
     ]
 }
 
@@ -21,7 +25,13 @@ fn period() -> impl Strategy<Value = Period> {
 }
 
 fn ret() -> impl Strategy<Value = Return> {
-    ("[A-Z0-9]{3,5}", "[a-z-]{1,20}", "\\PC{0,64}", period(), prop::collection::btree_map("[a-z0-9_]{1,12}", value(), 1..8))
+    (
+        "[A-Z0-9]{3,5}",
+        "[a-z-]{1,20}",
+        "\\PC{0,64}",
+        period(),
+        prop::collection::btree_map("[a-z0-9_]{1,12}", value(), 1..8),
+    )
         .prop_map(|(org, collection, submission_id, period, values)| Return {
             submission_id,
             org,

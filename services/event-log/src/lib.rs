@@ -9,7 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use proto_schema::{DecodeError, Envelope, Event, Period, Timestamp};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition,
+};
 
 /// seq -> postcard envelope.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -26,7 +29,10 @@ const SEP: char = '\u{1f}';
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("cannot open the event log at {path}: {source}")]
-    Open { path: String, source: redb::DatabaseError },
+    Open {
+        path: String,
+        source: redb::DatabaseError,
+    },
     #[error("event log storage: {0}")]
     Storage(#[from] redb::Error),
     #[error("log entry {seq} cannot be decoded: {source}")]
@@ -60,22 +66,31 @@ pub struct EventLog {
 impl EventLog {
     /// Opens the log at `path`, creating it if absent, and checks that it is dense.
     pub fn open(path: &Path) -> Result<EventLog, LogError> {
-        let db = Database::create(path)
-            .map_err(|source| LogError::Open { path: path.display().to_string(), source })?;
+        let db = Database::create(path).map_err(|source| LogError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         let txn = db.begin_write().map_err(storage)?;
         let (last_seq, count) = {
             let log = txn.open_table(LOG).map_err(storage)?;
             txn.open_table(SUBMISSIONS).map_err(storage)?;
             txn.open_table(REVISIONS).map_err(storage)?;
             txn.open_table(REFERENCE).map_err(storage)?;
-            let last = log.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0);
+            let last = log
+                .last()
+                .map_err(storage)?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0);
             (last, log.len().map_err(storage)?)
         };
         txn.commit().map_err(storage)?;
         if count != last_seq {
             return Err(LogError::NotDense { last_seq, count });
         }
-        Ok(EventLog { db: Arc::new(db), last_seq })
+        Ok(EventLog {
+            db: Arc::new(db),
+            last_seq,
+        })
     }
 
     /// The seq of the last committed entry (0 when empty).
@@ -85,7 +100,9 @@ impl EventLog {
 
     /// A handle for reads that run beside the writer.
     pub fn reader(&self) -> LogReader {
-        LogReader { db: Arc::clone(&self.db) }
+        LogReader {
+            db: Arc::clone(&self.db),
+        }
     }
 
     /// Runs `f` inside one write transaction and commits it durably (one fsync). Returns what `f`
@@ -127,7 +144,9 @@ pub struct Appender<'txn> {
 
 impl std::fmt::Debug for Appender<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Appender").field("next_seq", &self.next_seq).finish_non_exhaustive()
+        f.debug_struct("Appender")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
     }
 }
 
@@ -135,38 +154,67 @@ impl Appender<'_> {
     /// The seq of the return accepted earlier under this organisation's submission id.
     pub fn submission_seq(&self, org: &str, submission_id: &str) -> Result<Option<u64>, LogError> {
         let key = submission_key(org, submission_id);
-        Ok(self.submissions.get(key.as_str()).map_err(storage)?.map(|g| g.value()))
+        Ok(self
+            .submissions
+            .get(key.as_str())
+            .map_err(storage)?
+            .map(|g| g.value()))
     }
 
     /// The envelope at `seq`, including ones appended earlier in this batch.
     pub fn envelope(&self, seq: u64) -> Result<Option<Envelope>, LogError> {
-        let Some(bytes) = self.log.get(seq).map_err(storage)? else { return Ok(None) };
-        Envelope::decode(bytes.value()).map(Some).map_err(|source| LogError::Corrupt { seq, source })
+        let Some(bytes) = self.log.get(seq).map_err(storage)? else {
+            return Ok(None);
+        };
+        Envelope::decode(bytes.value())
+            .map(Some)
+            .map_err(|source| LogError::Corrupt { seq, source })
     }
 
     /// The latest revision of (organisation, collection, period), 0 if none.
-    pub fn latest_revision(&self, org: &str, collection: &str, period: Period) -> Result<u32, LogError> {
+    pub fn latest_revision(
+        &self,
+        org: &str,
+        collection: &str,
+        period: Period,
+    ) -> Result<u32, LogError> {
         let key = revision_key(org, collection, period);
-        Ok(self.revisions.get(key.as_str()).map_err(storage)?.map(|g| g.value()).unwrap_or(0))
+        Ok(self
+            .revisions
+            .get(key.as_str())
+            .map_err(storage)?
+            .map(|g| g.value())
+            .unwrap_or(0))
     }
 
     /// Appends `event` at the next seq and updates the look-ups it feeds.
-    pub fn append(&mut self, recorded_at: Timestamp, sender: &str, event: Event) -> Result<&Envelope, LogError> {
+    pub fn append(
+        &mut self,
+        recorded_at: Timestamp,
+        sender: &str,
+        event: Event,
+    ) -> Result<&Envelope, LogError> {
         let seq = self.next_seq;
         match &event {
             Event::ReturnSubmitted(submitted) => {
                 let r = &submitted.ret;
                 let key = submission_key(&r.org, &r.submission_id);
-                self.submissions.insert(key.as_str(), seq).map_err(storage)?;
+                self.submissions
+                    .insert(key.as_str(), seq)
+                    .map_err(storage)?;
                 let key = revision_key(&r.org, &r.collection, r.period);
-                self.revisions.insert(key.as_str(), submitted.revision).map_err(storage)?;
+                self.revisions
+                    .insert(key.as_str(), submitted.revision)
+                    .map_err(storage)?;
             }
             _ => {
                 self.reference.insert(seq, ()).map_err(storage)?;
             }
         }
         let envelope = Envelope::seal(seq, recorded_at, sender.to_owned(), event);
-        self.log.insert(seq, envelope.encode().as_slice()).map_err(storage)?;
+        self.log
+            .insert(seq, envelope.encode().as_slice())
+            .map_err(storage)?;
         self.next_seq += 1;
         self.appended.push(envelope);
         Ok(self.appended.last().expect("just pushed"))
@@ -184,12 +232,19 @@ impl LogReader {
     pub fn read(&self, from: u64, max: usize) -> Result<(Vec<Envelope>, u64), LogError> {
         let txn = self.db.begin_read().map_err(storage)?;
         let log = txn.open_table(LOG).map_err(storage)?;
-        let last_seq = log.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0);
+        let last_seq = log
+            .last()
+            .map_err(storage)?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
         let mut entries = Vec::with_capacity(max.min(4096));
         for item in log.range(from.max(1)..).map_err(storage)?.take(max) {
             let (seq, bytes) = item.map_err(storage)?;
             let seq = seq.value();
-            entries.push(Envelope::decode(bytes.value()).map_err(|source| LogError::Corrupt { seq, source })?);
+            entries.push(
+                Envelope::decode(bytes.value())
+                    .map_err(|source| LogError::Corrupt { seq, source })?,
+            );
         }
         Ok((entries, last_seq))
     }
@@ -202,8 +257,14 @@ impl LogReader {
         let mut out = Vec::new();
         for item in reference.iter().map_err(storage)? {
             let seq = item.map_err(storage)?.0.value();
-            let bytes = log.get(seq).map_err(storage)?.ok_or(LogError::NotDense { last_seq: seq, count: 0 })?;
-            out.push(Envelope::decode(bytes.value()).map_err(|source| LogError::Corrupt { seq, source })?);
+            let bytes = log.get(seq).map_err(storage)?.ok_or(LogError::NotDense {
+                last_seq: seq,
+                count: 0,
+            })?;
+            out.push(
+                Envelope::decode(bytes.value())
+                    .map_err(|source| LogError::Corrupt { seq, source })?,
+            );
         }
         Ok(out)
     }

@@ -17,7 +17,10 @@ fn ret(id: &str, period: &str) -> Event {
 }
 
 fn region() -> Event {
-    Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() })
+    Event::RegionDefined(Region {
+        code: "Y56".into(),
+        name: "London".into(),
+    })
 }
 
 #[test]
@@ -34,15 +37,26 @@ fn seqs_are_dense_from_one_and_survive_reopening() {
                 Ok(())
             })
             .expect("append");
-        assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            appended.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
     let mut log = EventLog::open(&path).expect("reopen");
     assert_eq!(log.last_seq(), 2);
-    let (_, appended) = log.append_batch(|a| a.append(Timestamp(3), "RJ1", ret("b", "2019-02")).map(|_| ())).expect("append");
+    let (_, appended) = log
+        .append_batch(|a| {
+            a.append(Timestamp(3), "RJ1", ret("b", "2019-02"))
+                .map(|_| ())
+        })
+        .expect("append");
     assert_eq!(appended[0].seq, 3);
     let (entries, last) = log.reader().read(1, 10).expect("read");
     assert_eq!(last, 3);
-    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(entries[1].event, ret("a", "2019-01"));
     let (tail, _) = log.reader().read(3, 10).expect("read");
     assert_eq!(tail.len(), 1);
@@ -56,7 +70,10 @@ fn a_failed_batch_keeps_nothing_and_reuses_no_seq() {
     let mut log = EventLog::open(&dir.path().join("log.redb")).expect("open");
     let failed = log.append_batch(|a| -> Result<(), LogError> {
         a.append(Timestamp(1), "RJ1", ret("a", "2019-01"))?;
-        Err(LogError::NotDense { last_seq: 0, count: 0 })
+        Err(LogError::NotDense {
+            last_seq: 0,
+            count: 0,
+        })
     });
     assert!(failed.is_err());
     assert_eq!(log.last_seq(), 0);
@@ -65,7 +82,12 @@ fn a_failed_batch_keeps_nothing_and_reuses_no_seq() {
         .expect("look-up");
     assert_eq!(found, None, "the aborted append left an index entry");
     assert!(appended.is_empty());
-    let (_, appended) = log.append_batch(|a| a.append(Timestamp(2), "RJ1", ret("b", "2019-01")).map(|_| ())).expect("append");
+    let (_, appended) = log
+        .append_batch(|a| {
+            a.append(Timestamp(2), "RJ1", ret("b", "2019-01"))
+                .map(|_| ())
+        })
+        .expect("append");
     assert_eq!(appended[0].seq, 1);
 }
 
@@ -77,10 +99,15 @@ fn look_ups_see_the_batch_own_appends() {
     let ((seq, revision), _) = log
         .append_batch(|a| {
             a.append(Timestamp(1), "RJ1", ret("a", "2019-01"))?;
-            Ok((a.submission_seq("RJ1", "a")?, a.latest_revision("RJ1", "ae-monthly", period)?))
+            Ok((
+                a.submission_seq("RJ1", "a")?,
+                a.latest_revision("RJ1", "ae-monthly", period)?,
+            ))
         })
         .expect("append");
     assert_eq!((seq, revision), (Some(1), 1));
-    let (other, _) = log.append_batch(|a| a.submission_seq("RX1", "a")).expect("look-up");
+    let (other, _) = log
+        .append_batch(|a| a.submission_seq("RX1", "a"))
+        .expect("look-up");
     assert_eq!(other, None, "submission ids are scoped by organisation");
 }

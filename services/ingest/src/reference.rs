@@ -42,6 +42,11 @@ impl Reference {
 
     /// (regions, systems, organisations, metrics), for start-up logs.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        (self.regions.len(), self.systems.len(), self.organisations.len(), self.metrics.len())
+        (
+            self.regions.len(),
+            self.systems.len(),
+            self.organisations.len(),
+            self.metrics.len(),
+        )
     }
 }

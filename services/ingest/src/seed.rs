@@ -28,9 +28,17 @@ impl ReferenceFiles {
     pub fn from_dir(dir: &Path) -> Result<ReferenceFiles, SeedError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|e| SeedError { file: path.display().to_string(), line: 0, message: e.to_string() })
+            std::fs::read_to_string(&path).map_err(|e| SeedError {
+                file: path.display().to_string(),
+                line: 0,
+                message: e.to_string(),
+            })
         };
-        Ok(ReferenceFiles { regions: read("regions.csv")?, trusts: read("etr.csv")?, ccgs: read("eccg.csv")? })
+        Ok(ReferenceFiles {
+            regions: read("regions.csv")?,
+            trusts: read("etr.csv")?,
+            ccgs: read("eccg.csv")?,
+        })
     }
 }
 
@@ -60,29 +68,47 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
     let mut events = Vec::new();
 
     let mut regions = BTreeMap::new();
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(files.regions.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(files.regions.as_bytes());
     for row in reader.records() {
         let row = row.map_err(|e| csv_error("regions.csv", &e))?;
         let line = row.position().map_or(0, |p| p.line());
         let (Some(code), Some(name)) = (row.get(0), row.get(1)) else {
-            return Err(SeedError { file: "regions.csv".into(), line, message: "expected code,name".into() });
+            return Err(SeedError {
+                file: "regions.csv".into(),
+                line,
+                message: "expected code,name".into(),
+            });
         };
         regions.insert(code.trim().to_owned(), name.trim().to_owned());
     }
     for (code, name) in &regions {
-        events.push(Event::RegionDefined(Region { code: code.clone(), name: name.clone() }));
+        events.push(Event::RegionDefined(Region {
+            code: code.clone(),
+            name: name.clone(),
+        }));
     }
     summary.regions = regions.len();
 
     let mut organisations = Vec::new();
     let mut systems = BTreeMap::new();
-    for (file, text, role) in [("etr.csv", &files.trusts, OrgRole::Provider), ("eccg.csv", &files.ccgs, OrgRole::Commissioner)] {
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    for (file, text, role) in [
+        ("etr.csv", &files.trusts, OrgRole::Provider),
+        ("eccg.csv", &files.ccgs, OrgRole::Commissioner),
+    ] {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
         for row in reader.records() {
             let row = row.map_err(|e| csv_error(file, &e))?;
             let line = row.position().map_or(0, |p| p.line());
             let field = |i: usize| row.get(i).map(str::trim).unwrap_or("");
-            let fail = |message: String| SeedError { file: file.into(), line, message };
+            let fail = |message: String| SeedError {
+                file: file.into(),
+                line,
+                message,
+            };
             let (code, name, region, system) = (field(0), field(1), field(2), field(3));
             if code.is_empty() {
                 return Err(fail("the organisation code (column 1) is empty".into()));
@@ -92,16 +118,27 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
                 continue;
             }
             if system.is_empty() {
-                return Err(fail(format!("`{code}` has a region but no system (column 4)")));
+                return Err(fail(format!(
+                    "`{code}` has a region but no system (column 4)"
+                )));
             }
-            let opened = ods_date(field(10)).ok_or_else(|| fail(format!("`{code}`: open date `{}` is not YYYYMMDD", field(10))))?;
+            let opened = ods_date(field(10)).ok_or_else(|| {
+                fail(format!(
+                    "`{code}`: open date `{}` is not YYYYMMDD",
+                    field(10)
+                ))
+            })?;
             let closed = match field(11) {
                 "" => None,
-                text => Some(ods_date(text).ok_or_else(|| fail(format!("`{code}`: close date `{text}` is not YYYYMMDD")))?),
+                text => Some(ods_date(text).ok_or_else(|| {
+                    fail(format!("`{code}`: close date `{text}` is not YYYYMMDD"))
+                })?),
             };
             match systems.get(system) {
                 Some(known) if known != region => {
-                    return Err(fail(format!("system `{system}` is in region {known} elsewhere but {region} here")));
+                    return Err(fail(format!(
+                        "system `{system}` is in region {known} elsewhere but {region} here"
+                    )));
                 }
                 _ => {
                     systems.insert(system.to_owned(), region.to_owned());
@@ -119,7 +156,11 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
         }
     }
     for (code, region) in &systems {
-        events.push(Event::SystemDefined(System { code: code.clone(), name: code.clone(), region: region.clone() }));
+        events.push(Event::SystemDefined(System {
+            code: code.clone(),
+            name: code.clone(),
+            region: region.clone(),
+        }));
     }
     summary.systems = systems.len();
     summary.organisations = organisations.len();
@@ -132,7 +173,11 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
 }
 
 fn csv_error(file: &str, e: &csv::Error) -> SeedError {
-    SeedError { file: file.into(), line: e.position().map_or(0, |p| p.line()), message: e.to_string() }
+    SeedError {
+        file: file.into(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    }
 }
 
 /// ODS dates are `YYYYMMDD`.
@@ -149,7 +194,8 @@ mod tests {
 
     #[test]
     fn the_bundled_files_seed_england() {
-        let (events, summary) = seed_events(&ReferenceFiles::bundled()).expect("bundled files are valid");
+        let (events, summary) =
+            seed_events(&ReferenceFiles::bundled()).expect("bundled files are valid");
         assert_eq!(summary.regions, 7);
         assert_eq!(summary.systems, 42);
         assert_eq!(summary.skipped_outside_england, 3);
@@ -162,7 +208,10 @@ mod tests {
         });
         let darlington = darlington.expect("00C is in eccg.csv");
         assert_eq!(darlington.role, OrgRole::Commissioner);
-        assert_eq!(darlington.closed.map(|d| d.to_string()), Some("2020-03-31".into()));
+        assert_eq!(
+            darlington.closed.map(|d| d.to_string()),
+            Some("2020-03-31".into())
+        );
     }
 
     #[test]

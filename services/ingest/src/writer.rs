@@ -3,7 +3,9 @@
 //! weakening durability.
 
 use event_log::{Appender, EventLog, LogError};
-use proto_schema::{Envelope, Event, Reason, ReasonCode, Receipt, Return, ReturnSubmitted, Timestamp};
+use proto_schema::{
+    Envelope, Event, Reason, ReasonCode, Receipt, Return, ReturnSubmitted, Timestamp,
+};
 use tokio::sync::mpsc;
 
 /// A validated return waiting for the writer, with whatever the caller needs to answer it.
@@ -37,47 +39,73 @@ pub fn spawn<R: Send + 'static>(
     committed: mpsc::UnboundedSender<Committed<R>>,
     config: WriterConfig,
 ) -> std::io::Result<std::thread::JoinHandle<EventLog>> {
-    std::thread::Builder::new().name("log-writer".into()).spawn(move || {
-        let mut batch = Vec::with_capacity(config.max_batch);
-        while let Some(first) = pending.blocking_recv() {
-            batch.push(first);
-            while batch.len() < config.max_batch {
-                match pending.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+    std::thread::Builder::new()
+        .name("log-writer".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(config.max_batch);
+            while let Some(first) = pending.blocking_recv() {
+                batch.push(first);
+                while batch.len() < config.max_batch {
+                    match pending.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
                 }
+                let outcome = commit_batch(&mut log, &mut batch, config);
+                // The receiving side only closes at shutdown, after the writer; nothing to do then.
+                let _ = committed.send(outcome);
             }
-            let outcome = commit_batch(&mut log, &mut batch, config);
-            // The receiving side only closes at shutdown, after the writer; nothing to do then.
-            let _ = committed.send(outcome);
-        }
-        log
-    })
+            log
+        })
 }
 
 /// Commits one batch; on a storage failure every submitter is told to retry and nothing is kept.
-fn commit_batch<R>(log: &mut EventLog, batch: &mut Vec<Pending<R>>, config: WriterConfig) -> Committed<R> {
+fn commit_batch<R>(
+    log: &mut EventLog,
+    batch: &mut Vec<Pending<R>>,
+    config: WriterConfig,
+) -> Committed<R> {
     let recorded_at = Timestamp::now();
     let result = log.append_batch(|appender| {
-        batch.iter().map(|p| decide(appender, &p.ret, recorded_at)).collect::<Result<Vec<_>, _>>()
+        batch
+            .iter()
+            .map(|p| decide(appender, &p.ret, recorded_at))
+            .collect::<Result<Vec<_>, _>>()
     });
     let started = batch.len();
     match result {
         Ok((receipts, envelopes)) => {
-            tracing::debug!(returns = started, appended = envelopes.len(), last_seq = log.last_seq(), "batch committed");
-            Committed { receipts: batch.drain(..).map(|p| p.reply).zip(receipts).collect(), envelopes }
+            tracing::debug!(
+                returns = started,
+                appended = envelopes.len(),
+                last_seq = log.last_seq(),
+                "batch committed"
+            );
+            Committed {
+                receipts: batch.drain(..).map(|p| p.reply).zip(receipts).collect(),
+                envelopes,
+            }
         }
         Err(error) => {
             tracing::error!(%error, returns = started, "batch not committed; submitters told to retry");
-            let busy = Receipt::Busy { retry_after_ms: config.retry_after_ms };
-            Committed { receipts: batch.drain(..).map(|p| (p.reply, busy.clone())).collect(), envelopes: Vec::new() }
+            let busy = Receipt::Busy {
+                retry_after_ms: config.retry_after_ms,
+            };
+            Committed {
+                receipts: batch.drain(..).map(|p| (p.reply, busy.clone())).collect(),
+                envelopes: Vec::new(),
+            }
         }
     }
 }
 
 /// The receipt for one return: a duplicate of an earlier acceptance, a conflict with it, or a new
 /// entry at the next revision of its (organisation, collection, period).
-fn decide(appender: &mut Appender<'_>, ret: &Return, recorded_at: Timestamp) -> Result<Receipt, LogError> {
+fn decide(
+    appender: &mut Appender<'_>,
+    ret: &Return,
+    recorded_at: Timestamp,
+) -> Result<Receipt, LogError> {
     if let Some(seq) = appender.submission_seq(&ret.org, &ret.submission_id)? {
         return Ok(match appender.envelope(seq)? {
             Some(Envelope { event: Event::ReturnSubmitted(earlier), .. }) if earlier.ret == *ret => {
@@ -91,13 +119,24 @@ fn decide(appender: &mut Appender<'_>, ret: &Return, recorded_at: Timestamp) -> 
         });
     }
     let revision = appender.latest_revision(&ret.org, &ret.collection, ret.period)? + 1;
-    let event = Event::ReturnSubmitted(ReturnSubmitted { revision, ret: ret.clone() });
+    let event = Event::ReturnSubmitted(ReturnSubmitted {
+        revision,
+        ret: ret.clone(),
+    });
     let seq = appender.append(recorded_at, &ret.org, event)?.seq;
-    Ok(Receipt::Accepted { seq, revision, duplicate: false })
+    Ok(Receipt::Accepted {
+        seq,
+        revision,
+        duplicate: false,
+    })
 }
 
 /// Appends reference events in one durable transaction (seeding, and later the admin commands).
-pub fn append_reference(log: &mut EventLog, sender: &str, events: Vec<Event>) -> Result<Vec<Envelope>, LogError> {
+pub fn append_reference(
+    log: &mut EventLog,
+    sender: &str,
+    events: Vec<Event>,
+) -> Result<Vec<Envelope>, LogError> {
     let recorded_at = Timestamp::now();
     log.append_batch(|appender| {
         for event in events {

@@ -1,0 +1,251 @@
+//! `oversight bench`: in one run, on this machine, bare NATS request/reply against a trivial
+//! responder (the ceiling) and durable accepted returns through the service, side by side.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use proto_schema::{encode_return_form, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
+
+use crate::client::Client;
+use crate::config::ServeConfig;
+use crate::natsd::NatsServer;
+use crate::wire::Encoding;
+
+/// What to measure.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Requests in flight for the throughput runs.
+    #[arg(long, default_value_t = 256)]
+    pub in_flight: usize,
+    /// Directory for the bench's event log (a fresh temporary one by default).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+/// Throughput and latency of one run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub in_flight: usize,
+    pub completed: u64,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// A return as a trust's A&E team would send it, unique per (worker, n).
+fn bench_return(worker: usize, n: u64) -> ReturnForm {
+    ReturnForm {
+        schema_version: SCHEMA_VERSION,
+        submission_id: format!("bench-{worker}-{n}"),
+        org: "RJ1".into(),
+        collection: "ae-monthly".into(),
+        period: format!("{}-{:02}", 2010 + (n / 12) % 15, n % 12 + 1),
+        values: vec![
+            (
+                "ae_4hr".into(),
+                Value::Ratio {
+                    numerator: Halves::whole(17_020),
+                    denominator: Halves::whole(21_289),
+                },
+            ),
+            ("ae_12hr_dta".into(), Value::Count(3)),
+            ("ae_emergency_admissions".into(), Value::Count(5_120)),
+        ],
+    }
+}
+
+/// Runs `in_flight` workers, each sending one request after another, for `duration`.
+async fn drive<F, Fut>(in_flight: usize, duration: Duration, request: F) -> anyhow::Result<Run>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
+{
+    let request = Arc::new(request);
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(in_flight);
+    for worker in 0..in_flight {
+        let (request, stop) = (Arc::clone(&request), Arc::clone(&stop));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
+                if request(worker, n).await? {
+                    latencies.push(sent.elapsed());
+                }
+                n += 1;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(Run {
+        in_flight,
+        completed: latencies.len() as u64,
+        per_second: latencies.len() as f64 / elapsed,
+        p50: at(0.50),
+        p99: at(0.99),
+    })
+}
+
+/// Runs the whole bench and prints its table.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let nats = NatsServer::start(&[])?;
+    let url = nats.url();
+    let duration = Duration::from_secs_f64(args.seconds);
+    let timeout = Duration::from_secs(10);
+    eprintln!(
+        "nats-server {} (pid {}); {} s per measurement",
+        url,
+        nats.pid(),
+        args.seconds
+    );
+
+    // A trivial responder: answers every request with a receipt-sized payload.
+    let responder = async_nats::connect(&url)
+        .await
+        .context("responder connection")?;
+    let mut echo = responder.subscribe("bench.echo").await?;
+    let canned = Encoding::Postcard.encode(&Receipt::Accepted {
+        seq: 1_000_000,
+        revision: 1,
+        duplicate: false,
+    });
+    let responder_task = tokio::spawn(async move {
+        while let Some(message) = echo.next().await {
+            if let Some(reply) = message.reply {
+                let _ = responder.publish(reply, canned.clone().into()).await;
+            }
+        }
+    });
+
+    let data = match &args.data {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("oversight-bench-{}", std::process::id())),
+    };
+    let _ = std::fs::remove_dir_all(&data);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = tokio::spawn(crate::serve::run(
+        ServeConfig::with(&url, data.clone()),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let client = Client::connect(&url, timeout).await?;
+    wait_until_serving(&client).await?;
+
+    let mut rows = Vec::new();
+    for in_flight in [args.in_flight, 1] {
+        eprintln!("measuring bare request/reply, {in_flight} in flight");
+        let c = client.clone();
+        let bare = drive(in_flight, duration, move |worker, n| {
+            let c = c.clone();
+            async move {
+                let payload = encode_return_form(&bench_return(worker, n));
+                c.request("bench.echo".into(), Encoding::Postcard, payload)
+                    .await?;
+                Ok(true)
+            }
+        })
+        .await?;
+        eprintln!("measuring durable submissions, {in_flight} in flight");
+        let c = client.clone();
+        let tag = if in_flight == 1 { 1_000_000 } else { 0 };
+        let durable = drive(in_flight, duration, move |worker, n| {
+            let c = c.clone();
+            async move {
+                let receipt = c.submit(&bench_return(tag + worker, n)).await?;
+                match receipt {
+                    Receipt::Accepted {
+                        duplicate: false, ..
+                    } => Ok(true),
+                    Receipt::Busy { .. } => Ok(false),
+                    other => anyhow::bail!("bench return not accepted: {other:?}"),
+                }
+            }
+        })
+        .await?;
+        rows.push((bare, durable));
+    }
+    let last_seq = client.read_log(1, 1).await?.last_seq;
+    let _ = stop_tx.send(());
+    serve.await??;
+    responder_task.abort();
+    let log_bytes = std::fs::metadata(data.join("oversight.redb"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if args.data.is_none() {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+
+    println!();
+    println!(
+        "{:<44} {:>9} {:>12} {:>10} {:>10}",
+        "measure", "in flight", "per second", "p50 µs", "p99 µs"
+    );
+    let line = |name: &str, r: &Run| {
+        println!(
+            "{:<44} {:>9} {:>12.0} {:>10} {:>10}",
+            name,
+            r.in_flight,
+            r.per_second,
+            r.p50.as_micros(),
+            r.p99.as_micros()
+        );
+    };
+    for (bare, durable) in &rows {
+        line("(a) bare NATS request/reply", bare);
+        line("(b) durable accepted returns (oversight)", durable);
+        println!(
+            "{:<44} {:>9} {:>12.3}",
+            "(c) ratio b/a",
+            bare.in_flight,
+            durable.per_second / bare.per_second
+        );
+    }
+    println!();
+    println!(
+        "log: last seq {last_seq}, {:.1} MiB on disk",
+        log_bytes as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "(d) submit latency is the p50/p99 of rows (b); target (c) >= 0.65 at {} in flight",
+        args.in_flight
+    );
+    Ok(())
+}
+
+/// Polls the log until the service answers (it seeds an empty log first).
+pub async fn wait_until_serving(client: &Client) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.read_log(1, 1).await {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).context("the service did not start within 30 s")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}

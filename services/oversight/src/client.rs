@@ -1,0 +1,145 @@
+//! A client of the service, for `oversight submit`, `oversight log`, the bench and the tests.
+
+use std::time::Duration;
+
+use async_nats::client::RequestErrorKind;
+use bytes::Bytes;
+use proto_schema::{encode_return_form, LogEntries, LogReadRequest, Receipt, ReturnForm};
+
+use crate::subjects;
+use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to NATS at {url}: {message} (is nats-server running there?)")]
+    Connect { url: String, message: String },
+    #[error("nobody answers on {subject}: is `oversight serve` running against this NATS server?")]
+    NoResponders { subject: String },
+    #[error("no answer on {subject} in time; the return may or may not be stored, so send it again with the same submission id")]
+    TimedOut { subject: String },
+    #[error("request on {subject} failed: {message}")]
+    Request { subject: String, message: String },
+    #[error("cannot read the reply on {subject}: {message}")]
+    Decode { subject: String, message: String },
+    #[error("the service answered {code}: {message}")]
+    Service { code: String, message: String },
+}
+
+/// A connection to NATS, speaking the oversight subjects.
+#[derive(Debug, Clone)]
+pub struct Client {
+    nats: async_nats::Client,
+}
+
+impl Client {
+    /// Connects, with `timeout` for connecting and for each request.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Client, ClientError> {
+        let nats = async_nats::ConnectOptions::new()
+            .name("oversight-client")
+            .connection_timeout(timeout)
+            .request_timeout(Some(timeout))
+            .connect(url)
+            .await
+            .map_err(|e| ClientError::Connect {
+                url: url.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Client { nats })
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    /// Sends raw bytes on `subject` in `encoding` and returns the reply's bytes.
+    pub async fn request(
+        &self,
+        subject: String,
+        encoding: Encoding,
+        payload: Vec<u8>,
+    ) -> Result<Bytes, ClientError> {
+        let reply = self
+            .nats
+            .request_with_headers(subject.clone(), encoding.request_headers(), payload.into())
+            .await
+            .map_err(|e| match e.kind() {
+                RequestErrorKind::NoResponders => ClientError::NoResponders {
+                    subject: subject.clone(),
+                },
+                RequestErrorKind::TimedOut => ClientError::TimedOut {
+                    subject: subject.clone(),
+                },
+                _ => ClientError::Request {
+                    subject: subject.clone(),
+                    message: e.to_string(),
+                },
+            })?;
+        if let Some(headers) = &reply.headers {
+            if let Some(message) = headers.get(SERVICE_ERROR) {
+                let code = headers
+                    .get(SERVICE_ERROR_CODE)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
+                return Err(ClientError::Service {
+                    code,
+                    message: message.to_string(),
+                });
+            }
+        }
+        Ok(reply.payload)
+    }
+
+    /// Submits one return in postcard, once.
+    pub async fn submit(&self, form: &ReturnForm) -> Result<Receipt, ClientError> {
+        let subject = subjects::submit(&form.org);
+        let reply = self
+            .request(
+                subject.clone(),
+                Encoding::Postcard,
+                encode_return_form(form),
+            )
+            .await?;
+        Encoding::Postcard
+            .decode(&reply)
+            .map_err(|message| ClientError::Decode { subject, message })
+    }
+
+    /// Submits a JSON return as is (the service reports every problem with it) and decodes the JSON
+    /// receipt.
+    pub async fn submit_json(&self, org: &str, json: Vec<u8>) -> Result<Receipt, ClientError> {
+        let subject = subjects::submit(org);
+        let reply = self.request(subject.clone(), Encoding::Json, json).await?;
+        Encoding::Json
+            .decode(&reply)
+            .map_err(|message| ClientError::Decode { subject, message })
+    }
+
+    /// Reads up to `max` log entries from seq `from`.
+    pub async fn read_log(&self, from: u64, max: u32) -> Result<LogEntries, ClientError> {
+        let subject = subjects::LOG_READ.to_owned();
+        let body = Encoding::Postcard.encode(&LogReadRequest { from, max });
+        let reply = self
+            .request(subject.clone(), Encoding::Postcard, body)
+            .await?;
+        Encoding::Postcard
+            .decode(&reply)
+            .map_err(|message| ClientError::Decode { subject, message })
+    }
+}
+
+/// Retries `attempt` while the service answers "busy", waiting as it asks, at most `attempts` times.
+pub async fn retry_busy<F, Fut>(attempts: u32, mut attempt: F) -> Result<Receipt, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Receipt, ClientError>>,
+{
+    let mut receipt = attempt().await?;
+    for _ in 1..attempts {
+        let Receipt::Busy { retry_after_ms } = receipt else {
+            break;
+        };
+        tokio::time::sleep(Duration::from_millis(u64::from(retry_after_ms.max(1)))).await;
+        receipt = attempt().await?;
+    }
+    Ok(receipt)
+}

@@ -1,0 +1,14 @@
+//! The oversight service and its client, at the NATS edge.
+//!
+//! This crate is the one that speaks NATS and reads configuration: [`serve`] wires the ingest core
+//! (validation, the group-commit writer) and the event log to the subjects of DESIGN.md;
+//! [`client`] is what `oversight submit`, `oversight log`, the bench and the tests use;
+//! [`natsd`] starts a private nats-server for the bench and the tests.
+
+pub mod bench;
+pub mod client;
+pub mod config;
+pub mod natsd;
+pub mod serve;
+pub mod subjects;
+pub mod wire;

@@ -1,0 +1,378 @@
+//! `oversight`: run the service, submit a return, read the log, measure.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use oversight::bench::{self, BenchArgs};
+use oversight::client::{retry_busy, Client};
+use oversight::config::{NatsArgs, ServeConfig};
+use oversight::serve;
+use proto_schema::{
+    crc32, encode_return_form, Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION,
+};
+
+/// The single performance-oversight backend for the NHS in England.
+///
+/// Trusts and CCGs submit performance returns once; each is stored durably in the event log and
+/// acknowledged only when it is on disk.
+#[derive(Debug, Parser)]
+#[command(name = "oversight", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: take returns on oversight.submit.<org>, store them, answer log reads.
+    ///
+    /// On first start the empty log is seeded with the regions, systems, trusts and CCGs, and
+    /// the metrics of data standard v1.
+    Serve(ServeConfig),
+    /// Submit one return and print its receipt.
+    ///
+    /// Either from flags:
+    ///
+    ///   oversight submit --org RJ1 --collection ae-monthly --period 2019-01 \
+    ///     --value ae_4hr=17020/21289 --value ae_12hr_dta=3
+    ///
+    /// or from a JSON file in the layout of DESIGN.md ("-" reads standard input):
+    ///
+    ///   oversight submit --file return.json
+    ///
+    /// Exit status: 0 accepted (also when it was already accepted), 1 rejected, 2 busy or
+    /// unreachable.
+    Submit(SubmitArgs),
+    /// Print log entries in seq order.
+    Log(LogArgs),
+    /// Measure bare NATS request/reply against durable submissions, side by side.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SubmitArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// A JSON return (fields submission_id, org, collection, period, values); "-" for stdin.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["org", "collection", "period", "values"])]
+    file: Option<PathBuf>,
+    /// Your organisation's ODS code, such as RJ1.
+    #[arg(long, required_unless_present = "file")]
+    org: Option<String>,
+    /// The collection, such as ae-monthly.
+    #[arg(long, required_unless_present = "file")]
+    collection: Option<String>,
+    /// The period: a month (2019-01), an ISO week (2019-W05) or a day (2019-01-31).
+    #[arg(long, required_unless_present = "file")]
+    period: Option<String>,
+    /// A value as METRIC=FIGURE, repeatable. Ratio: ae_4hr=17020/21289 (halves allowed: 20.5/25);
+    /// count: ae_12hr_dta=3; money in pence: finance_surplus=-120000000p; duration: SECONDS s/CASES,
+    /// such as ambulance_cat1=430s/1200.
+    #[arg(
+        long = "value",
+        value_name = "METRIC=FIGURE",
+        required_unless_present = "file"
+    )]
+    values: Vec<String>,
+    /// Your id for this return; a retry with the same id is recognised. Default: derived from the
+    /// organisation, collection, period and figures, so re-running the same command is harmless
+    /// and changed figures make a new revision.
+    #[arg(long)]
+    submission_id: Option<String>,
+    /// Print the receipt as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for the receipt.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct LogArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// First seq to print.
+    #[arg(long, default_value_t = 1)]
+    from: u64,
+    /// Most entries to print.
+    #[arg(long, default_value_t = 50)]
+    max: u64,
+    /// Print the entries as JSON (the oversight.log.read layout), one reply per line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(config) => serve::run(config, shutdown_signal())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Submit(args) => submit(args).await,
+        Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Completes on the first SIGINT or SIGTERM; a second one exits at once.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("second interrupt: exiting without waiting");
+        std::process::exit(130);
+    });
+}
+
+async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+    let receipt = match &args.file {
+        Some(path) => {
+            let json = read_input(path)?;
+            let org = org_of_json(&json).with_context(|| {
+                format!("{}: no \"org\" field to send the return on", path.display())
+            })?;
+            retry_busy(5, || client.submit_json(&org, json.clone())).await?
+        }
+        None => {
+            let form = form_from_flags(&args)?;
+            retry_busy(5, || client.submit(&form)).await?
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&receipt)?);
+    } else {
+        print_receipt(&receipt);
+    }
+    Ok(match receipt {
+        Receipt::Accepted { .. } => ExitCode::SUCCESS,
+        Receipt::Rejected { .. } => ExitCode::from(1),
+        Receipt::Busy { .. } => ExitCode::from(2),
+    })
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buffer = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buffer)
+            .context("reading the return from standard input")?;
+        Ok(buffer)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Only the `org` field, to pick the subject; the service checks the rest.
+fn org_of_json(json: &[u8]) -> anyhow::Result<String> {
+    #[derive(serde::Deserialize)]
+    struct OrgOnly {
+        org: String,
+    }
+    Ok(serde_json::from_slice::<OrgOnly>(json)?.org)
+}
+
+fn form_from_flags(args: &SubmitArgs) -> anyhow::Result<ReturnForm> {
+    let (Some(org), Some(collection), Some(period)) = (&args.org, &args.collection, &args.period)
+    else {
+        bail!("--org, --collection and --period are needed without --file");
+    };
+    let values = args
+        .values
+        .iter()
+        .map(|v| parse_value(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut form = ReturnForm {
+        schema_version: SCHEMA_VERSION,
+        submission_id: String::new(),
+        org: org.clone(),
+        collection: collection.clone(),
+        period: period.clone(),
+        values,
+    };
+    form.submission_id = match &args.submission_id {
+        Some(id) => id.clone(),
+        None => format!(
+            "{org}-{collection}-{period}-{:08x}",
+            crc32(&encode_return_form(&form))
+        ),
+    };
+    Ok(form)
+}
+
+/// Parses `METRIC=FIGURE` (see `oversight submit --help`).
+fn parse_value(arg: &str) -> anyhow::Result<(String, Value)> {
+    let (metric, figure) = arg
+        .split_once('=')
+        .with_context(|| format!("`{arg}`: expected METRIC=FIGURE"))?;
+    let bad = || anyhow::anyhow!("`{arg}`: the figure must be N/D, N, Np (pence) or Ss/CASES");
+    let number = |text: &str| text.trim().parse::<i64>().map_err(|_| bad());
+    let halves = |text: &str| -> anyhow::Result<Halves> {
+        let x: f64 = text.trim().parse().map_err(|_| bad())?;
+        if (x * 2.0).fract() != 0.0 || !x.is_finite() {
+            bail!("`{arg}`: {text} is not a whole number or a half");
+        }
+        Ok(Halves((x * 2.0) as i64))
+    };
+    let value = if let Some((seconds, cases)) = figure.split_once("s/") {
+        Value::Duration {
+            seconds: number(seconds)?,
+            cases: number(cases)?,
+        }
+    } else if let Some((n, d)) = figure.split_once('/') {
+        Value::Ratio {
+            numerator: halves(n)?,
+            denominator: halves(d)?,
+        }
+    } else if let Some(pence) = figure.strip_suffix('p') {
+        Value::Money {
+            pence: number(pence)?,
+        }
+    } else {
+        Value::Count(number(figure)?)
+    };
+    Ok((metric.trim().to_owned(), value))
+}
+
+fn print_receipt(receipt: &Receipt) {
+    match receipt {
+        Receipt::Accepted {
+            seq,
+            revision,
+            duplicate: false,
+        } => println!("accepted: seq {seq}, revision {revision}"),
+        Receipt::Accepted {
+            seq,
+            revision,
+            duplicate: true,
+        } => {
+            println!("accepted: seq {seq}, revision {revision} (already accepted earlier with this submission id; nothing new stored)")
+        }
+        Receipt::Rejected { reasons } => {
+            println!(
+                "rejected, nothing stored ({} reason{}):",
+                reasons.len(),
+                if reasons.len() == 1 { "" } else { "s" }
+            );
+            for r in reasons {
+                let field = if r.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", r.field)
+                };
+                println!("  {}{field}: {}", r.code, r.message);
+            }
+        }
+        Receipt::Busy { retry_after_ms } => {
+            println!("busy: the service is at capacity; try again in {retry_after_ms} ms")
+        }
+    }
+}
+
+async fn log(args: LogArgs) -> anyhow::Result<()> {
+    let client = Client::connect(&args.nats.url, Duration::from_secs(10)).await?;
+    let mut from = args.from.max(1);
+    let mut remaining = args.max;
+    while remaining > 0 {
+        let page = client.read_log(from, remaining.min(1000) as u32).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&page)?);
+        } else {
+            for envelope in &page.entries {
+                println!("{}", describe(envelope));
+            }
+        }
+        let Some(last) = page.entries.last() else {
+            break;
+        };
+        remaining -= page.entries.len() as u64;
+        from = last.seq + 1;
+        if last.seq >= page.last_seq {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One line per entry, for people.
+fn describe(envelope: &Envelope) -> String {
+    let what = match &envelope.event {
+        Event::ReturnSubmitted(s) => {
+            let r = &s.ret;
+            let values: Vec<String> = r.values.iter().map(|(id, v)| format!("{id} {v}")).collect();
+            format!(
+                "{} {} {} rev {} [{}]: {}",
+                r.org,
+                r.collection,
+                r.period,
+                s.revision,
+                r.submission_id,
+                values.join(", ")
+            )
+        }
+        Event::RegionDefined(r) => format!("{} {}", r.code, r.name),
+        Event::SystemDefined(s) => format!("{} in {}", s.code, s.region),
+        Event::OrganisationRegistered(o) => {
+            let closed = o
+                .closed
+                .map(|d| format!(", closed {d}"))
+                .unwrap_or_default();
+            format!(
+                "{} {} ({:?}, {} {}, opened {}{closed})",
+                o.code, o.name, o.role, o.region, o.system, o.opened
+            )
+        }
+        Event::MetricDefined(m) => format!("{} ({}): {}", m.id, m.kind, m.name),
+    };
+    format!(
+        "{:>8}  {}  {:<14}  {:<24}  {what}",
+        envelope.seq,
+        envelope.recorded_at,
+        envelope.sender,
+        envelope.event.kind()
+    )
+}

@@ -1,0 +1,310 @@
+//! `oversight serve`: intake of returns over NATS into the event log, and catch-up reads.
+//!
+//! Flow: the intake task decodes and validates each request, then hands it to the bounded
+//! pending queue (full: "busy", never a silent drop). The writer thread commits batches durably.
+//! The responder task answers each submitter and publishes the committed envelopes, in that
+//! order, only after the commit returned.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
+use bytes::Bytes;
+use event_log::{EventLog, LogReader};
+use futures_util::StreamExt;
+use ingest::seed::{seed_events, ReferenceFiles};
+use ingest::writer::{self, Committed, Pending, WriterConfig};
+use ingest::{validate, Reference};
+use proto_schema::{LogEntries, LogReadRequest, Reason, ReasonCode, Receipt, Timestamp};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::config::ServeConfig;
+use crate::subjects;
+use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
+
+/// Where and how to answer one submitter.
+#[derive(Debug)]
+pub struct ReplyTo {
+    subject: Option<Subject>,
+    encoding: Encoding,
+}
+
+/// Opens (and on first start seeds) the log, then serves until `shutdown` completes. Shutdown
+/// stops intake first, lets the writer commit and answer what it already holds, then returns.
+pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+    let mut log = EventLog::open(&config.log_path())?;
+    if log.last_seq() == 0 {
+        seed(&mut log, &config)?;
+    }
+    let reader = log.reader();
+    let reference = load_reference(&reader).await?;
+    info!(last_seq = log.last_seq(), data = %config.data.display(), "event log open");
+
+    let client = async_nats::ConnectOptions::new()
+        .name("oversight-serve")
+        .connect(&config.nats.url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {}", config.nats.url))?;
+
+    let (pending_tx, pending_rx) = mpsc::channel(config.queue_depth as usize);
+    // Unbounded is safe: the writer produces one batch per batch it took from the bounded queue.
+    let (committed_tx, committed_rx) = mpsc::unbounded_channel();
+    let writer_config = WriterConfig {
+        max_batch: config.max_batch as usize,
+        retry_after_ms: config.busy_retry_after_ms,
+    };
+    let writer = writer::spawn(log, pending_rx, committed_tx, writer_config)
+        .context("cannot start the log writer")?;
+    let responder = tokio::spawn(respond(client.clone(), committed_rx));
+
+    let submissions = client
+        .queue_subscribe(subjects::SUBMIT_ALL, subjects::INGEST_QUEUE.into())
+        .await?;
+    let reads = client
+        .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
+        .await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let intake = tokio::spawn(intake(
+        client.clone(),
+        submissions,
+        pending_tx,
+        Arc::new(reference),
+        config.clone(),
+        stop_rx.clone(),
+    ));
+    let log_reads = tokio::spawn(serve_log_reads(
+        client.clone(),
+        reads,
+        reader,
+        config.log_read_max,
+        stop_rx,
+    ));
+    info!(nats = %config.nats.url, "serving");
+
+    shutdown.await;
+    info!("shutting down: intake stops first");
+    let _ = stop_tx.send(true);
+    intake.await.context("intake task")?;
+    log_reads.await.context("log read task")?;
+    responder.await.context("responder task")?;
+    let log = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("writer join")?
+        .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
+    client.flush().await.context("flushing the last replies")?;
+    info!(last_seq = log.last_seq(), "stopped");
+    Ok(())
+}
+
+fn seed(log: &mut EventLog, config: &ServeConfig) -> anyhow::Result<()> {
+    let files = match &config.reference_dir {
+        Some(dir) => ReferenceFiles::from_dir(dir)?,
+        None => ReferenceFiles::bundled(),
+    };
+    let (events, summary) = seed_events(&files)?;
+    let appended = writer::append_reference(log, "oversight-seed", events)?;
+    info!(
+        entries = appended.len(),
+        regions = summary.regions,
+        systems = summary.systems,
+        organisations = summary.organisations,
+        metrics = summary.metrics,
+        skipped_outside_england = summary.skipped_outside_england,
+        "empty log seeded with reference data"
+    );
+    Ok(())
+}
+
+async fn load_reference(reader: &LogReader) -> anyhow::Result<Reference> {
+    let reader = reader.clone();
+    let envelopes = tokio::task::spawn_blocking(move || reader.reference_events()).await??;
+    let mut reference = Reference::default();
+    for envelope in &envelopes {
+        reference.apply(&envelope.event);
+    }
+    let (regions, systems, organisations, metrics) = reference.counts();
+    info!(
+        regions,
+        systems, organisations, metrics, "reference data loaded"
+    );
+    Ok(reference)
+}
+
+/// Decodes, validates and queues each submission; answers at once what it can (rejections, busy).
+async fn intake(
+    client: Client,
+    mut submissions: Subscriber,
+    pending: mpsc::Sender<Pending<ReplyTo>>,
+    reference: Arc<Reference>,
+    config: ServeConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut draining = false;
+    loop {
+        let message = tokio::select! {
+            message = submissions.next() => message,
+            _ = stop.changed(), if !draining => {
+                draining = true;
+                // Stop new deliveries; what the server already sent is still answered below.
+                if let Err(error) = submissions.drain().await {
+                    warn!(%error, "cannot drain the submit subscription");
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
+        let encoding = Encoding::of(message.headers.as_ref());
+        let reply = ReplyTo {
+            subject: message.reply.clone(),
+            encoding,
+        };
+        let receipt = match check(&message, &reference, &config) {
+            Err(reasons) => Receipt::Rejected { reasons },
+            Ok(ret) => match pending.try_send(Pending { ret, reply }) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Full(p)) => {
+                    answer(
+                        &client,
+                        &p.reply,
+                        &Receipt::Busy {
+                            retry_after_ms: config.busy_retry_after_ms,
+                        },
+                    )
+                    .await;
+                    continue;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            },
+        };
+        answer(&client, &reply, &receipt).await;
+    }
+}
+
+/// Everything that can be said about a submission before the writer sees it.
+fn check(
+    message: &Message,
+    reference: &Reference,
+    config: &ServeConfig,
+) -> Result<proto_schema::Return, Vec<Reason>> {
+    let Some(org) = message.subject.strip_prefix(subjects::SUBMIT_PREFIX) else {
+        return Err(vec![Reason::new(
+            ReasonCode::MalformedSubject,
+            "",
+            format!("`{}` is not oversight.submit.<org>", message.subject),
+        )]);
+    };
+    if message.payload.len() > config.max_payload_bytes {
+        return Err(vec![Reason::new(
+            ReasonCode::PayloadTooLarge,
+            "",
+            format!(
+                "the return is {} bytes; at most {} are accepted",
+                message.payload.len(),
+                config.max_payload_bytes
+            ),
+        )]);
+    }
+    let form = Encoding::of(message.headers.as_ref())
+        .decode_return(&message.payload)
+        .map_err(|r| vec![r])?;
+    validate(form, org, reference, Timestamp::now().date())
+}
+
+async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {
+    let Some(subject) = &reply.subject else {
+        return;
+    };
+    let bytes = Bytes::from(reply.encoding.encode(receipt));
+    if let Err(error) = client.publish(subject.clone(), bytes).await {
+        warn!(%error, "cannot send a receipt");
+    }
+}
+
+/// Answers each submitter of a committed batch, then publishes the batch's envelopes in seq order.
+async fn respond(client: Client, mut committed: mpsc::UnboundedReceiver<Committed<ReplyTo>>) {
+    while let Some(batch) = committed.recv().await {
+        for (reply, receipt) in &batch.receipts {
+            answer(&client, reply, receipt).await;
+        }
+        for envelope in &batch.envelopes {
+            if let Err(error) = client
+                .publish(subjects::LOG_EVENTS, Bytes::from(envelope.encode()))
+                .await
+            {
+                warn!(%error, seq = envelope.seq, "cannot publish a committed envelope");
+            }
+        }
+    }
+}
+
+/// Answers `oversight.log.read` until shutdown.
+async fn serve_log_reads(
+    client: Client,
+    mut reads: Subscriber,
+    reader: LogReader,
+    max: u32,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let message = tokio::select! {
+            message = reads.next() => message,
+            _ = stop.changed() => break,
+        };
+        let Some(message) = message else { break };
+        let Some(reply) = message.reply.clone() else {
+            continue;
+        };
+        let encoding = Encoding::of(message.headers.as_ref());
+        let request: LogReadRequest = if message.payload.is_empty() {
+            LogReadRequest { from: 1, max: 1000 }
+        } else {
+            match encoding.decode(&message.payload) {
+                Ok(request) => request,
+                Err(why) => {
+                    reply_error(
+                        &client,
+                        reply,
+                        400,
+                        &format!(
+                            "not a log read request ({why}); send {{\"from\": 1, \"max\": 1000}}"
+                        ),
+                    )
+                    .await;
+                    continue;
+                }
+            }
+        };
+        let reader = reader.clone();
+        let client = client.clone();
+        tokio::spawn(async move {
+            let limit = request.max.min(max) as usize;
+            match tokio::task::spawn_blocking(move || reader.read(request.from, limit)).await {
+                Ok(Ok((entries, last_seq))) => {
+                    let body = encoding.encode(&LogEntries { entries, last_seq });
+                    if let Err(error) = client.publish(reply, body.into()).await {
+                        warn!(%error, "cannot answer a log read");
+                    }
+                }
+                Ok(Err(error)) => reply_error(&client, reply, 500, &error.to_string()).await,
+                Err(error) => reply_error(&client, reply, 500, &error.to_string()).await,
+            }
+        });
+    }
+}
+
+async fn reply_error(client: &Client, reply: Subject, code: u16, message: &str) {
+    let mut headers = HeaderMap::new();
+    headers.insert(SERVICE_ERROR, message);
+    headers.insert(SERVICE_ERROR_CODE, code.to_string().as_str());
+    if let Err(error) = client
+        .publish_with_headers(reply, headers, Bytes::new())
+        .await
+    {
+        warn!(%error, "cannot send an error reply");
+    }
+}

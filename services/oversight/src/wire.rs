@@ -1,0 +1,156 @@
+//! Encodings on the wire: postcard by default, JSON when a request carries
+//! `Content-Type: application/json` (and then the reply is JSON too).
+
+use async_nats::HeaderMap;
+use proto_schema::{
+    decode_return_form, DecodeError, Reason, ReasonCode, ReturnForm, SCHEMA_VERSION,
+};
+use serde::{Deserialize, Serialize};
+
+pub const CONTENT_TYPE: &str = "Content-Type";
+pub const JSON: &str = "application/json";
+
+/// Set on a reply that is an error rather than the requested data (the NATS micro convention).
+pub const SERVICE_ERROR: &str = "Nats-Service-Error";
+pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Postcard,
+    Json,
+}
+
+impl Encoding {
+    /// JSON when the headers ask for it (`application/json`, parameters allowed).
+    pub fn of(headers: Option<&HeaderMap>) -> Encoding {
+        let is_json = headers
+            .and_then(|h| h.get(CONTENT_TYPE))
+            .map(|v| v.as_str().trim().to_ascii_lowercase().starts_with(JSON))
+            .unwrap_or(false);
+        if is_json {
+            Encoding::Json
+        } else {
+            Encoding::Postcard
+        }
+    }
+
+    /// Headers that ask for this encoding in a request.
+    pub fn request_headers(self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if self == Encoding::Json {
+            headers.insert(CONTENT_TYPE, JSON);
+        }
+        headers
+    }
+
+    pub fn encode<T: Serialize>(self, value: &T) -> Vec<u8> {
+        // Encoding the service's own plain data cannot fail in either format.
+        match self {
+            Encoding::Postcard => postcard::to_stdvec(value).unwrap_or_default(),
+            Encoding::Json => serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    /// Decodes a request body that is not a return (log reads and the like).
+    pub fn decode<'a, T: Deserialize<'a>>(self, bytes: &'a [u8]) -> Result<T, String> {
+        match self {
+            Encoding::Postcard => {
+                postcard::from_bytes(bytes).map_err(|e| DecodeError::from(e).to_string())
+            }
+            Encoding::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Decodes a submitted return, or the one reason it cannot be read.
+    pub fn decode_return(self, bytes: &[u8]) -> Result<ReturnForm, Reason> {
+        match self {
+            Encoding::Postcard => decode_return_form(bytes).map_err(|e| match e {
+                DecodeError::Truncated => Reason::new(ReasonCode::TruncatedPayload, "", "the postcard payload ends before the return does"),
+                DecodeError::UnknownSchemaVersion(v) => unknown_version(v),
+                other => Reason::new(ReasonCode::MalformedPayload, "", format!("the payload is not a postcard return ({other}); send JSON with the header `Content-Type: application/json`")),
+            }),
+            Encoding::Json => decode_json_return(bytes),
+        }
+    }
+}
+
+fn unknown_version(version: u16) -> Reason {
+    Reason::new(
+        ReasonCode::UnknownSchemaVersion,
+        "schema_version",
+        format!(
+            "schema version {version} is not known; this service reads version {SCHEMA_VERSION}"
+        ),
+    )
+}
+
+/// Reads only the version, so a return of another version is named as such rather than as bad
+/// JSON.
+#[derive(Deserialize)]
+struct VersionProbe {
+    #[serde(default)]
+    schema_version: Option<u16>,
+}
+
+fn decode_json_return(bytes: &[u8]) -> Result<ReturnForm, Reason> {
+    if let Ok(VersionProbe {
+        schema_version: Some(v),
+    }) = serde_json::from_slice::<VersionProbe>(bytes)
+    {
+        if v != SCHEMA_VERSION {
+            return Err(unknown_version(v));
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let form: ReturnForm = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        Reason::new(ReasonCode::InvalidJson, field, e.into_inner().to_string())
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Reason::new(ReasonCode::InvalidJson, "", e.to_string()))?;
+    Ok(form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let json = br#"{"submission_id":"a","org":"RJ1","collection":"c","period":"2019-01","values":{"ae_4hr":{"numerator":"x","denominator":1}}}"#;
+        let reason = Encoding::Json
+            .decode_return(json)
+            .expect_err("bad numerator");
+        assert_eq!(reason.code, ReasonCode::InvalidJson);
+        assert_eq!(reason.field, "values.ae_4hr.numerator");
+    }
+
+    #[test]
+    fn unknown_versions_are_named_in_both_encodings() {
+        let json = br#"{"schema_version":7,"whatever":true}"#;
+        assert_eq!(
+            Encoding::Json.decode_return(json).map_err(|r| r.code),
+            Err(ReasonCode::UnknownSchemaVersion)
+        );
+        assert_eq!(
+            Encoding::Postcard
+                .decode_return(&[7, 0, 0])
+                .map_err(|r| r.code),
+            Err(ReasonCode::UnknownSchemaVersion)
+        );
+        assert_eq!(
+            Encoding::Postcard
+                .decode_return(&[1, 5, b'a'])
+                .map_err(|r| r.code),
+            Err(ReasonCode::TruncatedPayload)
+        );
+        assert_eq!(
+            Encoding::Json
+                .decode_return(b"{not json")
+                .map_err(|r| r.code),
+            Err(ReasonCode::InvalidJson)
+        );
+    }
+}
