@@ -1,1 +1,10 @@
-//! system tests
+//! System tests: the `oversight` binary against a real nats-server on a free loopback port and a
+//! real redb file in a temp dir. Needs `nats-server` on PATH or in NATS_SERVER_BIN, and for the
+//! Python test `python3` with nats-py; each fails with an install hint when missing.
+
+mod harness;
+
+mod bad_input;
+mod durability;
+mod intake;
+mod python_client;

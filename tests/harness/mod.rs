@@ -1,0 +1,91 @@
+//! Starting and stopping the real processes the system tests talk to.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use oversight::client::Client;
+use proto_schema::{Halves, ReturnForm, Value, SCHEMA_VERSION};
+
+pub use oversight::natsd::NatsServer;
+
+/// An `oversight serve` child process; killed (SIGKILL) on drop.
+pub struct Service {
+    child: Child,
+}
+
+impl Service {
+    /// Starts `oversight serve` on `data` against `nats_url`, logging to `data/../serve.log`.
+    pub fn start(nats_url: &str, data: &Path) -> Service {
+        let log_path = data.with_extension("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("serve log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args(["serve", "--nats", nats_url, "--data"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start oversight serve");
+        Service { child }
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A nats-server, or a failure that says how to install one.
+pub fn nats() -> NatsServer {
+    NatsServer::start(&[]).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// A client with a short request timeout, once the service answers.
+pub async fn serving_client(url: &str, timeout: Duration) -> Client {
+    let client = Client::connect(url, timeout)
+        .await
+        .expect("connect to nats");
+    oversight::bench::wait_until_serving(&client)
+        .await
+        .expect("service up");
+    client
+}
+
+/// A fresh data directory inside `root`.
+pub fn data_dir(root: &Path) -> PathBuf {
+    root.join("data")
+}
+
+/// A valid A&E return for RJ1.
+pub fn ae_return(submission_id: &str, period: &str, attendances: i64) -> ReturnForm {
+    ReturnForm {
+        schema_version: SCHEMA_VERSION,
+        submission_id: submission_id.into(),
+        org: "RJ1".into(),
+        collection: "ae-monthly".into(),
+        period: period.into(),
+        values: vec![
+            (
+                "ae_4hr".into(),
+                Value::Ratio {
+                    numerator: Halves::whole(attendances * 4 / 5),
+                    denominator: Halves::whole(attendances),
+                },
+            ),
+            ("ae_12hr_dta".into(), Value::Count(2)),
+        ],
+    }
+}

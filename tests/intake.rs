@@ -1,0 +1,145 @@
+//! Idempotency, revisions and dense seqs across restarts.
+
+use std::time::Duration;
+
+use proto_schema::{Event, ReasonCode, Receipt, Value};
+
+use crate::harness::{ae_return, data_dir, nats, serving_client, Service};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_idempotent_and_later_returns_are_revisions() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+    let seeded = client.read_log(1, 1).await.expect("log").last_seq;
+    assert!(seeded > 600, "reference data seeded ({seeded} entries)");
+
+    let first = ae_return("RJ1-ae-2019-01-v1", "2019-01", 21_289);
+    let receipt = client.submit(&first).await.expect("submit");
+    assert_eq!(
+        receipt,
+        Receipt::Accepted {
+            seq: seeded + 1,
+            revision: 1,
+            duplicate: false
+        }
+    );
+
+    let again = client.submit(&first).await.expect("resubmit");
+    assert_eq!(
+        again,
+        Receipt::Accepted {
+            seq: seeded + 1,
+            revision: 1,
+            duplicate: true
+        }
+    );
+
+    // The same return through the JSON path is the same content.
+    let json = serde_json::to_vec(&first).expect("json");
+    let via_json = client.submit_json("RJ1", json).await.expect("json submit");
+    assert_eq!(
+        via_json,
+        Receipt::Accepted {
+            seq: seeded + 1,
+            revision: 1,
+            duplicate: true
+        }
+    );
+
+    let mut changed = first.clone();
+    changed.values[1].1 = Value::Count(9);
+    match client.submit(&changed).await.expect("conflict") {
+        Receipt::Rejected { reasons } => {
+            assert_eq!(reasons[0].code, ReasonCode::SubmissionConflict)
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    let revised = ae_return("RJ1-ae-2019-01-v2", "2019-01", 21_300);
+    assert_eq!(
+        client.submit(&revised).await.expect("revision"),
+        Receipt::Accepted {
+            seq: seeded + 2,
+            revision: 2,
+            duplicate: false
+        }
+    );
+    let other_period = ae_return("RJ1-ae-2019-02-v1", "2019-02", 20_000);
+    assert_eq!(
+        client.submit(&other_period).await.expect("other"),
+        Receipt::Accepted {
+            seq: seeded + 3,
+            revision: 1,
+            duplicate: false
+        }
+    );
+
+    let log = client.read_log(seeded + 1, 100).await.expect("log");
+    assert_eq!(
+        log.last_seq,
+        seeded + 3,
+        "the duplicate and the conflict appended nothing"
+    );
+    let revisions: Vec<(String, u32)> = log
+        .entries
+        .iter()
+        .map(|e| match &e.event {
+            Event::ReturnSubmitted(s) => (s.ret.submission_id.clone(), s.revision),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        revisions,
+        vec![
+            ("RJ1-ae-2019-01-v1".into(), 1),
+            ("RJ1-ae-2019-01-v2".into(), 2),
+            ("RJ1-ae-2019-02-v1".into(), 1)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seqs_stay_dense_and_are_never_reused_across_restarts() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = data_dir(tmp.path());
+    let mut accepted = Vec::new();
+    for round in 0..3 {
+        let mut service = Service::start(&nats.url(), &data);
+        let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+        for n in 0..4 {
+            let form = ae_return(
+                &format!("restart-{round}-{n}"),
+                &format!("2018-{:02}", n + 1),
+                1000 + n,
+            );
+            match client.submit(&form).await.expect("submit") {
+                Receipt::Accepted {
+                    seq,
+                    duplicate: false,
+                    ..
+                } => accepted.push(seq),
+                other => panic!("expected acceptance, got {other:?}"),
+            }
+        }
+        if round == 1 {
+            service.kill();
+        } else {
+            drop(service);
+        }
+    }
+    let _service = Service::start(&nats.url(), &data);
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+    let log = client.read_log(1, 10_000).await.expect("log");
+    let seqs: Vec<u64> = log.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=log.last_seq).collect::<Vec<_>>(), "dense from 1");
+    let first = accepted[0];
+    assert_eq!(
+        accepted,
+        (first..first + 12).collect::<Vec<_>>(),
+        "each restart continued where the last stopped"
+    );
+    assert_eq!(log.last_seq, first + 11, "seeding happened once");
+}
