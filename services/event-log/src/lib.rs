@@ -4,7 +4,15 @@
 //! Every append happens inside [`EventLog::append_batch`], one write transaction committed with
 //! [`redb::Durability::Immediate`] (fsync) before it returns: a caller that acknowledges after it
 //! returns has the data on disk (contract 1).
+//!
+//! The look-up tables (submission id -> seq, latest revision) are derived from the log. Writing
+//! them per batch would scatter each batch over hundreds of random B-tree leaves, so recent
+//! entries are kept in memory and written in one sorted sweep every
+//! [`EventLog::index_flush_every`] entries, in the same transaction as a log batch, together with
+//! the seq they cover (`index_seq`). Opening the log replays the entries after `index_seq` into
+//! memory, so a crash at any instant loses no look-up.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,6 +30,13 @@ const SUBMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("submission
 const REVISIONS: TableDefinition<&str, u32> = TableDefinition::new("revisions");
 /// seqs of reference-data events, so start-up reads the geography without scanning returns.
 const REFERENCE: TableDefinition<u64, ()> = TableDefinition::new("reference");
+
+/// `index_seq` -> the last seq the SUBMISSIONS and REVISIONS tables cover.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const INDEX_SEQ: &str = "index_seq";
+
+/// Default for [`EventLog::index_flush_every`].
+pub const DEFAULT_INDEX_FLUSH_EVERY: usize = 65_536;
 
 /// A separator that cannot appear in an ODS code, collection name or period.
 const SEP: char = '\u{1f}';
@@ -61,6 +76,40 @@ fn revision_key(org: &str, collection: &str, period: Period) -> String {
 pub struct EventLog {
     db: Arc<Database>,
     last_seq: u64,
+    /// Look-ups of entries after `index_seq`, not yet in the tables.
+    recent: Recent,
+    /// How many recent look-ups trigger a sweep into the tables.
+    index_flush_every: usize,
+}
+
+/// Look-ups held in memory: submission key -> seq, revision key -> revision.
+#[derive(Debug, Default)]
+struct Recent {
+    submissions: HashMap<String, u64>,
+    revisions: HashMap<String, u32>,
+}
+
+impl Recent {
+    fn len(&self) -> usize {
+        self.submissions.len() + self.revisions.len()
+    }
+
+    fn absorb(&mut self, other: Recent) {
+        self.submissions.extend(other.submissions);
+        self.revisions.extend(other.revisions);
+    }
+
+    fn note(&mut self, event: &Event, seq: u64) {
+        if let Event::ReturnSubmitted(submitted) = event {
+            let r = &submitted.ret;
+            self.submissions
+                .insert(submission_key(&r.org, &r.submission_id), seq);
+            self.revisions.insert(
+                revision_key(&r.org, &r.collection, r.period),
+                submitted.revision,
+            );
+        }
+    }
 }
 
 impl EventLog {
@@ -71,26 +120,61 @@ impl EventLog {
             source,
         })?;
         let txn = db.begin_write().map_err(storage)?;
-        let (last_seq, count) = {
+        let (last_seq, count, index_seq) = {
             let log = txn.open_table(LOG).map_err(storage)?;
             txn.open_table(SUBMISSIONS).map_err(storage)?;
             txn.open_table(REVISIONS).map_err(storage)?;
             txn.open_table(REFERENCE).map_err(storage)?;
+            let meta = txn.open_table(META).map_err(storage)?;
             let last = log
                 .last()
                 .map_err(storage)?
                 .map(|(k, _)| k.value())
                 .unwrap_or(0);
-            (last, log.len().map_err(storage)?)
+            let index_seq = meta
+                .get(INDEX_SEQ)
+                .map_err(storage)?
+                .map(|g| g.value())
+                .unwrap_or(0);
+            (last, log.len().map_err(storage)?, index_seq)
         };
         txn.commit().map_err(storage)?;
         if count != last_seq {
             return Err(LogError::NotDense { last_seq, count });
         }
-        Ok(EventLog {
+        let mut log = EventLog {
             db: Arc::new(db),
             last_seq,
-        })
+            recent: Recent::default(),
+            index_flush_every: DEFAULT_INDEX_FLUSH_EVERY,
+        };
+        log.replay_recent(index_seq)?;
+        Ok(log)
+    }
+
+    /// Rebuilds the in-memory look-ups of the entries after `index_seq`.
+    fn replay_recent(&mut self, index_seq: u64) -> Result<(), LogError> {
+        let reader = self.reader();
+        let mut from = index_seq + 1;
+        while from <= self.last_seq {
+            let (entries, _) = reader.read(from, 4096)?;
+            let Some(last) = entries.last() else { break };
+            from = last.seq + 1;
+            for envelope in &entries {
+                self.recent.note(&envelope.event, envelope.seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets how many recent look-ups are held before they are swept into the tables.
+    pub fn index_flush_every(&mut self, entries: usize) {
+        self.index_flush_every = entries.max(1);
+    }
+
+    /// How many look-ups are held in memory now (for tests and metrics).
+    pub fn recent_lookups(&self) -> usize {
+        self.recent.len()
     }
 
     /// The seq of the last committed entry (0 when empty).
@@ -114,20 +198,34 @@ impl EventLog {
     ) -> Result<(T, Vec<Envelope>), LogError> {
         let mut txn = self.db.begin_write().map_err(storage)?;
         txn.set_durability(Durability::Immediate).map_err(storage)?;
-        let (out, appended) = {
+        let (out, appended, staged, swept) = {
             let mut appender = Appender {
                 log: txn.open_table(LOG).map_err(storage)?,
                 submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
                 revisions: txn.open_table(REVISIONS).map_err(storage)?,
                 reference: txn.open_table(REFERENCE).map_err(storage)?,
+                recent: &self.recent,
+                staged: Recent::default(),
                 next_seq: self.last_seq + 1,
                 appended: Vec::new(),
             };
             let out = f(&mut appender)?;
-            (out, appender.appended)
+            let swept = self.recent.len() + appender.staged.len() >= self.index_flush_every;
+            if swept {
+                appender.sweep_into_tables()?;
+                let mut meta = txn.open_table(META).map_err(storage)?;
+                meta.insert(INDEX_SEQ, appender.next_seq - 1)
+                    .map_err(storage)?;
+            }
+            (out, appender.appended, appender.staged, swept)
         };
         txn.commit().map_err(storage)?;
         self.last_seq += appended.len() as u64;
+        if swept {
+            self.recent = Recent::default();
+        } else {
+            self.recent.absorb(staged);
+        }
         Ok((out, appended))
     }
 }
@@ -138,6 +236,10 @@ pub struct Appender<'txn> {
     submissions: Table<'txn, &'static str, u64>,
     revisions: Table<'txn, &'static str, u32>,
     reference: Table<'txn, u64, ()>,
+    /// Committed look-ups not yet in the tables.
+    recent: &'txn Recent,
+    /// This batch's look-ups; kept only if the batch commits.
+    staged: Recent,
     next_seq: u64,
     appended: Vec<Envelope>,
 }
@@ -154,6 +256,14 @@ impl Appender<'_> {
     /// The seq of the return accepted earlier under this organisation's submission id.
     pub fn submission_seq(&self, org: &str, submission_id: &str) -> Result<Option<u64>, LogError> {
         let key = submission_key(org, submission_id);
+        let held = self
+            .staged
+            .submissions
+            .get(&key)
+            .or_else(|| self.recent.submissions.get(&key));
+        if let Some(&seq) = held {
+            return Ok(Some(seq));
+        }
         Ok(self
             .submissions
             .get(key.as_str())
@@ -179,12 +289,45 @@ impl Appender<'_> {
         period: Period,
     ) -> Result<u32, LogError> {
         let key = revision_key(org, collection, period);
+        if let Some(&revision) = self
+            .staged
+            .revisions
+            .get(&key)
+            .or_else(|| self.recent.revisions.get(&key))
+        {
+            return Ok(revision);
+        }
         Ok(self
             .revisions
             .get(key.as_str())
             .map_err(storage)?
             .map(|g| g.value())
             .unwrap_or(0))
+    }
+
+    /// Writes every held look-up (committed and this batch's) into the tables, in key order.
+    fn sweep_into_tables(&mut self) -> Result<(), LogError> {
+        let mut submissions: Vec<(&String, &u64)> = self
+            .recent
+            .submissions
+            .iter()
+            .chain(self.staged.submissions.iter())
+            .collect();
+        submissions.sort_unstable();
+        for (key, seq) in submissions {
+            self.submissions
+                .insert(key.as_str(), *seq)
+                .map_err(storage)?;
+        }
+        // A key may be in both; the batch's (later) revision must win, so it goes last.
+        let mut revisions: Vec<(&String, &u32)> = self.recent.revisions.iter().collect();
+        revisions.sort_unstable();
+        for (key, revision) in revisions.into_iter().chain(self.staged.revisions.iter()) {
+            self.revisions
+                .insert(key.as_str(), *revision)
+                .map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// Appends `event` at the next seq and updates the look-ups it feeds.
@@ -195,22 +338,10 @@ impl Appender<'_> {
         event: Event,
     ) -> Result<&Envelope, LogError> {
         let seq = self.next_seq;
-        match &event {
-            Event::ReturnSubmitted(submitted) => {
-                let r = &submitted.ret;
-                let key = submission_key(&r.org, &r.submission_id);
-                self.submissions
-                    .insert(key.as_str(), seq)
-                    .map_err(storage)?;
-                let key = revision_key(&r.org, &r.collection, r.period);
-                self.revisions
-                    .insert(key.as_str(), submitted.revision)
-                    .map_err(storage)?;
-            }
-            _ => {
-                self.reference.insert(seq, ()).map_err(storage)?;
-            }
+        if event.is_reference() {
+            self.reference.insert(seq, ()).map_err(storage)?;
         }
+        self.staged.note(&event, seq);
         let envelope = Envelope::seal(seq, recorded_at, sender.to_owned(), event);
         self.log
             .insert(seq, envelope.encode().as_slice())

@@ -111,3 +111,72 @@ fn look_ups_see_the_batch_own_appends() {
         .expect("look-up");
     assert_eq!(other, None, "submission ids are scoped by organisation");
 }
+
+/// The look-ups survive every combination of sweeps and reopenings: held in memory, swept into
+/// the tables, replayed from the log after a reopen.
+#[test]
+fn look_ups_survive_sweeps_and_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    let period = |n: u32| Period::parse(&format!("2019-{:02}", n % 12 + 1)).expect("period");
+    let mut expected = Vec::new();
+    for round in 0..6u32 {
+        let mut log = EventLog::open(&path).expect("open");
+        log.index_flush_every(7);
+        for batch in 0..3u32 {
+            let ((), appended) = log
+                .append_batch(|a| {
+                    for n in 0..3u32 {
+                        let id = format!("r{round}-b{batch}-{n}");
+                        let revision = a.latest_revision("RJ1", "ae-monthly", period(n))? + 1;
+                        let mut event = ret(&id, &period(n).to_string());
+                        if let Event::ReturnSubmitted(s) = &mut event {
+                            s.revision = revision;
+                        }
+                        a.append(Timestamp(1), "RJ1", event)?;
+                    }
+                    Ok(())
+                })
+                .expect("append");
+            for envelope in appended {
+                if let Event::ReturnSubmitted(s) = envelope.event {
+                    expected.push((s.ret.submission_id, envelope.seq, s.ret.period, s.revision));
+                }
+            }
+        }
+        assert!(
+            log.recent_lookups() < 7 + 6,
+            "held look-ups are swept ({})",
+            log.recent_lookups()
+        );
+    }
+    let mut log = EventLog::open(&path).expect("reopen");
+    let ((), _) = log
+        .append_batch(|a| {
+            for (id, seq, _, _) in &expected {
+                assert_eq!(a.submission_seq("RJ1", id)?, Some(*seq), "{id}");
+            }
+            for n in 0..3 {
+                let latest = expected
+                    .iter()
+                    .filter(|e| e.2 == period(n))
+                    .map(|e| e.3)
+                    .max();
+                assert_eq!(
+                    Some(a.latest_revision("RJ1", "ae-monthly", period(n))?),
+                    latest
+                );
+            }
+            Ok(())
+        })
+        .expect("look-ups");
+    assert_eq!(expected.len(), 6 * 3 * 3);
+    assert_eq!(
+        expected
+            .iter()
+            .filter(|e| e.2 == period(0))
+            .map(|e| e.3)
+            .max(),
+        Some(18)
+    );
+}
