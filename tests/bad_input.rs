@@ -19,6 +19,15 @@ fn json(form: &ReturnForm) -> Vec<u8> {
     serde_json::to_vec(form).expect("json")
 }
 
+/// What is wrong, the organisation in the subject, the encoding, the payload, the codes expected.
+type BadCase = (
+    &'static str,
+    &'static str,
+    Encoding,
+    Vec<u8>,
+    Vec<ReasonCode>,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_input_has_its_own_code_and_appends_nothing() {
     use ReasonCode::*;
@@ -57,8 +66,7 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
         },
     )];
 
-    // (what, subject org, encoding, payload, expected codes)
-    let cases: Vec<(&str, &str, Encoding, Vec<u8>, Vec<ReasonCode>)> = vec![
+    let cases: Vec<BadCase> = vec![
         ("malformed bytes", "RJ1", Encoding::Postcard, [&[1u8][..], &[0xFF; 12]].concat(), vec![MalformedPayload]),
         ("truncated postcard", "RJ1", Encoding::Postcard, good_bytes[..good_bytes.len() - 3].to_vec(), vec![TruncatedPayload]),
         ("invalid JSON", "RJ1", Encoding::Json, b"{\"org\": ".to_vec(), vec![InvalidJson]),

@@ -303,7 +303,9 @@ mod tests {
     #[test]
     fn each_problem_has_its_own_code_and_field() {
         use ReasonCode::*;
-        let cases: Vec<(ReturnForm, &str, Vec<(ReasonCode, &str)>)> = vec![
+        // The return, the organisation in the subject, and each (code, field) expected.
+        type Case = (ReturnForm, &'static str, Vec<(ReasonCode, &'static str)>);
+        let cases: Vec<Case> = vec![
             (
                 form("RJ1", "2019-01", vec![("ae_4hour", ratio(1, 2))]),
                 "RJ1",

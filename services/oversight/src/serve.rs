@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
@@ -30,6 +31,9 @@ pub struct ReplyTo {
     subject: Option<Subject>,
     encoding: Encoding,
 }
+
+/// How long each shutdown step that needs the NATS server may wait for it.
+const SHUTDOWN_STEP_LIMIT: Duration = Duration::from_secs(5);
 
 /// Opens (and on first start seeds) the log, then serves until `shutdown` completes. Shutdown
 /// stops intake first, lets the writer commit and answer what it already holds, then returns.
@@ -90,12 +94,23 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
     log_reads.await.context("log read task")?;
-    responder.await.context("responder task")?;
+    // The writer commits everything it was handed whatever NATS is doing; only the replies and
+    // publishes after it depend on the server, so only they are bounded in time.
     let log = tokio::task::spawn_blocking(move || writer.join())
         .await
         .context("writer join")?
         .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
-    client.flush().await.context("flushing the last replies")?;
+    if tokio::time::timeout(SHUTDOWN_STEP_LIMIT, responder)
+        .await
+        .is_err()
+    {
+        warn!("NATS did not take the last receipts in time; those submitters will retry");
+    }
+    match tokio::time::timeout(SHUTDOWN_STEP_LIMIT, client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(%error, "cannot flush the last replies"),
+        Err(_) => warn!("NATS did not take the last replies in time"),
+    }
     info!(last_seq = log.last_seq(), "stopped");
     Ok(())
 }
@@ -144,17 +159,26 @@ async fn intake(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut draining = false;
+    // Once draining, wait for the server to confirm the unsubscribe only so long: with NATS gone
+    // it never will, and nothing more can arrive anyway.
+    let drain_deadline = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(drain_deadline);
     loop {
         let message = tokio::select! {
             message = submissions.next() => message,
             _ = stop.changed(), if !draining => {
                 draining = true;
+                drain_deadline.as_mut().reset(tokio::time::Instant::now() + SHUTDOWN_STEP_LIMIT);
                 // Stop new deliveries; what the server already sent is still answered below.
                 if let Err(error) = submissions.drain().await {
                     warn!(%error, "cannot drain the submit subscription");
                     break;
                 }
                 continue;
+            }
+            _ = &mut drain_deadline, if draining => {
+                warn!("the submit subscription did not drain in time; intake stops");
+                break;
             }
         };
         let Some(message) = message else { break };
