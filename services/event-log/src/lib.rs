@@ -43,14 +43,18 @@ const SEP: char = '\u{1f}';
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("cannot open the event log at {path}: {source}")]
+    #[error("cannot open the event log at {path}")]
     Open {
         path: String,
         source: redb::DatabaseError,
     },
+    #[error(
+        "the event log at {path} is in use by another process (one writer per data directory)"
+    )]
+    InUse { path: String },
     #[error("event log storage: {0}")]
     Storage(#[from] redb::Error),
-    #[error("log entry {seq} cannot be decoded: {source}")]
+    #[error("log entry {seq} cannot be decoded")]
     Corrupt { seq: u64, source: DecodeError },
     #[error("the log is not dense: last seq {last_seq} but {count} entries")]
     NotDense { last_seq: u64, count: u64 },
@@ -115,9 +119,14 @@ impl Recent {
 impl EventLog {
     /// Opens the log at `path`, creating it if absent, and checks that it is dense.
     pub fn open(path: &Path) -> Result<EventLog, LogError> {
-        let db = Database::create(path).map_err(|source| LogError::Open {
-            path: path.display().to_string(),
-            source,
+        let db = Database::create(path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse {
+                path: path.display().to_string(),
+            },
+            source => LogError::Open {
+                path: path.display().to_string(),
+                source,
+            },
         })?;
         let txn = db.begin_write().map_err(storage)?;
         let (last_seq, count, index_seq) = {

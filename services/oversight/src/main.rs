@@ -40,7 +40,7 @@ enum Command {
     ///   oversight submit --org RJ1 --collection ae-monthly --period 2019-01 \
     ///     --value ae_4hr=17020/21289 --value ae_12hr_dta=3
     ///
-    /// or from a JSON file in the layout of DESIGN.md ("-" reads standard input):
+    /// or from a JSON file in the layout the README shows ("-" reads standard input):
     ///
     ///   oversight submit --file return.json
     ///

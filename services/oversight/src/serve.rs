@@ -314,7 +314,15 @@ async fn serve_log_reads(
                         warn!(%error, "cannot answer a log read");
                     }
                 }
-                Ok(Err(error)) => reply_error(&client, reply, 500, &error.to_string()).await,
+                Ok(Err(error)) => {
+                    reply_error(
+                        &client,
+                        reply,
+                        500,
+                        &format!("{:#}", anyhow::Error::new(error)),
+                    )
+                    .await
+                }
                 Err(error) => reply_error(&client, reply, 500, &error.to_string()).await,
             }
         });
