@@ -3,8 +3,21 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::calendar::Period;
 use crate::reference::{Metric, Organisation, Region, System};
 use crate::submission::Return;
+
+/// An organisation placed in another system (and so perhaps another region) from a period on.
+/// Returns for earlier periods stay where they were reported; a view under today's geography
+/// counts them in the new place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationMoved {
+    pub code: String,
+    pub system: String,
+    pub region: String,
+    /// The first period in the new place.
+    pub from: Period,
+}
 
 /// A return accepted into the log, with its revision for its (organisation, collection, period).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +36,7 @@ pub enum Event {
     SystemDefined(System),
     OrganisationRegistered(Organisation),
     MetricDefined(Metric),
+    OrganisationMoved(OrganisationMoved),
 }
 
 impl Event {
@@ -34,6 +48,7 @@ impl Event {
             Event::SystemDefined(_) => "system_defined",
             Event::OrganisationRegistered(_) => "organisation_registered",
             Event::MetricDefined(_) => "metric_defined",
+            Event::OrganisationMoved(_) => "organisation_moved",
         }
     }
 
@@ -52,6 +67,7 @@ enum EventJsonRef<'a> {
     SystemDefined(&'a System),
     OrganisationRegistered(&'a Organisation),
     MetricDefined(&'a Metric),
+    OrganisationMoved(&'a OrganisationMoved),
 }
 
 #[derive(Deserialize)]
@@ -62,6 +78,7 @@ enum EventJson {
     SystemDefined(System),
     OrganisationRegistered(Organisation),
     MetricDefined(Metric),
+    OrganisationMoved(OrganisationMoved),
 }
 
 impl Serialize for Event {
@@ -75,6 +92,7 @@ impl Serialize for Event {
             Event::SystemDefined(e) => EventJsonRef::SystemDefined(e),
             Event::OrganisationRegistered(e) => EventJsonRef::OrganisationRegistered(e),
             Event::MetricDefined(e) => EventJsonRef::MetricDefined(e),
+            Event::OrganisationMoved(e) => EventJsonRef::OrganisationMoved(e),
         }
         .serialize(s)
     }
@@ -91,6 +109,7 @@ impl<'de> Deserialize<'de> for Event {
             EventJson::SystemDefined(e) => Event::SystemDefined(e),
             EventJson::OrganisationRegistered(e) => Event::OrganisationRegistered(e),
             EventJson::MetricDefined(e) => Event::MetricDefined(e),
+            EventJson::OrganisationMoved(e) => Event::OrganisationMoved(e),
         })
     }
 }

@@ -21,7 +21,7 @@ pub use calendar::{Date, Period, PeriodError};
 pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
 pub use envelope::{DecodeError, Envelope, SCHEMA_VERSION};
-pub use event::{Event, ReturnSubmitted};
+pub use event::{Event, OrganisationMoved, ReturnSubmitted};
 pub use log_read::{LogEntries, LogReadRequest};
 pub use receipt::{Reason, ReasonCode, Receipt};
 pub use reference::{

@@ -28,6 +28,12 @@ impl Reference {
             Event::MetricDefined(m) => {
                 self.metrics.insert(m.id.clone(), m.clone());
             }
+            Event::OrganisationMoved(m) => {
+                if let Some(org) = self.organisations.get_mut(&m.code) {
+                    org.system = m.system.clone();
+                    org.region = m.region.clone();
+                }
+            }
             Event::ReturnSubmitted(_) => {}
         }
     }

@@ -371,6 +371,9 @@ fn describe(envelope: &Envelope) -> String {
             )
         }
         Event::MetricDefined(m) => format!("{} ({}): {}", m.id, m.kind, m.name),
+        Event::OrganisationMoved(m) => {
+            format!("{} to {} {} from {}", m.code, m.region, m.system, m.from)
+        }
     };
     format!(
         "{:>8}  {}  {:<14}  {:<24}  {what}",
