@@ -16,6 +16,7 @@ mod reference;
 mod submission;
 mod timestamp;
 mod value;
+mod view;
 
 pub use calendar::{Date, Period, PeriodError};
 pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
@@ -31,6 +32,9 @@ pub use reference::{
 pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
 pub use timestamp::Timestamp;
 pub use value::{Halves, Value, ValueKind};
+pub use view::{
+    Cell, Change, Delta, Gap, GeographyMode, SnapshotRequest, Summary, View, NATIONAL, UNASSIGNED,
+};
 
 /// The longest submission id a client may choose, in bytes.
 pub const MAX_SUBMISSION_ID_BYTES: usize = 64;

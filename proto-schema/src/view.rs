@@ -1,0 +1,277 @@
+//! Views on the wire: a snapshot of one scope (`oversight.view.<scope>.snapshot`) and the deltas
+//! that keep a copy of it current (`oversight.view.<scope>.delta`), with the rule a consumer
+//! follows to apply them and to notice a gap.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::calendar::Period;
+use crate::reference::Standard;
+use crate::timestamp::Timestamp;
+use crate::value::Value;
+
+/// The scope that covers all of England.
+pub const NATIONAL: &str = "national";
+/// The scope of organisations whose region no reference file names: counted in England, shown
+/// here, never dropped and never guessed.
+pub const UNASSIGNED: &str = "unassigned";
+
+/// Which geography a view counts each return under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeographyMode {
+    /// Where the organisation was in the period the return is for.
+    #[default]
+    AsReported,
+    /// Where the organisation is now (the latest placement in the log).
+    Current,
+}
+
+/// A snapshot request. `{}` asks for the view now, under the geography as reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRequest {
+    /// The view as it stood after this seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_seq: Option<u64>,
+    /// The view as it stood at this time (the last entry recorded at or before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Timestamp>,
+    #[serde(default)]
+    pub geography: GeographyMode,
+}
+
+/// One scope's view at a seq.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub scope: String,
+    pub geography: GeographyMode,
+    /// The log entries 1..=seq are in this view.
+    pub seq: u64,
+    /// The last seq that changed this scope: the `prev_seq` of the next delta for it.
+    pub last_change_seq: u64,
+    /// metric id -> period -> the scope's figure.
+    pub metrics: BTreeMap<String, BTreeMap<Period, Cell>>,
+}
+
+/// A scope's figure for one metric and period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub summary: Summary,
+    /// Each contributing organisation's own figure.
+    pub organisations: BTreeMap<String, Value>,
+}
+
+/// The aggregate of a cell and how it stands against the standard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Ratios: Σ numerator and Σ denominator; counts and money: Σ; durations: the case-weighted
+    /// mean in seconds (rounded to the nearest second) and Σ cases.
+    pub total: Value,
+    /// The headline figure: a ratio as a percentage (84.35), a count or pence as is, a duration
+    /// in seconds.
+    pub value: f64,
+    pub standard: Option<Standard>,
+    /// Whether the total meets the standard; absent without one.
+    pub met: Option<bool>,
+}
+
+/// The JSON shape of a cell: the total's own fields beside `value`, `standard`, `met` and
+/// `organisations`, as the README writes it.
+#[derive(Serialize, Deserialize)]
+struct CellJson {
+    #[serde(flatten)]
+    total: Value,
+    value: f64,
+    standard: Option<Standard>,
+    met: Option<bool>,
+    organisations: BTreeMap<String, Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CellBinary {
+    summary: Summary,
+    organisations: BTreeMap<String, Value>,
+}
+
+impl Serialize for Cell {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            CellJson {
+                total: self.summary.total,
+                value: self.summary.value,
+                standard: self.summary.standard,
+                met: self.summary.met,
+                organisations: self.organisations.clone(),
+            }
+            .serialize(s)
+        } else {
+            CellBinary {
+                summary: self.summary.clone(),
+                organisations: self.organisations.clone(),
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        if d.is_human_readable() {
+            let c = CellJson::deserialize(d)?;
+            Ok(Cell {
+                summary: Summary {
+                    total: c.total,
+                    value: c.value,
+                    standard: c.standard,
+                    met: c.met,
+                },
+                organisations: c.organisations,
+            })
+        } else {
+            let c = CellBinary::deserialize(d)?;
+            Ok(Cell {
+                summary: c.summary,
+                organisations: c.organisations,
+            })
+        }
+    }
+}
+
+/// What one log entry changed in one scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub scope: String,
+    /// The scope's previous change; a consumer holding anything else has missed a delta.
+    pub prev_seq: u64,
+    pub seq: u64,
+    pub changes: Vec<Change>,
+}
+
+/// One organisation's figure in one cell, and the cell's new summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub metric: String,
+    pub period: Period,
+    pub organisation: String,
+    /// The organisation's figure now; absent when it no longer counts here.
+    pub value: Option<Value>,
+    /// The cell now; absent when no organisation counts in it any more.
+    pub summary: Option<Summary>,
+}
+
+/// A delta that does not follow what the consumer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub held: u64,
+    pub prev_seq: u64,
+}
+
+impl View {
+    /// Applies a delta in order. Deltas already in the view (seq ≤ its seq) are ignored; one
+    /// whose `prev_seq` is not the view's last change is a gap, and the view is left as it was:
+    /// take a fresh snapshot.
+    pub fn apply_delta(&mut self, delta: &Delta) -> Result<(), Gap> {
+        if delta.seq <= self.seq {
+            return Ok(());
+        }
+        if delta.prev_seq != self.last_change_seq {
+            return Err(Gap {
+                held: self.last_change_seq,
+                prev_seq: delta.prev_seq,
+            });
+        }
+        for change in &delta.changes {
+            let periods = self.metrics.entry(change.metric.clone()).or_default();
+            match &change.summary {
+                None => {
+                    periods.remove(&change.period);
+                }
+                Some(summary) => {
+                    let cell = periods.entry(change.period).or_insert_with(|| Cell {
+                        summary: summary.clone(),
+                        organisations: BTreeMap::new(),
+                    });
+                    cell.summary = summary.clone();
+                    match change.value {
+                        Some(value) => {
+                            cell.organisations
+                                .insert(change.organisation.clone(), value);
+                        }
+                        None => {
+                            cell.organisations.remove(&change.organisation);
+                        }
+                    }
+                }
+            }
+            if periods.is_empty() {
+                self.metrics.remove(&change.metric);
+            }
+        }
+        self.seq = delta.seq;
+        self.last_change_seq = delta.seq;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Comparison;
+    use crate::value::Halves;
+
+    fn view() -> View {
+        let total = Value::Ratio {
+            numerator: Halves::whole(17020),
+            denominator: Halves::whole(21289),
+        };
+        let cell = Cell {
+            summary: Summary {
+                total,
+                value: 79.95,
+                standard: Some(Standard {
+                    comparison: Comparison::AtLeast,
+                    target: 9500,
+                }),
+                met: Some(false),
+            },
+            organisations: BTreeMap::from([("RJ1".to_owned(), total)]),
+        };
+        View {
+            scope: "Y56".into(),
+            geography: GeographyMode::AsReported,
+            seq: 700,
+            last_change_seq: 653,
+            metrics: BTreeMap::from([(
+                "ae_4hr".to_owned(),
+                BTreeMap::from([(Period::parse("2019-01").expect("period"), cell)]),
+            )]),
+        }
+    }
+
+    #[test]
+    fn json_views_are_as_the_readme_writes_them() {
+        let json = serde_json::to_value(view()).expect("json");
+        let cell = &json["metrics"]["ae_4hr"]["2019-01"];
+        assert_eq!(cell["numerator"], 17020);
+        assert_eq!(cell["denominator"], 21289);
+        assert_eq!(cell["value"], 79.95);
+        assert_eq!(cell["met"], false);
+        assert_eq!(cell["organisations"]["RJ1"]["numerator"], 17020);
+        assert_eq!(json["geography"], "as_reported");
+        let back: View = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back, view());
+    }
+
+    #[test]
+    fn views_round_trip_in_postcard() {
+        let bytes = postcard::to_stdvec(&view()).expect("encode");
+        assert_eq!(postcard::from_bytes::<View>(&bytes), Ok(view()));
+    }
+
+    #[test]
+    fn an_empty_snapshot_request_is_now_as_reported() {
+        let request: SnapshotRequest = serde_json::from_str("{}").expect("json");
+        assert_eq!(request, SnapshotRequest::default());
+    }
+}

@@ -1,0 +1,12 @@
+//! The projection: a pure fold `apply(projection, envelope)` from log entries into one view per
+//! scope (England, each region, each system, each organisation, and `unassigned`), under both
+//! the geography as reported and today's. No I/O, and it cannot fail: whatever the log holds, the
+//! fold goes on.
+
+mod geography;
+mod projection;
+mod sum;
+
+pub use geography::{Geography, Placement};
+pub use projection::{Projection, ScopeChanges};
+pub use sum::Sum;

@@ -1,0 +1,258 @@
+//! Rebuild equals incremental (contract 3) and snapshot-plus-deltas equals a fresh snapshot
+//! (contract 4), over random sequences of returns, revisions and organisation moves.
+
+use std::collections::BTreeMap;
+
+use projector::Projection;
+use proptest::prelude::*;
+use proto_schema::*;
+
+const ORGS: [&str; 4] = ["RJ1", "RAL", "RQW", "NLO12"];
+const PLACES: [(&str, &str); 4] = [
+    ("Y56", "QMJ"),
+    ("Y56", "QKK"),
+    ("Y61", "QHG"),
+    (UNASSIGNED, UNASSIGNED),
+];
+const METRICS: [(&str, ValueKind); 4] = [
+    ("ae_4hr", ValueKind::Ratio),
+    ("ae_12hr_dta", ValueKind::Count),
+    ("finance_surplus", ValueKind::Money),
+    ("ambulance_cat1", ValueKind::Duration),
+];
+
+#[derive(Debug, Clone)]
+enum Step {
+    Return {
+        org: usize,
+        month: u8,
+        values: Vec<(usize, i64, i64)>,
+    },
+    Move {
+        org: usize,
+        place: usize,
+        month: u8,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..ORGS.len(), 1u8..=4, prop::collection::vec((0..METRICS.len(), 0i64..1000, 1i64..1000), 1..4))
+            .prop_map(|(org, month, values)| Step::Return { org, month, values }),
+        1 => (0..ORGS.len(), 0..PLACES.len(), 1u8..=4).prop_map(|(org, place, month)| Step::Move { org, place, month }),
+    ]
+}
+
+fn month(m: u8) -> Period {
+    Period::parse(&format!("2019-{m:02}")).expect("month")
+}
+
+fn value(kind: ValueKind, a: i64, b: i64) -> Value {
+    match kind {
+        ValueKind::Ratio => Value::Ratio {
+            numerator: Halves(a.min(2 * b)),
+            denominator: Halves(2 * b),
+        },
+        ValueKind::Count => Value::Count(a),
+        ValueKind::Money => Value::Money { pence: a - 500 },
+        ValueKind::Duration => Value::Duration {
+            seconds: a,
+            cases: b,
+        },
+    }
+}
+
+/// The reference events every sequence starts from.
+fn reference() -> Vec<Event> {
+    let mut events = vec![
+        Event::RegionDefined(Region {
+            code: "Y56".into(),
+            name: "London".into(),
+        }),
+        Event::RegionDefined(Region {
+            code: "Y61".into(),
+            name: "East of England".into(),
+        }),
+    ];
+    for metric in data_standard_v1() {
+        events.push(Event::MetricDefined(metric));
+    }
+    for (i, org) in ORGS.iter().enumerate() {
+        let (region, system) = PLACES[i % PLACES.len()];
+        events.push(Event::OrganisationRegistered(Organisation {
+            code: (*org).into(),
+            name: (*org).into(),
+            role: OrgRole::Provider,
+            system: system.into(),
+            region: region.into(),
+            opened: Date::parse("2000-01-01").expect("date"),
+            closed: None,
+        }));
+    }
+    events
+}
+
+fn events(steps: &[Step]) -> Vec<Envelope> {
+    let mut revisions = BTreeMap::new();
+    let mut all = reference();
+    for (n, step) in steps.iter().enumerate() {
+        all.push(match step {
+            Step::Return {
+                org,
+                month: m,
+                values,
+            } => {
+                let revision = revisions.entry((*org, *m)).or_insert(0u32);
+                *revision += 1;
+                let mut vals: Vec<(String, Value)> = Vec::new();
+                for (metric, a, b) in values {
+                    let (id, kind) = METRICS[*metric];
+                    if !vals.iter().any(|(k, _)| k == id) {
+                        vals.push((id.into(), value(kind, *a, *b)));
+                    }
+                }
+                Event::ReturnSubmitted(ReturnSubmitted {
+                    revision: *revision,
+                    ret: Return {
+                        submission_id: format!("s{n}"),
+                        org: ORGS[*org].into(),
+                        collection: "monthly".into(),
+                        period: month(*m),
+                        values: vals,
+                    },
+                })
+            }
+            Step::Move {
+                org,
+                place,
+                month: m,
+            } => Event::OrganisationMoved(OrganisationMoved {
+                code: ORGS[*org].into(),
+                region: PLACES[*place].0.into(),
+                system: PLACES[*place].1.into(),
+                from: month(*m),
+            }),
+        });
+    }
+    all.into_iter()
+        .enumerate()
+        .map(|(i, event)| {
+            Envelope::seal(
+                i as u64 + 1,
+                Timestamp(1_700_000_000_000 + i as i64),
+                "test".into(),
+                event,
+            )
+        })
+        .collect()
+}
+
+fn all_scopes() -> Vec<String> {
+    let mut scopes: Vec<String> = [NATIONAL, UNASSIGNED, "Y56", "Y61", "QMJ", "QKK", "QHG"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    scopes.extend(ORGS.iter().map(|s| (*s).to_owned()));
+    scopes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn incremental_views_equal_views_recomputed_from_scratch(steps in prop::collection::vec(step(), 0..40)) {
+        let mut projection = Projection::default();
+        for envelope in events(&steps) {
+            projection.apply(&envelope);
+            prop_assert!(projection.same_figures(&projection.recomputed()), "after seq {}", envelope.seq);
+        }
+    }
+
+    #[test]
+    fn a_snapshot_plus_its_deltas_equals_a_later_snapshot(
+        steps in prop::collection::vec(step(), 1..40),
+        cut in 0usize..60,
+    ) {
+        let log = events(&steps);
+        let cut = cut.min(log.len());
+        let mut projection = Projection::default();
+        for envelope in &log[..cut] {
+            projection.apply(envelope);
+        }
+        let mut held: BTreeMap<String, View> = all_scopes()
+            .into_iter()
+            .map(|scope| (scope.clone(), projection.view(&scope, GeographyMode::AsReported)))
+            .collect();
+        for envelope in &log[cut..] {
+            for delta in projection.apply(envelope) {
+                let view = held.get_mut(&delta.scope).expect("a scope the test knows");
+                prop_assert_eq!(view.apply_delta(&delta), Ok(()));
+            }
+        }
+        for (scope, view) in &held {
+            let fresh = projection.view(scope, GeographyMode::AsReported);
+            prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
+        }
+    }
+
+    #[test]
+    fn a_missed_delta_is_detected(steps in prop::collection::vec(step(), 2..40)) {
+        let log = events(&steps);
+        let mut projection = Projection::default();
+        let mut national = projection.view(NATIONAL, GeographyMode::AsReported);
+        // Drop the first national delta: the next one must be refused, and after a fresh
+        // snapshot the rest apply.
+        let mut national_deltas = 0;
+        for envelope in &log {
+            for delta in projection.apply(envelope) {
+                if delta.scope != NATIONAL {
+                    continue;
+                }
+                national_deltas += 1;
+                match national_deltas {
+                    1 => {}
+                    2 => {
+                        prop_assert!(national.apply_delta(&delta).is_err(), "a gap must be reported");
+                        national = projection.view(NATIONAL, GeographyMode::AsReported);
+                    }
+                    _ => prop_assert_eq!(national.apply_delta(&delta), Ok(())),
+                }
+            }
+        }
+        // With a single delta the consumer has nothing yet to notice the loss by.
+        if national_deltas >= 2 {
+            prop_assert_eq!(national.metrics, projection.view(NATIONAL, GeographyMode::AsReported).metrics);
+        }
+    }
+}
+
+#[test]
+fn moving_a_trust_between_regions_gives_both_answers() {
+    let steps = [
+        Step::Return {
+            org: 2,
+            month: 3,
+            values: vec![(0, 80, 100)],
+        },
+        Step::Move {
+            org: 2,
+            place: 0,
+            month: 4,
+        },
+    ];
+    let mut projection = Projection::default();
+    for envelope in events(&steps) {
+        projection.apply(&envelope);
+    }
+    let march = month(3);
+    let reported_east = projection.view("Y61", GeographyMode::AsReported);
+    let current_london = projection.view("Y56", GeographyMode::Current);
+    let current_east = projection.view("Y61", GeographyMode::Current);
+    assert!(reported_east.metrics["ae_4hr"][&march]
+        .organisations
+        .contains_key("RQW"));
+    assert!(current_london.metrics["ae_4hr"][&march]
+        .organisations
+        .contains_key("RQW"));
+    assert!(!current_east.metrics.contains_key("ae_4hr"));
+}
