@@ -8,3 +8,4 @@ mod bad_input;
 mod durability;
 mod intake;
 mod python_client;
+mod views;

@@ -47,6 +47,11 @@ impl Client {
         Ok(Client { nats })
     }
 
+    /// Speaks the oversight subjects over a connection made elsewhere.
+    pub fn over(nats: async_nats::Client) -> Client {
+        Client { nats }
+    }
+
     pub fn nats(&self) -> &async_nats::Client {
         &self.nats
     }

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod client;
 pub mod config;
 pub mod natsd;
+pub mod project;
 pub mod serve;
 pub mod subjects;
 pub mod wire;

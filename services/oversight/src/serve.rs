@@ -85,7 +85,11 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         reads,
         reader,
         config.log_read_max,
-        stop_rx,
+        stop_rx.clone(),
+    ));
+    let views = tokio::spawn(crate::project::run(
+        crate::client::Client::over(client.clone()),
+        stop_rx.clone(),
     ));
     info!(nats = %config.nats.url, "serving");
 
@@ -93,6 +97,11 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     info!("shutting down: intake stops first");
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
+    match views.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(error = %format!("{error:#}"), "the views stopped with an error"),
+        Err(error) => warn!(%error, "the views task failed"),
+    }
     log_reads.await.context("log read task")?;
     // The writer commits everything it was handed whatever NATS is doing; only the replies and
     // publishes after it depend on the server, so only they are bounded in time.

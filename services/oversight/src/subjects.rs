@@ -17,3 +17,29 @@ pub fn submit(org: &str) -> String {
 /// Queue groups, so several instances share the work.
 pub const INGEST_QUEUE: &str = "oversight-ingest";
 pub const LOG_READ_QUEUE: &str = "oversight-log-read";
+
+/// Every scope's snapshot subject, `oversight.view.<scope>.snapshot`.
+pub const VIEW_SNAPSHOT_ALL: &str = "oversight.view.*.snapshot";
+pub const VIEW_QUEUE: &str = "oversight-view";
+
+pub fn view_snapshot(scope: &str) -> String {
+    format!("oversight.view.{scope}.snapshot")
+}
+
+/// Deltas of one scope, postcard.
+pub fn view_delta(scope: &str) -> String {
+    format!("oversight.view.{scope}.delta")
+}
+
+/// The same deltas in JSON, for consumers that cannot read postcard.
+pub fn view_delta_json(scope: &str) -> String {
+    format!("oversight.view.{scope}.delta.json")
+}
+
+/// The scope named by a snapshot subject.
+pub fn scope_of_snapshot(subject: &str) -> Option<&str> {
+    subject
+        .strip_prefix("oversight.view.")?
+        .strip_suffix(".snapshot")
+        .filter(|scope| !scope.is_empty() && !scope.contains('.'))
+}

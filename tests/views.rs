@@ -1,0 +1,178 @@
+//! Views over NATS: snapshots per scope, live deltas a consumer can follow, as-of snapshots, and
+//! a clear error for a scope that does not exist.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oversight::client::{Client, ClientError};
+use oversight::subjects;
+use oversight::wire::Encoding;
+use proto_schema::{
+    Delta, Halves, Receipt, ReturnForm, SnapshotRequest, Value, View, SCHEMA_VERSION,
+};
+
+use crate::harness::{data_dir, nats, serving_client, Service};
+
+/// April 2025 A&E figures of four London trusts (NHS England MSitAE): within 4 hours,
+/// attendances, 12-hour waits from decision to admit.
+const LONDON: [(&str, i64, i64, i64); 4] = [
+    ("RJ1", 13_476, 17_442, 64),
+    ("RAL", 30_638, 41_463, 1_792),
+    ("R1H", 31_091, 44_402, 1_148),
+    ("RJ7", 10_480, 12_519, 834),
+];
+
+fn london_return(org: &str, within: i64, attendances: i64, dta: i64, id: &str) -> ReturnForm {
+    ReturnForm {
+        schema_version: SCHEMA_VERSION,
+        submission_id: id.into(),
+        org: org.into(),
+        collection: "ae-monthly".into(),
+        period: "2025-04".into(),
+        values: vec![
+            (
+                "ae_4hr".into(),
+                Value::Ratio {
+                    numerator: Halves::whole(within),
+                    denominator: Halves::whole(attendances),
+                },
+            ),
+            ("ae_12hr_dta".into(), Value::Count(dta)),
+        ],
+    }
+}
+
+async fn snapshot(
+    client: &Client,
+    scope: &str,
+    request: &SnapshotRequest,
+) -> Result<View, ClientError> {
+    let body = Encoding::Postcard.encode(request);
+    let reply = client
+        .request(subjects::view_snapshot(scope), Encoding::Postcard, body)
+        .await?;
+    Ok(Encoding::Postcard.decode(&reply).expect("a view"))
+}
+
+/// Waits until the views have applied the log up to `seq`.
+async fn views_at(client: &Client, seq: u64) -> View {
+    for _ in 0..200 {
+        if let Ok(view) = snapshot(client, "national", &SnapshotRequest::default()).await {
+            if view.seq >= seq {
+                return view;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the views did not reach seq {seq} within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn london_adds_up_live_and_as_of() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+    let seeded = client.read_log(1, 1).await.expect("log").last_seq;
+    views_at(&client, seeded).await;
+
+    let mut deltas = client
+        .nats()
+        .subscribe(subjects::view_delta("Y56"))
+        .await
+        .expect("subscribe");
+    let mut held = snapshot(&client, "Y56", &SnapshotRequest::default())
+        .await
+        .expect("London snapshot");
+
+    let mut last = 0;
+    for (org, within, attendances, dta) in LONDON {
+        let form = london_return(org, within, attendances, dta, &format!("{org}-v1"));
+        match client.submit(&form).await.expect("submit") {
+            Receipt::Accepted { seq, .. } => last = seq,
+            other => panic!("{org}: {other:?}"),
+        }
+    }
+    let before_revision = last;
+    // RJ1 corrects its figures: the revision replaces its contribution.
+    let corrected = london_return("RJ1", 13_500, 17_442, 65, "RJ1-v2");
+    match client.submit(&corrected).await.expect("revision") {
+        Receipt::Accepted { seq, revision, .. } => {
+            assert_eq!(revision, 2);
+            last = seq;
+        }
+        other => panic!("revision: {other:?}"),
+    }
+    views_at(&client, last).await;
+
+    // England, in JSON, as an analyst would ask.
+    let reply = client
+        .request(
+            subjects::view_snapshot("national"),
+            Encoding::Json,
+            b"{}".to_vec(),
+        )
+        .await
+        .expect("national snapshot");
+    let national: serde_json::Value = serde_json::from_slice(&reply).expect("JSON view");
+    let cell = &national["metrics"]["ae_4hr"]["2025-04"];
+    let within: i64 = 13_500 + 30_638 + 31_091 + 10_480;
+    let attendances: i64 = LONDON.iter().map(|r| r.2).sum();
+    assert_eq!(cell["numerator"], within);
+    assert_eq!(cell["denominator"], attendances);
+    assert_eq!(cell["met"], false);
+    let expected = 100.0 * within as f64 / attendances as f64;
+    assert!((cell["value"].as_f64().expect("value") - expected).abs() < 1e-9);
+    assert_eq!(cell["organisations"].as_object().expect("rows").len(), 4);
+    assert_eq!(cell["organisations"]["RJ1"]["numerator"], 13_500);
+    assert_eq!(
+        national["metrics"]["ae_12hr_dta"]["2025-04"]["count"],
+        65 + 1_792 + 1_148 + 834
+    );
+
+    // The consumer that followed London's deltas holds exactly a fresh snapshot.
+    let fresh = snapshot(&client, "Y56", &SnapshotRequest::default())
+        .await
+        .expect("London again");
+    while held.seq < fresh.last_change_seq {
+        let message = tokio::time::timeout(Duration::from_secs(5), deltas.next())
+            .await
+            .expect("a delta in time")
+            .expect("subscription open");
+        let delta: Delta = Encoding::Postcard
+            .decode(&message.payload)
+            .expect("a delta");
+        held.apply_delta(&delta).expect("no gap");
+    }
+    assert_eq!(held.metrics, fresh.metrics);
+
+    // As it stood before the revision.
+    let earlier = snapshot(
+        &client,
+        "RJ1",
+        &SnapshotRequest {
+            as_of_seq: Some(before_revision),
+            ..SnapshotRequest::default()
+        },
+    )
+    .await
+    .expect("as-of snapshot");
+    assert_eq!(earlier.seq, before_revision);
+    let rj1 = &earlier.metrics["ae_4hr"];
+    let figure = rj1.values().next().expect("April").summary.total;
+    assert_eq!(
+        figure,
+        Value::Ratio {
+            numerator: Halves::whole(13_476),
+            denominator: Halves::whole(17_442)
+        }
+    );
+
+    match snapshot(&client, "NOWHERE", &SnapshotRequest::default()).await {
+        Err(ClientError::Service { code, message }) => {
+            assert_eq!(code, "404");
+            assert!(message.contains("NOWHERE"), "{message}");
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+}
