@@ -8,4 +8,5 @@ mod bad_input;
 mod durability;
 mod intake;
 mod python_client;
+mod reconcile;
 mod views;

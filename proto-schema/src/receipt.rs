@@ -39,6 +39,14 @@ pub enum ReasonCode {
     SubmissionConflict,
     /// The subject is not `oversight.submit.<org>`.
     MalformedSubject,
+    /// A reference-data command names a region that is not defined.
+    UnknownRegion,
+    /// A reference-data command names a system that is not defined (or is in another region).
+    UnknownSystem,
+    /// An organisation code that is empty, too long, or not upper-case letters and digits.
+    MalformedOrganisationCode,
+    /// An organisation that closes before it opens.
+    ClosedBeforeOpened,
 }
 
 impl ReasonCode {
@@ -68,6 +76,10 @@ impl ReasonCode {
             ReasonCode::ZeroDenominator => "zero_denominator",
             ReasonCode::SubmissionConflict => "submission_conflict",
             ReasonCode::MalformedSubject => "malformed_subject",
+            ReasonCode::UnknownRegion => "unknown_region",
+            ReasonCode::UnknownSystem => "unknown_system",
+            ReasonCode::MalformedOrganisationCode => "malformed_organisation_code",
+            ReasonCode::ClosedBeforeOpened => "closed_before_opened",
         }
     }
 }
@@ -266,6 +278,10 @@ mod tests {
             ZeroDenominator,
             SubmissionConflict,
             MalformedSubject,
+            UnknownRegion,
+            UnknownSystem,
+            MalformedOrganisationCode,
+            ClosedBeforeOpened,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).expect("encodes"),

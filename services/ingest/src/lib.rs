@@ -4,6 +4,7 @@
 //! and today's date. [`writer`] runs the single group-commit writer on its own thread. [`seed`]
 //! turns the reference files into events. Nothing here speaks NATS.
 
+pub mod admin;
 mod reference;
 pub mod seed;
 mod validate;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use proto_schema::{Event, Metric, Organisation, Region, System};
+use proto_schema::{Envelope, Event, Metric, Organisation, Region, System};
 
 #[derive(Debug, Default, Clone)]
 pub struct Reference {
@@ -10,6 +10,9 @@ pub struct Reference {
     systems: HashMap<String, System>,
     organisations: HashMap<String, Organisation>,
     metrics: HashMap<String, Metric>,
+    /// The seq of the entry that last placed each organisation, to answer a repeated
+    /// registration with the original receipt.
+    placed_at: HashMap<String, u64>,
 }
 
 impl Reference {
@@ -36,6 +39,33 @@ impl Reference {
             }
             Event::ReturnSubmitted(_) => {}
         }
+    }
+
+    /// Applies a log entry, remembering where each organisation was last placed.
+    pub fn apply_entry(&mut self, envelope: &Envelope) {
+        match &envelope.event {
+            Event::OrganisationRegistered(o) => {
+                self.placed_at.insert(o.code.clone(), envelope.seq);
+            }
+            Event::OrganisationMoved(m) => {
+                self.placed_at.insert(m.code.clone(), envelope.seq);
+            }
+            _ => {}
+        }
+        self.apply(&envelope.event);
+    }
+
+    /// The seq of the entry that last registered or moved `code`.
+    pub fn placed_at(&self, code: &str) -> Option<u64> {
+        self.placed_at.get(code).copied()
+    }
+
+    pub fn region(&self, code: &str) -> Option<&Region> {
+        self.regions.get(code)
+    }
+
+    pub fn system(&self, code: &str) -> Option<&System> {
+        self.systems.get(code)
     }
 
     pub fn organisation(&self, code: &str) -> Option<&Organisation> {

@@ -8,11 +8,20 @@ use proto_schema::{
 };
 use tokio::sync::mpsc;
 
-/// A validated return waiting for the writer, with whatever the caller needs to answer it.
+/// Validated work waiting for the writer, with whatever the caller needs to answer it.
 #[derive(Debug)]
 pub struct Pending<R> {
-    pub ret: Return,
+    pub work: Work,
     pub reply: R,
+}
+
+/// What the writer appends.
+#[derive(Debug)]
+pub enum Work {
+    /// A return from an organisation.
+    Return(Return),
+    /// A reference-data command (a registration or a move), already checked.
+    Reference { sender: String, event: Event },
 }
 
 /// One committed (or failed) batch: a receipt per pending return, in the order received, and the
@@ -69,7 +78,17 @@ fn commit_batch<R>(
     let result = log.append_batch(|appender| {
         batch
             .iter()
-            .map(|p| decide(appender, &p.ret, recorded_at))
+            .map(|p| match &p.work {
+                Work::Return(ret) => decide(appender, ret, recorded_at),
+                Work::Reference { sender, event } => {
+                    let seq = appender.append(recorded_at, sender, event.clone())?.seq;
+                    Ok(Receipt::Accepted {
+                        seq,
+                        revision: 1,
+                        duplicate: false,
+                    })
+                }
+            })
             .collect::<Result<Vec<_>, _>>()
     });
     let started = batch.len();

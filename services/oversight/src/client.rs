@@ -148,3 +148,17 @@ where
     }
     Ok(receipt)
 }
+
+/// A submission id derived from the return's content: the same figures give the same id (a
+/// resend is recognised as a duplicate), changed figures a new one (a new revision).
+pub fn content_submission_id(form: &ReturnForm) -> String {
+    let mut unnamed = form.clone();
+    unnamed.submission_id = String::new();
+    format!(
+        "{}-{}-{}-{:08x}",
+        form.org,
+        form.collection,
+        form.period,
+        proto_schema::crc32(&encode_return_form(&unnamed))
+    )
+}

@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod client;
 pub mod config;
+pub mod import;
 pub mod natsd;
 pub mod project;
 pub mod serve;

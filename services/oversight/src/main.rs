@@ -8,12 +8,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use oversight::bench::{self, BenchArgs};
-use oversight::client::{retry_busy, Client};
+use oversight::client::{content_submission_id, retry_busy, Client};
 use oversight::config::{NatsArgs, ServeConfig};
+use oversight::import;
 use oversight::serve;
-use proto_schema::{
-    crc32, encode_return_form, Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION,
-};
+use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
 
 /// The single performance-oversight backend for the NHS in England.
 ///
@@ -51,6 +50,38 @@ enum Command {
     Log(LogArgs),
     /// Measure bare NATS request/reply against durable submissions, side by side.
     Bench(BenchArgs),
+    /// Import a published NHS file: each organisation and period becomes a return, submitted
+    /// like any trust would. Re-importing the same file changes nothing; a republished file with
+    /// changed figures makes new revisions.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Run the views on their own, against a log served elsewhere: catch up over
+    /// oversight.log.read, follow oversight.log.events, answer snapshots, publish deltas.
+    Project(ProjectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// NHS England monthly A&E: an MSitAE file (Monthly-AE-April-2025.csv) or the 2016-2019
+    /// provider file (ae_attendances_2016_2019.csv); the layout is recognised from the header.
+    Ae(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// The CSV file, as published.
+    file: PathBuf,
+    /// Seconds to wait for each receipt.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct ProjectArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,6 +179,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit(args).await,
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
+        Command::Project(args) => project(args).await.map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -170,6 +203,37 @@ async fn shutdown_signal() {
         eprintln!("second signal: exiting without waiting");
         std::process::exit(130);
     });
+}
+
+async fn import_ae(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let text = import::read(&args.file)?;
+    let name = args.file.display().to_string();
+    let parsed = import::ae::parse(&name, &text)?;
+    eprintln!(
+        "{name}: {:?} layout, {} returns to submit",
+        parsed.layout,
+        parsed.rows.len()
+    );
+    let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+    let report = import::submit_all(&client, parsed.rows).await?;
+    print!("{report}");
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn project(args: ProjectArgs) -> anyhow::Result<()> {
+    let client = Client::connect(&args.nats.url, Duration::from_secs(30)).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let views = tokio::spawn(oversight::project::run(client, stop_rx));
+    tokio::select! {
+        result = views => return result.context("the views task")?,
+        () = shutdown_signal() => {}
+    }
+    let _ = stop_tx.send(true);
+    Ok(())
 }
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
@@ -240,10 +304,7 @@ fn form_from_flags(args: &SubmitArgs) -> anyhow::Result<ReturnForm> {
     };
     form.submission_id = match &args.submission_id {
         Some(id) => id.clone(),
-        None => format!(
-            "{org}-{collection}-{period}-{:08x}",
-            crc32(&encode_return_form(&form))
-        ),
+        None => content_submission_id(&form),
     };
     Ok(form)
 }

@@ -6,7 +6,7 @@
 //! order, only after the commit returned.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,10 +14,14 @@ use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
 use bytes::Bytes;
 use event_log::{EventLog, LogReader};
 use futures_util::StreamExt;
+use ingest::admin::{check_reference, Decision};
 use ingest::seed::{seed_events, ReferenceFiles};
-use ingest::writer::{self, Committed, Pending, WriterConfig};
+use ingest::writer::{self, Committed, Pending, Work, WriterConfig};
 use ingest::{validate, Reference};
-use proto_schema::{LogEntries, LogReadRequest, Reason, ReasonCode, Receipt, Timestamp};
+use proto_schema::{
+    Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason, ReasonCode,
+    Receipt, Timestamp,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
@@ -45,7 +49,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         seed(&mut log, &config)?;
     }
     let reader = log.reader();
-    let reference = load_reference(&reader).await?;
+    let reference = Arc::new(RwLock::new(load_reference(&reader).await?));
     info!(last_seq = log.last_seq(), data = %config.data.display(), "event log open");
 
     let client = async_nats::ConnectOptions::new()
@@ -63,7 +67,11 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     };
     let writer = writer::spawn(log, pending_rx, committed_tx, writer_config)
         .context("cannot start the log writer")?;
-    let responder = tokio::spawn(respond(client.clone(), committed_rx));
+    let responder = tokio::spawn(respond(
+        client.clone(),
+        committed_rx,
+        Arc::clone(&reference),
+    ));
 
     let submissions = client
         .queue_subscribe(subjects::SUBMIT_ALL, subjects::INGEST_QUEUE.into())
@@ -71,12 +79,23 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     let reads = client
         .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
         .await?;
+    let admin_commands = client
+        .queue_subscribe(subjects::ADMIN_ALL, subjects::INGEST_QUEUE.into())
+        .await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let admin_intake = tokio::spawn(intake(
+        client.clone(),
+        admin_commands,
+        pending_tx.clone(),
+        Arc::clone(&reference),
+        config.clone(),
+        stop_rx.clone(),
+    ));
     let intake = tokio::spawn(intake(
         client.clone(),
         submissions,
         pending_tx,
-        Arc::new(reference),
+        Arc::clone(&reference),
         config.clone(),
         stop_rx.clone(),
     ));
@@ -97,6 +116,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     info!("shutting down: intake stops first");
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
+    admin_intake.await.context("admin intake task")?;
     match views.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => warn!(error = %format!("{error:#}"), "the views stopped with an error"),
@@ -148,7 +168,7 @@ async fn load_reference(reader: &LogReader) -> anyhow::Result<Reference> {
     let envelopes = tokio::task::spawn_blocking(move || reader.reference_events()).await??;
     let mut reference = Reference::default();
     for envelope in &envelopes {
-        reference.apply(&envelope.event);
+        reference.apply_entry(envelope);
     }
     let (regions, systems, organisations, metrics) = reference.counts();
     info!(
@@ -163,7 +183,7 @@ async fn intake(
     client: Client,
     mut submissions: Subscriber,
     pending: mpsc::Sender<Pending<ReplyTo>>,
-    reference: Arc<Reference>,
+    reference: Arc<RwLock<Reference>>,
     config: ServeConfig,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -196,9 +216,16 @@ async fn intake(
             subject: message.reply.clone(),
             encoding,
         };
-        let receipt = match check(&message, &reference, &config) {
+        let checked = match message.subject.strip_prefix(subjects::ADMIN_PREFIX) {
+            Some(command) => check_admin(command, &message, &reference, &config),
+            None => {
+                check(&message, &reference, &config).map(|ret| Checked::Append(Work::Return(ret)))
+            }
+        };
+        let receipt = match checked {
             Err(reasons) => Receipt::Rejected { reasons },
-            Ok(ret) => match pending.try_send(Pending { ret, reply }) {
+            Ok(Checked::Answer(receipt)) => receipt,
+            Ok(Checked::Append(work)) => match pending.try_send(Pending { work, reply }) {
                 Ok(()) => continue,
                 Err(mpsc::error::TrySendError::Full(p)) => {
                     answer(
@@ -221,7 +248,7 @@ async fn intake(
 /// Everything that can be said about a submission before the writer sees it.
 fn check(
     message: &Message,
-    reference: &Reference,
+    reference: &RwLock<Reference>,
     config: &ServeConfig,
 ) -> Result<proto_schema::Return, Vec<Reason>> {
     let Some(org) = message.subject.strip_prefix(subjects::SUBMIT_PREFIX) else {
@@ -245,8 +272,81 @@ fn check(
     let form = Encoding::of(message.headers.as_ref())
         .decode_return(&message.payload)
         .map_err(|r| vec![r])?;
-    validate(form, org, reference, Timestamp::now().date())
+    let reference = reference
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    validate(form, org, &reference, Timestamp::now().date())
 }
+
+/// What intake does with a message: hand work to the writer, or answer at once.
+enum Checked {
+    Append(Work),
+    Answer(Receipt),
+}
+
+/// A reference-data command on `oversight.admin.<command>`.
+fn check_admin(
+    command: &str,
+    message: &Message,
+    reference: &RwLock<Reference>,
+    config: &ServeConfig,
+) -> Result<Checked, Vec<Reason>> {
+    if message.payload.len() > config.max_payload_bytes {
+        return Err(vec![Reason::new(
+            ReasonCode::PayloadTooLarge,
+            "",
+            format!("at most {} bytes are accepted", config.max_payload_bytes),
+        )]);
+    }
+    let encoding = Encoding::of(message.headers.as_ref());
+    let bad = |why: String| {
+        let code = match encoding {
+            Encoding::Json => ReasonCode::InvalidJson,
+            Encoding::Postcard => ReasonCode::MalformedPayload,
+        };
+        vec![Reason::new(code, "", why)]
+    };
+    let event = match command {
+        subjects::REGISTER_ORGANISATION => Event::OrganisationRegistered(
+            encoding
+                .decode::<Organisation>(&message.payload)
+                .map_err(|why| bad(format!("not an organisation: {why}")))?,
+        ),
+        subjects::MOVE_ORGANISATION => Event::OrganisationMoved(
+            encoding
+                .decode::<OrganisationMoved>(&message.payload)
+                .map_err(|why| bad(format!("not a move: {why}")))?,
+        ),
+        other => {
+            return Err(vec![Reason::new(
+                ReasonCode::MalformedSubject,
+                "",
+                format!(
+                    "no admin command `{other}`: use {} or {}",
+                    subjects::REGISTER_ORGANISATION,
+                    subjects::MOVE_ORGANISATION
+                ),
+            )])
+        }
+    };
+    let reference = reference
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Ok(match check_reference(&event, &reference)? {
+        Decision::Append => Checked::Append(Work::Reference {
+            sender: ADMIN_SENDER.to_owned(),
+            event,
+        }),
+        Decision::AlreadyInForce(seq) => Checked::Answer(Receipt::Accepted {
+            seq,
+            revision: 1,
+            duplicate: true,
+        }),
+    })
+}
+
+/// Who reference-data commands are recorded as sent by (until roles name the sender).
+const ADMIN_SENDER: &str = "oversight-admin";
 
 async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {
     let Some(subject) = &reply.subject else {
@@ -259,8 +359,22 @@ async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {
 }
 
 /// Answers each submitter of a committed batch, then publishes the batch's envelopes in seq order.
-async fn respond(client: Client, mut committed: mpsc::UnboundedReceiver<Committed<ReplyTo>>) {
+async fn respond(
+    client: Client,
+    mut committed: mpsc::UnboundedReceiver<Committed<ReplyTo>>,
+    reference: Arc<RwLock<Reference>>,
+) {
     while let Some(batch) = committed.recv().await {
+        // Reference changes take effect before anyone hears they were accepted, so a return
+        // sent after the receipt is checked against them.
+        if batch.envelopes.iter().any(|e| e.event.is_reference()) {
+            let mut reference = reference
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for envelope in batch.envelopes.iter().filter(|e| e.event.is_reference()) {
+                reference.apply_entry(envelope);
+            }
+        }
         for (reply, receipt) in &batch.receipts {
             answer(&client, reply, receipt).await;
         }

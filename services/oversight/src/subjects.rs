@@ -4,6 +4,18 @@
 pub const SUBMIT_PREFIX: &str = "oversight.submit.";
 /// Every organisation's submit subject.
 pub const SUBMIT_ALL: &str = "oversight.submit.*";
+/// Prefix of the reference-data commands, `oversight.admin.<command>`.
+pub const ADMIN_PREFIX: &str = "oversight.admin.";
+pub const ADMIN_ALL: &str = "oversight.admin.*";
+/// Registers (or re-registers) an organisation: an `Organisation`.
+pub const REGISTER_ORGANISATION: &str = "register_organisation";
+/// Moves an organisation from a period on: an `OrganisationMoved`.
+pub const MOVE_ORGANISATION: &str = "move_organisation";
+
+pub fn admin(command: &str) -> String {
+    format!("{ADMIN_PREFIX}{command}")
+}
+
 /// Committed envelopes, in seq order.
 pub const LOG_EVENTS: &str = "oversight.log.events";
 /// Catch-up reads: `{from, max}` -> envelopes.

@@ -1,0 +1,190 @@
+//! Checks of reference-data commands (`oversight.admin.<command>`): registering an organisation
+//! and moving one to another system or region. Pure, and every reason is reported at once.
+
+use proto_schema::{Event, Reason, ReasonCode, UNASSIGNED};
+
+use crate::reference::Reference;
+
+/// The longest organisation code accepted, in bytes (ODS codes are 3 to 5; sites up to 9).
+const MAX_ORG_CODE_BYTES: usize = 16;
+
+/// What to do with a reference-data command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Append it.
+    Append,
+    /// It changes nothing: already in force since this seq.
+    AlreadyInForce(u64),
+}
+
+/// Checks a registration or a move against the reference data held now.
+pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision, Vec<Reason>> {
+    let mut reasons = Vec::new();
+    let (code, system, region) = match event {
+        Event::OrganisationRegistered(org) => {
+            if org.closed.is_some_and(|closed| closed < org.opened) {
+                reasons.push(Reason::new(
+                    ReasonCode::ClosedBeforeOpened,
+                    "closed",
+                    format!(
+                        "closed {} is before opened {}",
+                        org.closed.map(|d| d.to_string()).unwrap_or_default(),
+                        org.opened
+                    ),
+                ));
+            }
+            (&org.code, &org.system, &org.region)
+        }
+        Event::OrganisationMoved(moved) => {
+            if reference.organisation(&moved.code).is_none() {
+                reasons.push(Reason::new(
+                    ReasonCode::UnknownOrganisation,
+                    "code",
+                    format!(
+                        "no organisation `{}` to move; register it first",
+                        moved.code
+                    ),
+                ));
+            }
+            (&moved.code, &moved.system, &moved.region)
+        }
+        other => {
+            return Err(vec![Reason::new(
+                ReasonCode::MalformedPayload,
+                "",
+                format!("`{}` is not a reference-data command", other.kind()),
+            )])
+        }
+    };
+    let code_ok = !code.is_empty()
+        && code.len() <= MAX_ORG_CODE_BYTES
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !code_ok {
+        reasons.push(Reason::new(
+            ReasonCode::MalformedOrganisationCode,
+            "code",
+            format!("organisation code `{code}` must be 1 to {MAX_ORG_CODE_BYTES} upper-case letters and digits"),
+        ));
+    }
+    if region != UNASSIGNED && reference.region(region).is_none() {
+        reasons.push(Reason::new(
+            ReasonCode::UnknownRegion,
+            "region",
+            format!(
+                "no region `{region}`: use one of the seven (Y56, Y58 to Y63) or `{UNASSIGNED}`"
+            ),
+        ));
+    }
+    if system != UNASSIGNED {
+        match reference.system(system) {
+            None => reasons.push(Reason::new(
+                ReasonCode::UnknownSystem,
+                "system",
+                format!("no system `{system}`; use `{UNASSIGNED}` when it is not known"),
+            )),
+            Some(s) if s.region != *region => reasons.push(Reason::new(
+                ReasonCode::UnknownSystem,
+                "system",
+                format!("system `{system}` is in region {}, not {region}", s.region),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    if let Event::OrganisationRegistered(org) = event {
+        if reference.organisation(&org.code) == Some(org) {
+            if let Some(seq) = reference.placed_at(&org.code) {
+                return Ok(Decision::AlreadyInForce(seq));
+            }
+        }
+    }
+    Ok(Decision::Append)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_schema::{Date, Envelope, OrgRole, Organisation, Region, System, Timestamp};
+
+    fn reference() -> Reference {
+        let mut reference = Reference::default();
+        let events = [
+            Event::RegionDefined(Region {
+                code: "Y56".into(),
+                name: "London".into(),
+            }),
+            Event::SystemDefined(System {
+                code: "QMJ".into(),
+                name: "QMJ".into(),
+                region: "Y56".into(),
+            }),
+            Event::OrganisationRegistered(site("RJ1", "QMJ", "Y56")),
+        ];
+        for (i, event) in events.into_iter().enumerate() {
+            reference.apply_entry(&Envelope::seal(
+                i as u64 + 1,
+                Timestamp(0),
+                "test".into(),
+                event,
+            ));
+        }
+        reference
+    }
+
+    fn site(code: &str, system: &str, region: &str) -> Organisation {
+        Organisation {
+            code: code.into(),
+            name: code.into(),
+            role: OrgRole::Provider,
+            system: system.into(),
+            region: region.into(),
+            opened: Date::parse("1948-07-05").expect("date"),
+            closed: None,
+        }
+    }
+
+    fn codes(result: Result<Decision, Vec<Reason>>) -> Vec<ReasonCode> {
+        result
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.code)
+            .collect()
+    }
+
+    #[test]
+    fn a_new_site_is_appended_and_a_repeat_is_already_in_force() {
+        let r = reference();
+        let new = Event::OrganisationRegistered(site("NLO12", UNASSIGNED, "Y56"));
+        assert_eq!(check_reference(&new, &r), Ok(Decision::Append));
+        let again = Event::OrganisationRegistered(site("RJ1", "QMJ", "Y56"));
+        assert_eq!(check_reference(&again, &r), Ok(Decision::AlreadyInForce(3)));
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let r = reference();
+        let bad = Event::OrganisationRegistered(Organisation {
+            closed: Some(Date::parse("1900-01-01").expect("date")),
+            ..site("nlo 12", "QXX", "Y99")
+        });
+        assert_eq!(
+            codes(check_reference(&bad, &r)),
+            [
+                ReasonCode::ClosedBeforeOpened,
+                ReasonCode::MalformedOrganisationCode,
+                ReasonCode::UnknownRegion,
+                ReasonCode::UnknownSystem
+            ]
+        );
+        let wrong_region = Event::OrganisationRegistered(site("NLO12", "QMJ", UNASSIGNED));
+        assert_eq!(
+            codes(check_reference(&wrong_region, &r)),
+            [ReasonCode::UnknownSystem]
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Importers: published NHS files turned into returns and submitted through NATS like any trust
+//! would, one return per organisation and period, with ids derived from the content, so a
+//! re-import is a duplicate and a republished file with changed figures a new revision.
+//!
+//! A file is parsed whole before anything is sent: if any row cannot be read, every such row is
+//! reported (file, line, column) and nothing is imported, because half a publication would make
+//! regional totals silently wrong. Returns the service rejects are reported by line; the rest of
+//! the file is still imported, since each return stands on its own.
+
+pub mod ae;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{stream, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use proto_schema::{
+    Date, OrgRole, Organisation, Reason, ReasonCode, Receipt, ReturnForm, UNASSIGNED,
+};
+
+use crate::client::{content_submission_id, retry_busy, Client, ClientError};
+use crate::subjects;
+use crate::wire::Encoding;
+
+/// Requests in flight while importing.
+const IN_FLIGHT: usize = 64;
+
+/// The date a site with no ODS record is registered as open from: the founding of the NHS, so
+/// that every period a published file can hold falls inside it.
+const NHS_FOUNDED: (i32, u8, u8) = (1948, 7, 5);
+
+/// One return built from a file, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The line of the file the return was built from (its first line when several were summed).
+    pub line: u64,
+    pub form: ReturnForm,
+    /// How to register the site if the reference data does not know it.
+    pub site: Site,
+}
+
+/// A site as a file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub code: String,
+    pub name: String,
+    /// A region code, or `unassigned` when the file names none.
+    pub region: String,
+}
+
+/// A row that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// Every unreadable row of a file.
+#[derive(Debug)]
+pub struct BadFile {
+    pub file: String,
+    pub rows: Vec<BadRow>,
+}
+
+impl fmt::Display for BadFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} row(s) cannot be read; nothing was imported",
+            self.file,
+            self.rows.len()
+        )?;
+        for row in self.rows.iter().take(20) {
+            writeln!(
+                f,
+                "  {}:{}: column {}: {}",
+                self.file, row.line, row.column, row.message
+            )?;
+        }
+        if self.rows.len() > 20 {
+            writeln!(f, "  ... and {} more", self.rows.len() - 20)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BadFile {}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub returns: usize,
+    pub accepted: usize,
+    /// Already accepted with the same figures (a re-import).
+    pub duplicates: usize,
+    /// Accepted as a later revision of a period already submitted.
+    pub revisions: usize,
+    /// Sites registered because the reference data did not know them.
+    pub registered: Vec<String>,
+    /// (line, organisation, reasons) of each return the service refused.
+    pub rejected: Vec<(u64, String, Vec<Reason>)>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} returns: {} accepted ({} as revisions), {} already there, {} rejected; {} sites registered",
+            self.returns,
+            self.accepted,
+            self.revisions,
+            self.duplicates,
+            self.rejected.len(),
+            self.registered.len()
+        )?;
+        for (line, org, reasons) in self.rejected.iter().take(20) {
+            for reason in reasons {
+                writeln!(
+                    f,
+                    "  line {line} ({org}): {} [{}]: {}",
+                    reason.code.as_str(),
+                    reason.field,
+                    reason.message
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a file whole, naming it in the error.
+pub fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
+
+/// Submits every row, registering unknown sites on the way, with a progress bar on a terminal.
+pub async fn submit_all(client: &Client, rows: Vec<Row>) -> Result<Report, ClientError> {
+    let progress = progress_bar(rows.len() as u64);
+    let mut report = Report {
+        returns: rows.len(),
+        ..Report::default()
+    };
+    let mut results = stream::iter(rows.into_iter().map(|mut row| {
+        row.form.submission_id = content_submission_id(&row.form);
+        async move {
+            let receipt = submit_registering(client, &row).await;
+            (row, receipt)
+        }
+    }))
+    .buffer_unordered(IN_FLIGHT);
+    while let Some((row, outcome)) = results.next().await {
+        progress.inc(1);
+        let (receipt, registered) = outcome?;
+        if registered {
+            report.registered.push(row.site.code.clone());
+        }
+        match receipt {
+            Receipt::Accepted {
+                duplicate: true, ..
+            } => report.duplicates += 1,
+            Receipt::Accepted { revision, .. } => {
+                report.accepted += 1;
+                if revision > 1 {
+                    report.revisions += 1;
+                }
+            }
+            Receipt::Rejected { reasons } => {
+                report.rejected.push((row.line, row.form.org, reasons))
+            }
+            Receipt::Busy { .. } => {
+                return Err(ClientError::Request {
+                    subject: subjects::submit(&row.form.org),
+                    message:
+                        "the service stayed busy; run the import again (what was accepted is kept)"
+                            .into(),
+                })
+            }
+        }
+    }
+    progress.finish_and_clear();
+    report.rejected.sort_by_key(|(line, _, _)| *line);
+    report.registered.sort();
+    report.registered.dedup();
+    Ok(report)
+}
+
+/// Submits one return; if its organisation is unknown, registers the site and submits again.
+async fn submit_registering(client: &Client, row: &Row) -> Result<(Receipt, bool), ClientError> {
+    let receipt = retry_busy(20, || client.submit(&row.form)).await?;
+    let unknown = matches!(&receipt, Receipt::Rejected { reasons }
+        if reasons.iter().any(|r| r.code == ReasonCode::UnknownOrganisation));
+    if !unknown {
+        return Ok((receipt, false));
+    }
+    match register(client, &row.site).await? {
+        Receipt::Accepted { .. } => {}
+        refused => return Ok((refused, false)),
+    }
+    Ok((retry_busy(20, || client.submit(&row.form)).await?, true))
+}
+
+/// Registers a site the reference data does not know, as a provider.
+pub async fn register(client: &Client, site: &Site) -> Result<Receipt, ClientError> {
+    let (year, month, day) = NHS_FOUNDED;
+    let organisation = Organisation {
+        code: site.code.clone(),
+        name: site.name.clone(),
+        role: OrgRole::Provider,
+        system: UNASSIGNED.to_owned(),
+        region: site.region.clone(),
+        opened: Date::new(year, month, day).unwrap_or_else(|| Date::from_days_since_epoch(0)),
+        closed: None,
+    };
+    let subject = subjects::admin(subjects::REGISTER_ORGANISATION);
+    retry_busy(20, || async {
+        let reply = client
+            .request(
+                subject.clone(),
+                Encoding::Postcard,
+                Encoding::Postcard.encode(&organisation),
+            )
+            .await?;
+        Encoding::Postcard
+            .decode(&reply)
+            .map_err(|message| ClientError::Decode {
+                subject: subject.clone(),
+                message,
+            })
+    })
+    .await
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} returns {per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Parses a whole number as published: thousands separators and spaces allowed; empty is zero.
+pub fn whole_number(text: &str) -> Result<i64, String> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c != ',' && !c.is_whitespace())
+        .collect();
+    if cleaned.is_empty() {
+        return Ok(0);
+    }
+    cleaned
+        .parse::<i64>()
+        .map_err(|_| format!("`{text}` is not a whole number"))
+}

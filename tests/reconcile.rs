@@ -1,0 +1,194 @@
+//! Reconciliation with published figures: after importing real NHS England A&E files, England's
+//! and each region's figures equal the file's own totals, and a consumer that followed the live
+//! deltas during the import holds exactly the final snapshot.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oversight::client::Client;
+use oversight::import::{self, ae};
+use oversight::subjects;
+use oversight::wire::Encoding;
+use proto_schema::{Delta, Halves, SnapshotRequest, Value, View, NATIONAL};
+
+use crate::harness::{data_dir, nats, serving_client, Service};
+
+fn published(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/data/ae")
+        .join(name)
+}
+
+async fn snapshot(client: &Client, scope: &str) -> View {
+    let body = Encoding::Postcard.encode(&SnapshotRequest::default());
+    let reply = client
+        .request(subjects::view_snapshot(scope), Encoding::Postcard, body)
+        .await
+        .expect("snapshot");
+    Encoding::Postcard.decode(&reply).expect("a view")
+}
+
+/// Waits until the views hold the whole log.
+async fn settled(client: &Client) -> u64 {
+    let last = client.read_log(1, 1).await.expect("log").last_seq;
+    for _ in 0..600 {
+        if snapshot(client, NATIONAL).await.seq >= last {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the views did not reach seq {last} within 30 s");
+}
+
+fn ratio(view: &View, metric: &str, period: &str) -> (i64, i64) {
+    let period = proto_schema::Period::parse(period).expect("period");
+    match view.metrics[metric][&period].summary.total {
+        Value::Ratio {
+            numerator: Halves(n),
+            denominator: Halves(d),
+        } => (n / 2, d / 2),
+        other => panic!("{metric}: not a ratio: {other:?}"),
+    }
+}
+
+fn count(view: &View, metric: &str, period: &str) -> i64 {
+    let period = proto_schema::Period::parse(period).expect("period");
+    match view.metrics[metric][&period].summary.total {
+        Value::Count(n) => n,
+        other => panic!("{metric}: not a count: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    settled(&client).await;
+
+    // A consumer that snapshots England, then follows its deltas through the import.
+    let mut deltas = client
+        .nats()
+        .subscribe(subjects::view_delta(NATIONAL))
+        .await
+        .expect("subscribe");
+    let mut live = snapshot(&client, NATIONAL).await;
+
+    let path = published("Monthly-AE-April-2025.csv");
+    let text = import::read(&path).expect("the published file");
+    let parsed = ae::parse("Monthly-AE-April-2025.csv", &text).expect("parses");
+    let by_region: BTreeMap<String, (i64, i64)> =
+        parsed.rows.iter().fold(BTreeMap::new(), |mut sums, row| {
+            let entry = sums.entry(row.site.region.clone()).or_insert((0, 0));
+            if let Some((
+                _,
+                Value::Ratio {
+                    numerator,
+                    denominator,
+                },
+            )) = row.form.values.iter().find(|(m, _)| m == "ae_4hr")
+            {
+                entry.0 += numerator.0 / 2;
+                entry.1 += denominator.0 / 2;
+            }
+            sums
+        });
+    let report = import::submit_all(&client, parsed.rows.clone())
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    assert_eq!(report.accepted, parsed.rows.len());
+    assert!(
+        !report.registered.is_empty(),
+        "walk-in centres are not in ODS"
+    );
+    settled(&client).await;
+
+    let total = &parsed.totals["2025-04"];
+    let england = snapshot(&client, NATIONAL).await;
+    assert_eq!(
+        ratio(&england, "ae_4hr", "2025-04"),
+        (total.attendances - total.over_4_hours, total.attendances)
+    );
+    assert_eq!(total.attendances, 2_295_820, "the published total row");
+    assert_eq!(
+        count(&england, "ae_12hr_dta", "2025-04"),
+        total.waits_12_hours_dta.unwrap_or(-1)
+    );
+    assert_eq!(
+        count(&england, "ae_emergency_admissions", "2025-04"),
+        total.admissions
+    );
+    for (region, sums) in &by_region {
+        let view = snapshot(&client, region).await;
+        assert_eq!(ratio(&view, "ae_4hr", "2025-04"), *sums, "region {region}");
+    }
+    assert_eq!(by_region.len(), 7);
+
+    while live.seq < england.last_change_seq {
+        let message = tokio::time::timeout(Duration::from_secs(10), deltas.next())
+            .await
+            .expect("a delta in time")
+            .expect("subscription open");
+        let delta: Delta = Encoding::Postcard
+            .decode(&message.payload)
+            .expect("a delta");
+        live.apply_delta(&delta).expect("no gap");
+    }
+    assert_eq!(
+        live.metrics, england.metrics,
+        "live consumer equals the final snapshot"
+    );
+
+    // The same file again changes nothing.
+    let again = import::submit_all(&client, parsed.rows)
+        .await
+        .expect("re-import");
+    assert_eq!(again.duplicates, again.returns, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_2016_2019_file_gives_the_published_england_figure_for_january_2019() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+
+    let path = published("ae_attendances_2016_2019.csv");
+    let text = import::read(&path).expect("the published file");
+    let parsed = ae::parse("ae_attendances_2016_2019.csv", &text).expect("parses");
+    let report = import::submit_all(&client, parsed.rows)
+        .await
+        .expect("import");
+    // Two trusts have rows after their ODS close date; those are refused, and named.
+    let refused: Vec<&str> = report
+        .rejected
+        .iter()
+        .map(|(_, org, _)| org.as_str())
+        .collect();
+    assert!(
+        refused.iter().all(|org| *org == "RY1" || *org == "RR1"),
+        "{report}"
+    );
+    settled(&client).await;
+
+    let england = snapshot(&client, NATIONAL).await;
+    let (within, attendances) = ratio(&england, "ae_4hr", "2019-01");
+    assert_eq!(attendances, 2_113_413);
+    assert_eq!(attendances - within, 330_696);
+    let percent = england.metrics["ae_4hr"]
+        [&proto_schema::Period::parse("2019-01").expect("period")]
+        .summary
+        .value;
+    assert_eq!(format!("{percent:.2}"), "84.35");
+
+    // Sites no reference file knows count in England and show under `unassigned`.
+    let unassigned = snapshot(&client, "unassigned").await;
+    assert!(
+        !unassigned.metrics.is_empty(),
+        "unassigned sites are shown, not dropped"
+    );
+}
