@@ -63,5 +63,18 @@ step "the log after the reference data"
 "$oversight" log --from "$((seeded + 1))"
 step "one entry as JSON (oversight.log.read)"
 "$oversight" log --from "$((seeded + 1))" --max 1 --json
+
+step "importing NHS England's published A&E files for April and May 2025 (every site in England)"
+"$oversight" import ae deploy/data/ae/Monthly-AE-April-2025.csv
+"$oversight" import ae deploy/data/ae/Monthly-AE-May-2025.csv
+step "importing April again changes nothing"
+"$oversight" import ae deploy/data/ae/Monthly-AE-April-2025.csv
+step "England, latest month: the totals equal the TOTAL row of the published file"
+"$oversight" watch --once national
+
+step "London, live: June 2025 arrives while we watch (10 seconds)"
+( sleep 3; "$oversight" import ae deploy/data/ae/Monthly-AE-June-2025-1-1.csv >/dev/null 2>&1 ) &
+"$oversight" watch Y56 --for 10
+wait $!
 echo
 echo "== done; stopping oversight serve and nats-server"

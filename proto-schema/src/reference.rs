@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Date, Period};
-use crate::value::ValueKind;
+use crate::value::{Value, ValueKind};
 
 /// One of the seven NHS England regions, by ODS code (`Y56` London ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +104,30 @@ pub enum Comparison {
 pub struct Standard {
     pub comparison: Comparison,
     pub target: i64,
+}
+
+impl Standard {
+    /// Whether `value` meets the standard, compared exactly (ratios without rounding); `None`
+    /// for a ratio with nothing in its denominator.
+    pub fn is_met_by(&self, value: &Value) -> Option<bool> {
+        let (lhs, rhs) = match *value {
+            Value::Ratio {
+                numerator,
+                denominator,
+            } if denominator.0 > 0 => (
+                i128::from(numerator.0) * 10_000,
+                i128::from(self.target) * i128::from(denominator.0),
+            ),
+            Value::Ratio { .. } => return None,
+            Value::Count(n) => (i128::from(n), i128::from(self.target)),
+            Value::Money { pence } => (i128::from(pence), i128::from(self.target)),
+            Value::Duration { seconds, .. } => (i128::from(seconds), i128::from(self.target)),
+        };
+        Some(match self.comparison {
+            Comparison::AtLeast => lhs >= rhs,
+            Comparison::AtMost => lhs <= rhs,
+        })
+    }
 }
 
 /// A metric of the data standard.

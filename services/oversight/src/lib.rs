@@ -13,4 +13,5 @@ pub mod natsd;
 pub mod project;
 pub mod serve;
 pub mod subjects;
+pub mod watch;
 pub mod wire;

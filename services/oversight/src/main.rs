@@ -55,6 +55,11 @@ enum Command {
     /// changed figures makes new revisions.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Show one scope's view live: metric, latest period, value, standard, met?, and the
+    /// organisations failing it. Scopes: national, a region (Y56 London, Y58 South West,
+    /// Y59 South East, Y60 Midlands, Y61 East of England, Y62 North West, Y63 North East and
+    /// Yorkshire), a system, an organisation, or unassigned.
+    Watch(WatchArgs),
     /// Run the views on their own, against a log served elsewhere: catch up over
     /// oversight.log.read, follow oversight.log.events, answer snapshots, publish deltas.
     Project(ProjectArgs),
@@ -76,6 +81,23 @@ struct ImportArgs {
     /// Seconds to wait for each receipt.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// The scope to watch, such as national or Y56.
+    scope: String,
+    /// Count each return under today's geography rather than the one in force for its period.
+    #[arg(long)]
+    current_geography: bool,
+    /// Print the table once and exit.
+    #[arg(long)]
+    once: bool,
+    /// Stop watching after this many seconds (default: until interrupted).
+    #[arg(long = "for", value_name = "SECONDS")]
+    for_seconds: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,6 +202,27 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
+        Command::Watch(args) => {
+            let client = Client::connect(&args.nats.url, Duration::from_secs(10)).await?;
+            let geography = if args.current_geography {
+                proto_schema::GeographyMode::Current
+            } else {
+                proto_schema::GeographyMode::AsReported
+            };
+            let watching = oversight::watch::run(&client, &args.scope, geography, args.once);
+            match args.for_seconds {
+                Some(seconds) => {
+                    // Running out of time is the normal end here.
+                    if let Ok(result) =
+                        tokio::time::timeout(Duration::from_secs(seconds), watching).await
+                    {
+                        result?;
+                    }
+                }
+                None => watching.await?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Project(args) => project(args).await.map(|()| ExitCode::SUCCESS),
     }
 }

@@ -2,7 +2,7 @@
 //! (wrapping, so they cannot panic), so a revision that replaces a contribution leaves precisely
 //! what a rebuild without the old one would.
 
-use proto_schema::{Comparison, Halves, Standard, Summary, Value, ValueKind};
+use proto_schema::{Halves, Standard, Summary, Value, ValueKind};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sum {
@@ -96,32 +96,15 @@ impl Sum {
             total: self.total(kind),
             value,
             standard,
-            met: standard.and_then(|standard| self.meets(kind, standard)),
+            met: standard.and_then(|standard| standard.is_met_by(&self.total(kind))),
         }
-    }
-
-    /// Exact comparison with the standard: ratios in basis points without rounding.
-    fn meets(&self, kind: ValueKind, standard: Standard) -> Option<bool> {
-        let (lhs, rhs) = match kind {
-            ValueKind::Ratio if self.denominator > 0 => (
-                i128::from(self.numerator) * 10_000,
-                i128::from(standard.target) * i128::from(self.denominator),
-            ),
-            ValueKind::Ratio => return None,
-            ValueKind::Count => (i128::from(self.count), i128::from(standard.target)),
-            ValueKind::Money => (i128::from(self.pence), i128::from(standard.target)),
-            ValueKind::Duration => (i128::from(self.mean_seconds()), i128::from(standard.target)),
-        };
-        Some(match standard.comparison {
-            Comparison::AtLeast => lhs >= rhs,
-            Comparison::AtMost => lhs <= rhs,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proto_schema::Comparison;
 
     fn ratio(n: i64, d: i64) -> Value {
         Value::Ratio {

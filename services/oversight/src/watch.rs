@@ -1,0 +1,209 @@
+//! `oversight watch <scope>`: a live table of one scope, kept current by the snapshot-and-delta
+//! protocol: snapshot, apply each delta in order, and on a gap take a fresh snapshot.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use proto_schema::{Delta, GeographyMode, Period, SnapshotRequest, Standard, Value, View};
+
+use crate::client::{Client, ClientError};
+use crate::subjects;
+use crate::wire::Encoding;
+
+/// The most organisation codes listed as failing on one line.
+const FAILING_LISTED: usize = 6;
+
+/// How often the table is redrawn at most.
+const REDRAW_EVERY: Duration = Duration::from_millis(250);
+
+/// Asks for one scope's view.
+pub async fn snapshot(
+    client: &Client,
+    scope: &str,
+    request: &SnapshotRequest,
+) -> Result<View, ClientError> {
+    let subject = subjects::view_snapshot(scope);
+    let reply = client
+        .request(
+            subject.clone(),
+            Encoding::Postcard,
+            Encoding::Postcard.encode(request),
+        )
+        .await?;
+    Encoding::Postcard
+        .decode(&reply)
+        .map_err(|message| ClientError::Decode { subject, message })
+}
+
+/// Shows the table until interrupted; with `once`, prints it once and returns.
+pub async fn run(
+    client: &Client,
+    scope: &str,
+    geography: GeographyMode,
+    once: bool,
+) -> anyhow::Result<()> {
+    let request = SnapshotRequest {
+        geography,
+        ..SnapshotRequest::default()
+    };
+    let mut deltas = client.nats().subscribe(subjects::view_delta(scope)).await?;
+    let mut view = snapshot(client, scope, &request).await?;
+    let terminal = std::io::stdout().is_terminal();
+    draw(&view, terminal, None)?;
+    if once {
+        return Ok(());
+    }
+    let mut dirty = false;
+    let mut note = None;
+    let mut tick = tokio::time::interval(REDRAW_EVERY);
+    loop {
+        tokio::select! {
+            message = deltas.next() => {
+                let Some(message) = message else { break };
+                let delta: Delta = match Encoding::Postcard.decode(&message.payload) {
+                    Ok(delta) => delta,
+                    Err(why) => {
+                        note = Some(format!("an unreadable delta ({why}); snapshot taken again"));
+                        view = snapshot(client, scope, &request).await?;
+                        dirty = true;
+                        continue;
+                    }
+                };
+                // Deltas describe the geography as reported; another geography is re-read.
+                let applied = match geography {
+                    GeographyMode::AsReported => view.apply_delta(&delta).is_ok(),
+                    GeographyMode::Current => false,
+                };
+                if !applied {
+                    if geography == GeographyMode::AsReported {
+                        note = Some(format!("missed a delta after seq {}; snapshot taken again", view.last_change_seq));
+                    }
+                    view = snapshot(client, scope, &request).await?;
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                if dirty {
+                    draw(&view, terminal, note.take())?;
+                    dirty = false;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    Ok(())
+}
+
+fn draw(view: &View, terminal: bool, note: Option<String>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if terminal {
+        // Home and clear, so the table updates in place.
+        write!(out, "\x1b[H\x1b[2J")?;
+    }
+    write!(out, "{}", render(view))?;
+    if let Some(note) = note {
+        writeln!(out, "({note})")?;
+    }
+    if !terminal {
+        writeln!(out)?;
+    }
+    out.flush()
+}
+
+/// The table: per metric, its latest period, the scope's figure, the standard, whether it is met,
+/// and the organisations whose own figure misses it.
+pub fn render(view: &View) -> String {
+    let geography = match view.geography {
+        GeographyMode::AsReported => "as reported",
+        GeographyMode::Current => "current geography",
+    };
+    let mut text = format!("{} ({geography}), log seq {}\n", view.scope, view.seq);
+    text.push_str(&format!(
+        "{:<24} {:<10} {:>14} {:>9} {:>4}  {}\n",
+        "metric", "period", "value", "standard", "met", "organisations failing"
+    ));
+    if view.metrics.is_empty() {
+        text.push_str("(no returns yet)\n");
+    }
+    for (metric, periods) in &view.metrics {
+        let Some((period, cell)) = periods.iter().max_by_key(|(p, _)| latest_key(**p)) else {
+            continue;
+        };
+        let summary = &cell.summary;
+        let standard = summary
+            .standard
+            .map(|standard| show_standard(standard, &summary.total))
+            .unwrap_or_else(|| "-".into());
+        let met = match summary.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        let failing = summary
+            .standard
+            .map(|standard| failing(standard, cell.organisations.iter()))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{:<24} {:<10} {:>14} {:>9} {:>4}  {}\n",
+            metric,
+            period.to_string(),
+            show_value(&summary.total, summary.value),
+            standard,
+            met,
+            failing
+        ));
+    }
+    text
+}
+
+fn latest_key(period: Period) -> (proto_schema::Date, proto_schema::Date) {
+    (period.last_day(), period.first_day())
+}
+
+fn failing<'a>(standard: Standard, rows: impl Iterator<Item = (&'a String, &'a Value)>) -> String {
+    let mut total = 0;
+    let mut codes = Vec::new();
+    for (org, value) in rows {
+        total += 1;
+        if standard.is_met_by(value) == Some(false) {
+            codes.push(org.as_str());
+        }
+    }
+    if codes.is_empty() {
+        return format!("none of {total}");
+    }
+    let listed = codes
+        .iter()
+        .take(FAILING_LISTED)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let more = if codes.len() > FAILING_LISTED {
+        " ..."
+    } else {
+        ""
+    };
+    format!("{} of {total}: {listed}{more}", codes.len())
+}
+
+fn show_value(total: &Value, headline: f64) -> String {
+    match total {
+        Value::Ratio { .. } => format!("{headline:.2}%"),
+        Value::Count(n) => n.to_string(),
+        Value::Money { pence } => format!("£{:.0}", *pence as f64 / 100.0),
+        Value::Duration { seconds, .. } => format!("{seconds} s"),
+    }
+}
+
+fn show_standard(standard: Standard, total: &Value) -> String {
+    let sign = match standard.comparison {
+        proto_schema::Comparison::AtLeast => ">=",
+        proto_schema::Comparison::AtMost => "<=",
+    };
+    match total {
+        // Ratio standards are in basis points.
+        Value::Ratio { .. } => format!("{sign} {}%", standard.target as f64 / 100.0),
+        _ => format!("{sign} {}", standard.target),
+    }
+}
