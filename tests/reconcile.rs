@@ -192,3 +192,57 @@ async fn the_2016_2019_file_gives_the_published_england_figure_for_january_2019(
         "unassigned sites are shown, not dropped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancer_halves_and_rtt_totals_arrive_exactly() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/data");
+    let text = import::read(&data.join("cancer/gold_62d_trust_month.csv")).expect("file");
+    let rows = import::cancer::parse("gold_62d_trust_month.csv", &text).expect("parses");
+    assert!(rows
+        .iter()
+        .all(|r| !r.form.org.eq_ignore_ascii_case("total")));
+    // Σ in halves over the providers rows for March 2025 (27,120.5 patients), straight from the file.
+    let (mut within, mut patients) = (0i64, 0i64);
+    for row in rows.iter().filter(|r| r.form.period == "2025-03") {
+        if let Value::Ratio {
+            numerator,
+            denominator,
+        } = row.form.values[0].1
+        {
+            within += numerator.0;
+            patients += denominator.0;
+        }
+    }
+    assert!(
+        patients % 2 == 1 || within % 2 == 1,
+        "the month has half patients in it"
+    );
+    let report = import::submit_all(&client, rows)
+        .await
+        .expect("cancer import");
+    assert!(report.rejected.is_empty(), "{report}");
+
+    let text = import::read(&data.join("rtt/rtt_incomplete_provider_clean.csv")).expect("file");
+    let rtt = import::rtt::parse("rtt_incomplete_provider_clean.csv", &text).expect("parses");
+    assert_eq!(rtt.len(), 150, "one all-functions row per provider");
+    let report = import::submit_all(&client, rtt).await.expect("rtt import");
+    assert!(report.rejected.is_empty(), "{report}");
+    settled(&client).await;
+
+    let england = snapshot(&client, NATIONAL).await;
+    let period = proto_schema::Period::parse("2025-03").expect("period");
+    assert_eq!(
+        england.metrics["cancer_62d"][&period].summary.total,
+        Value::Ratio {
+            numerator: Halves(within),
+            denominator: Halves(patients)
+        }
+    );
+    assert!(england.metrics.contains_key("rtt_18wk"));
+    assert!(england.metrics.contains_key("rtt_52wk"));
+}

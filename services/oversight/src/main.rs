@@ -70,6 +70,12 @@ enum ImportCommand {
     /// NHS England monthly A&E: an MSitAE file (Monthly-AE-April-2025.csv) or the 2016-2019
     /// provider file (ae_attendances_2016_2019.csv); the layout is recognised from the header.
     Ae(ImportArgs),
+    /// Referral to treatment, incomplete pathways by provider (rtt_incomplete_provider_clean.csv):
+    /// each provider's all-functions (C_999) row gives rtt_18wk and rtt_52wk.
+    Rtt(ImportArgs),
+    /// Cancer 62-day combined standard by trust and month (gold_62d_trust_month.csv): cancer_62d,
+    /// halves kept exactly.
+    Cancer(ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -202,6 +208,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
+        Command::Import(ImportCommand::Rtt(args)) => {
+            let text = import::read(&args.file)?;
+            let rows = import::rtt::parse(&args.file.display().to_string(), &text)?;
+            import_rows(&args, rows).await
+        }
+        Command::Import(ImportCommand::Cancer(args)) => {
+            let text = import::read(&args.file)?;
+            let rows = import::cancer::parse(&args.file.display().to_string(), &text)?;
+            import_rows(&args, rows).await
+        }
         Command::Watch(args) => {
             let client = Client::connect(&args.nats.url, Duration::from_secs(10)).await?;
             let geography = if args.current_geography {
@@ -252,13 +268,14 @@ async fn import_ae(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let text = import::read(&args.file)?;
     let name = args.file.display().to_string();
     let parsed = import::ae::parse(&name, &text)?;
-    eprintln!(
-        "{name}: {:?} layout, {} returns to submit",
-        parsed.layout,
-        parsed.rows.len()
-    );
+    eprintln!("{name}: {:?} layout", parsed.layout);
+    import_rows(&args, parsed.rows).await
+}
+
+async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Result<ExitCode> {
+    eprintln!("{}: {} returns to submit", args.file.display(), rows.len());
     let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
-    let report = import::submit_all(&client, parsed.rows).await?;
+    let report = import::submit_all(&client, rows).await?;
     print!("{report}");
     Ok(if report.rejected.is_empty() {
         ExitCode::SUCCESS

@@ -196,7 +196,10 @@ fn sitrep_columns(headers: &csv::StringRecord) -> Result<SitrepColumns, BadRow> 
 
 fn parse_sitrep(text: &str) -> Result<Parsed, Vec<BadRow>> {
     let mut reader = reader(text);
-    let headers = reader.headers().map_err(|e| vec![csv_error(1, e)])?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![super::csv_error(1, &e)])?
+        .clone();
     let columns = sitrep_columns(&headers).map_err(|e| vec![e])?;
     let mut rows = Vec::new();
     let mut totals = BTreeMap::new();
@@ -206,7 +209,7 @@ fn parse_sitrep(text: &str) -> Result<Parsed, Vec<BadRow>> {
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                bad.push(csv_error(line, e));
+                bad.push(super::csv_error(line, &e));
                 continue;
             }
         };
@@ -336,15 +339,15 @@ fn parse_2016_2019(text: &str) -> Result<Parsed, Vec<BadRow>> {
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                bad.push(csv_error(line, e));
+                bad.push(super::csv_error(line, &e));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
-        let period = match proto_schema::Date::parse(field(0)) {
-            Ok(date) => format!("{:04}-{:02}", date.year(), date.month()),
-            Err(_) => {
+        let period = match super::month_of(field(0)) {
+            Some(period) => period,
+            None => {
                 bad.push(BadRow {
                     line,
                     column: "period".into(),
@@ -404,14 +407,6 @@ fn parse_2016_2019(text: &str) -> Result<Parsed, Vec<BadRow>> {
         rows,
         totals: BTreeMap::new(),
     })
-}
-
-fn csv_error(line: u64, e: csv::Error) -> BadRow {
-    BadRow {
-        line,
-        column: "-".into(),
-        message: format!("not CSV: {e}"),
-    }
 }
 
 #[cfg(test)]

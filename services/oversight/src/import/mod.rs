@@ -8,6 +8,8 @@
 //! the file is still imported, since each return stands on its own.
 
 pub mod ae;
+pub mod cancer;
+pub mod rtt;
 
 use std::fmt;
 use std::path::Path;
@@ -16,7 +18,7 @@ use std::time::Duration;
 use futures_util::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use proto_schema::{
-    Date, OrgRole, Organisation, Reason, ReasonCode, Receipt, ReturnForm, UNASSIGNED,
+    Date, Halves, OrgRole, Organisation, Reason, ReasonCode, Receipt, ReturnForm, UNASSIGNED,
 };
 
 use crate::client::{content_submission_id, retry_busy, Client, ClientError};
@@ -256,4 +258,40 @@ pub fn whole_number(text: &str) -> Result<i64, String> {
     cleaned
         .parse::<i64>()
         .map_err(|_| format!("`{text}` is not a whole number"))
+}
+
+/// Parses a figure that may be a half (`12.5`), exactly: anything finer is refused.
+pub fn halves(text: &str) -> Result<Halves, String> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c != ',' && !c.is_whitespace())
+        .collect();
+    let refuse = || format!("`{text}` is not a whole number or a half (such as 12.5)");
+    let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| refuse())?
+    };
+    let half = match fraction.trim_end_matches('0') {
+        "" => 0,
+        "5" => 1,
+        _ => return Err(refuse()),
+    };
+    let sign = if cleaned.starts_with('-') { -1 } else { 1 };
+    Ok(Halves(whole.saturating_mul(2).saturating_add(sign * half)))
+}
+
+/// `2026-03-01` -> `2026-03`.
+pub fn month_of(date: &str) -> Option<String> {
+    let date = Date::parse(date.trim()).ok()?;
+    Some(format!("{:04}-{:02}", date.year(), date.month()))
+}
+
+pub(crate) fn csv_error(line: u64, e: &csv::Error) -> BadRow {
+    BadRow {
+        line,
+        column: "-".into(),
+        message: format!("not CSV: {e}"),
+    }
 }
