@@ -246,3 +246,43 @@ async fn cancer_halves_and_rtt_totals_arrive_exactly() {
     assert!(england.metrics.contains_key("rtt_18wk"));
     assert!(england.metrics.contains_key("rtt_52wk"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_resume_from_their_checkpoint_with_the_same_figures() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = data_dir(tmp.path());
+    let args = ["--checkpoint-every", "1000"];
+    let mut service = Service::start_with(&nats.url(), &data, &args, "info");
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let text = import::read(&published("ae_attendances_2016_2019.csv")).expect("file");
+    let parsed = ae::parse("ae_attendances_2016_2019.csv", &text).expect("parses");
+    import::submit_all(&client, parsed.rows)
+        .await
+        .expect("import");
+    let last = settled(&client).await;
+    let before = snapshot(&client, NATIONAL).await;
+    service.terminate();
+
+    let store =
+        event_log::CheckpointStore::open(&data.join("views.redb")).expect("checkpoint file");
+    let checkpoint = store.latest().expect("readable").expect("a checkpoint");
+    assert_eq!(
+        checkpoint.seq, last,
+        "stopping saves a checkpoint at the last seq"
+    );
+    drop(store);
+
+    let started = std::time::Instant::now();
+    let _service = Service::start_with(&nats.url(), &data, &args, "info");
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let after = snapshot(&client, NATIONAL).await;
+    eprintln!("restart to serving views: {:?}", started.elapsed());
+    assert_eq!(after.seq, before.seq);
+    assert_eq!(after.metrics, before.metrics);
+    let log = std::fs::read_to_string(data.with_extension("log")).expect("serve log");
+    assert!(
+        log.contains("views resumed from their checkpoint"),
+        "the restart used the checkpoint:\n{log}"
+    );
+}

@@ -15,8 +15,13 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `oversight serve` on `data` against `nats_url`, logging to `data/../serve.log`.
+    /// Starts `oversight serve` on `data` against `nats_url`, logging warnings to `data.log`.
     pub fn start(nats_url: &str, data: &Path) -> Service {
+        Service::start_with(nats_url, data, &[], "warn")
+    }
+
+    /// The same with more arguments and another log level.
+    pub fn start_with(nats_url: &str, data: &Path, args: &[&str], log_level: &str) -> Service {
         let log_path = data.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -26,13 +31,25 @@ impl Service {
         let child = Command::new(env!("CARGO_BIN_EXE_oversight"))
             .args(["serve", "--nats", nats_url, "--data"])
             .arg(data)
-            .env("RUST_LOG", "warn")
+            .args(args)
+            .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start oversight serve");
         Service { child }
+    }
+
+    /// SIGTERM, then waits for the graceful shutdown to finish.
+    pub fn terminate(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let _ = self.child.wait();
     }
 
     /// SIGKILL: no chance to flush or finish anything.

@@ -12,6 +12,10 @@
 //! the seq they cover (`index_seq`). Opening the log replays the entries after `index_seq` into
 //! memory, so a crash at any instant loses no look-up.
 
+mod checkpoint;
+
+pub use checkpoint::{Checkpoint, CheckpointStore};
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -57,6 +57,12 @@ pub struct ServeConfig {
     #[arg(long, env = "OVERSIGHT_LOG_READ_MAX", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub log_read_max: u32,
+
+    /// Log entries the views apply between checkpoints (`views.redb` in the data directory), so a
+    /// restart replays only what came after the last one.
+    #[arg(long, env = "OVERSIGHT_CHECKPOINT_EVERY", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
 }
 
 impl ServeConfig {
@@ -73,10 +79,16 @@ impl ServeConfig {
             max_payload_bytes: 64 * 1024,
             busy_retry_after_ms: 50,
             log_read_max: 10_000,
+            checkpoint_every: 100_000,
         }
     }
 
     pub fn log_path(&self) -> PathBuf {
         self.data.join("oversight.redb")
+    }
+
+    /// The views' checkpoint file.
+    pub fn views_path(&self) -> PathBuf {
+        self.data.join("views.redb")
     }
 }

@@ -110,6 +110,13 @@ struct WatchArgs {
 struct ProjectArgs {
     #[command(flatten)]
     nats: NatsArgs,
+    /// A directory for the views' checkpoint (`views.redb`); without it the views are rebuilt
+    /// from the log at every start.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Log entries applied between checkpoints.
+    #[arg(long, default_value_t = 100_000)]
+    checkpoint_every: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -286,14 +293,29 @@ async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Resul
 
 async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     let client = Client::connect(&args.nats.url, Duration::from_secs(30)).await?;
+    let store = match &args.data {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Some(std::sync::Arc::new(event_log::CheckpointStore::open(
+                &dir.join("views.redb"),
+            )?))
+        }
+        None => None,
+    };
+    let checkpoints = oversight::project::Checkpoints {
+        store,
+        every: args.checkpoint_every,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let views = tokio::spawn(oversight::project::run(client, stop_rx));
+    let mut views = tokio::spawn(oversight::project::run(client, stop_rx, checkpoints));
     tokio::select! {
-        result = views => return result.context("the views task")?,
+        result = &mut views => return result.context("the views task")?,
         () = shutdown_signal() => {}
     }
+    // Stopping saves a last checkpoint.
     let _ = stop_tx.send(true);
-    Ok(())
+    views.await.context("the views task")?
 }
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {

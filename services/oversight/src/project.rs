@@ -3,9 +3,12 @@
 //! entry's deltas and answers `oversight.view.<scope>.snapshot`. The same code runs inside
 //! `oversight serve` and, against a remote log, as `oversight project`.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
+use event_log::{Checkpoint, CheckpointStore};
 use futures_util::StreamExt;
 use projector::Projection;
 use proto_schema::{Envelope, SnapshotRequest, View};
@@ -19,17 +22,66 @@ use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 /// Entries asked for per catch-up read.
 const CATCH_UP_BATCH: u32 = 10_000;
 
+/// Where and how often the views are checkpointed.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoints {
+    /// The checkpoint file; without one the views are rebuilt from the log at every start.
+    pub store: Option<Arc<CheckpointStore>>,
+    /// Log entries applied between checkpoints.
+    pub every: u64,
+}
+
+/// The projection and what is known of the log entry at its seq.
+struct State {
+    projection: Projection,
+    /// The checksum of the entry at `projection.seq()`, recorded with a checkpoint.
+    entry_checksum: u32,
+    /// The seq of the last checkpoint saved.
+    saved_seq: u64,
+}
+
 /// Runs until `stop` turns true.
-pub async fn run(client: Client, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(
+    client: Client,
+    mut stop: watch::Receiver<bool>,
+    checkpoints: Checkpoints,
+) -> anyhow::Result<()> {
     let nats = client.nats().clone();
     // Subscribe before catching up, so nothing committed meanwhile is missed.
     let mut events = nats.subscribe(subjects::LOG_EVENTS).await?;
     let mut snapshots = nats
         .queue_subscribe(subjects::VIEW_SNAPSHOT_ALL, subjects::VIEW_QUEUE.into())
         .await?;
-    let mut projection = Projection::default();
-    catch_up(&client, &mut projection, u64::MAX).await?;
-    info!(seq = projection.seq(), "views caught up with the log");
+    let mut state = restore(&client, &checkpoints).await;
+    let resumed_from = state.projection.seq();
+    catch_up(&client, &mut state, u64::MAX).await?;
+    info!(
+        seq = state.projection.seq(),
+        resumed_from, "views caught up with the log"
+    );
+    save(&checkpoints, &mut state, 1).await;
+    let result = follow(
+        &client,
+        &mut stop,
+        &mut events,
+        &mut snapshots,
+        &mut state,
+        &checkpoints,
+    )
+    .await;
+    save(&checkpoints, &mut state, 1).await;
+    result
+}
+
+async fn follow(
+    client: &Client,
+    stop: &mut watch::Receiver<bool>,
+    events: &mut async_nats::Subscriber,
+    snapshots: &mut async_nats::Subscriber,
+    state: &mut State,
+    checkpoints: &Checkpoints,
+) -> anyhow::Result<()> {
+    let nats = client.nats().clone();
     loop {
         tokio::select! {
             message = events.next() => {
@@ -38,19 +90,20 @@ pub async fn run(client: Client, mut stop: watch::Receiver<bool>) -> anyhow::Res
                     Ok(envelope) => envelope,
                     Err(error) => {
                         warn!(%error, "an undecodable entry on oversight.log.events; reading the log instead");
-                        catch_up(&client, &mut projection, u64::MAX).await?;
+                        catch_up(client, state, u64::MAX).await?;
                         continue;
                     }
                 };
-                if envelope.seq > projection.seq() + 1 {
-                    debug!(from = projection.seq() + 1, to = envelope.seq - 1, "gap in the live stream; reading it");
-                    catch_up(&client, &mut projection, envelope.seq - 1).await?;
+                if envelope.seq > state.projection.seq() + 1 {
+                    debug!(from = state.projection.seq() + 1, to = envelope.seq - 1, "gap in the live stream; reading it");
+                    catch_up(client, state, envelope.seq - 1).await?;
                 }
-                apply(&nats, &mut projection, &envelope).await;
+                apply(&nats, state, &envelope).await;
+                save(checkpoints, state, checkpoints.every).await;
             }
             request = snapshots.next() => {
                 let Some(request) = request else { break };
-                answer_snapshot(&client, &projection, request).await;
+                answer_snapshot(client, &state.projection, request).await;
             }
             _ = stop.changed() => break,
         }
@@ -58,11 +111,93 @@ pub async fn run(client: Client, mut stop: watch::Receiver<bool>) -> anyhow::Res
     Ok(())
 }
 
+/// The projection from the latest checkpoint, if there is one and it belongs to this log;
+/// otherwise an empty one, to be built from the log.
+async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
+    let empty = State {
+        projection: Projection::default(),
+        entry_checksum: 0,
+        saved_seq: 0,
+    };
+    let Some(store) = checkpoints.store.clone() else {
+        return empty;
+    };
+    let checkpoint = match tokio::task::spawn_blocking(move || store.latest()).await {
+        Ok(Ok(Some(checkpoint))) => checkpoint,
+        Ok(Ok(None)) => return empty,
+        Ok(Err(error)) => {
+            warn!(%error, "cannot read the views checkpoint; rebuilding from the log");
+            return empty;
+        }
+        Err(error) => {
+            warn!(%error, "cannot read the views checkpoint; rebuilding from the log");
+            return empty;
+        }
+    };
+    // The checkpoint must describe this log: the entry at its seq must be the one it saw.
+    let matches = match client.read_log(checkpoint.seq, 1).await {
+        Ok(page) => page
+            .entries
+            .first()
+            .is_some_and(|e| e.seq == checkpoint.seq && e.checksum == checkpoint.entry_checksum),
+        Err(error) => {
+            warn!(%error, "cannot check the views checkpoint against the log; rebuilding");
+            false
+        }
+    };
+    if !matches {
+        warn!(
+            seq = checkpoint.seq,
+            "the views checkpoint does not match the log; rebuilding from the log"
+        );
+        return empty;
+    }
+    match Projection::from_checkpoint(&checkpoint.state) {
+        Some(projection) => {
+            info!(seq = checkpoint.seq, "views resumed from their checkpoint");
+            State {
+                projection,
+                entry_checksum: checkpoint.entry_checksum,
+                saved_seq: checkpoint.seq,
+            }
+        }
+        None => {
+            warn!("the views checkpoint is of another layout; rebuilding from the log");
+            empty
+        }
+    }
+}
+
+/// Saves a checkpoint when at least `min_new` entries were applied since the last one.
+async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
+    let Some(store) = checkpoints.store.clone() else {
+        return;
+    };
+    let seq = state.projection.seq();
+    if seq == 0 || seq < state.saved_seq.saturating_add(min_new.max(1)) {
+        return;
+    }
+    let checkpoint = Checkpoint {
+        seq,
+        entry_checksum: state.entry_checksum,
+        state: state.projection.to_checkpoint(),
+    };
+    let bytes = checkpoint.state.len();
+    match tokio::task::spawn_blocking(move || store.save(&checkpoint)).await {
+        Ok(Ok(())) => {
+            state.saved_seq = seq;
+            debug!(seq, bytes, "views checkpoint saved");
+        }
+        Ok(Err(error)) => warn!(%error, "cannot save the views checkpoint"),
+        Err(error) => warn!(%error, "cannot save the views checkpoint"),
+    }
+}
+
 /// Reads and applies entries after the projection's seq up to `until` (or the log's end).
-async fn catch_up(client: &Client, projection: &mut Projection, until: u64) -> anyhow::Result<()> {
-    while projection.seq() < until {
+async fn catch_up(client: &Client, state: &mut State, until: u64) -> anyhow::Result<()> {
+    while state.projection.seq() < until {
         let page = client
-            .read_log(projection.seq() + 1, CATCH_UP_BATCH)
+            .read_log(state.projection.seq() + 1, CATCH_UP_BATCH)
             .await
             .context("catching up over oversight.log.read")?;
         if page.entries.is_empty() {
@@ -73,17 +208,20 @@ async fn catch_up(client: &Client, projection: &mut Projection, until: u64) -> a
                 return Ok(());
             }
             // Catch-up publishes deltas too: a consumer that snapshotted meanwhile needs them.
-            apply(client.nats(), projection, envelope).await;
+            apply(client.nats(), state, envelope).await;
         }
-        if projection.seq() >= page.last_seq {
+        if state.projection.seq() >= page.last_seq {
             break;
         }
     }
     Ok(())
 }
 
-async fn apply(nats: &async_nats::Client, projection: &mut Projection, envelope: &Envelope) {
-    for delta in projection.apply(envelope) {
+async fn apply(nats: &async_nats::Client, state: &mut State, envelope: &Envelope) {
+    if envelope.seq == state.projection.seq() + 1 {
+        state.entry_checksum = envelope.checksum;
+    }
+    for delta in state.projection.apply(envelope) {
         let postcard = Encoding::Postcard.encode(&delta);
         let json = Encoding::Json.encode(&delta);
         if let Err(error) = nats

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
 use bytes::Bytes;
-use event_log::{EventLog, LogReader};
+use event_log::{CheckpointStore, EventLog, LogReader};
 use futures_util::StreamExt;
 use ingest::admin::{check_reference, Decision};
 use ingest::seed::{seed_events, ReferenceFiles};
@@ -106,9 +106,16 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         config.log_read_max,
         stop_rx.clone(),
     ));
+    let checkpoints = crate::project::Checkpoints {
+        store: Some(Arc::new(
+            CheckpointStore::open(&config.views_path()).context("opening the views checkpoint")?,
+        )),
+        every: config.checkpoint_every,
+    };
     let views = tokio::spawn(crate::project::run(
         crate::client::Client::over(client.clone()),
         stop_rx.clone(),
+        checkpoints,
     ));
     info!(nats = %config.nats.url, "serving");
 

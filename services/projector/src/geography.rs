@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use proto_schema::{Date, Event, GeographyMode, Period, NATIONAL, UNASSIGNED};
+use serde::{Deserialize, Serialize};
 
 /// An organisation's system and region from a date on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     /// First day in this place; `None` for the placement it was registered with.
     pub from: Option<Date>,
@@ -13,7 +14,7 @@ pub struct Placement {
     pub region: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Geography {
     /// Each organisation's placements, in order of `from` (the registered one first).
     placements: HashMap<String, Vec<Placement>>,

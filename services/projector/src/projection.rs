@@ -7,11 +7,13 @@ use proto_schema::{
     NATIONAL, UNASSIGNED,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::geography::Geography;
 use crate::sum::Sum;
 
 /// Identifies a return whose latest revision counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 struct ReturnKey {
     org: String,
     collection: String,
@@ -19,13 +21,13 @@ struct ReturnKey {
 }
 
 /// One scope's cells.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ScopeState {
     last_change_seq: u64,
     cells: BTreeMap<String, BTreeMap<Period, CellState>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct CellState {
     kind: ValueKind,
     sum: Sum,
@@ -33,7 +35,7 @@ struct CellState {
 }
 
 /// The views of every scope under one geography mode.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Views {
     scopes: HashMap<String, ScopeState>,
 }
@@ -46,7 +48,7 @@ pub struct ScopeChanges {
 }
 
 /// The state of the fold after log entries `1..=seq`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Projection {
     seq: u64,
     geography: Geography,
@@ -59,9 +61,27 @@ pub struct Projection {
     current: Views,
 }
 
+/// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
+/// rebuilt from the log.
+const CHECKPOINT_FORMAT: u16 = 1;
+
 impl Projection {
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The whole state as bytes, to resume from without replaying the log.
+    pub fn to_checkpoint(&self) -> Vec<u8> {
+        postcard::to_stdvec(&(CHECKPOINT_FORMAT, self)).unwrap_or_default()
+    }
+
+    /// The state saved by [`Projection::to_checkpoint`]; `None` when the bytes are of another
+    /// layout or damaged, and the caller rebuilds from the log.
+    pub fn from_checkpoint(bytes: &[u8]) -> Option<Projection> {
+        match postcard::from_bytes::<(u16, Projection)>(bytes) {
+            Ok((CHECKPOINT_FORMAT, projection)) => Some(projection),
+            _ => None,
+        }
     }
 
     /// Folds one log entry in and returns the deltas it makes, under the geography as reported,

@@ -3,8 +3,9 @@
 //! what a rebuild without the old one would.
 
 use proto_schema::{Halves, Standard, Summary, Value, ValueKind};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sum {
     /// Contributions counted; zero means the cell is empty.
     pub contributions: i64,

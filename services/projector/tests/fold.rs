@@ -169,6 +169,25 @@ proptest! {
     }
 
     #[test]
+    fn resuming_from_a_checkpoint_equals_never_stopping(
+        steps in prop::collection::vec(step(), 1..40),
+        cut in 0usize..60,
+    ) {
+        let log = events(&steps);
+        let cut = cut.min(log.len());
+        let mut straight = Projection::default();
+        for envelope in &log[..cut] {
+            straight.apply(envelope);
+        }
+        let mut resumed = Projection::from_checkpoint(&straight.to_checkpoint()).expect("restores");
+        prop_assert_eq!(&resumed, &straight);
+        for envelope in &log[cut..] {
+            prop_assert_eq!(resumed.apply(envelope), straight.apply(envelope));
+        }
+        prop_assert_eq!(resumed, straight);
+    }
+
+    #[test]
     fn a_snapshot_plus_its_deltas_equals_a_later_snapshot(
         steps in prop::collection::vec(step(), 1..40),
         cut in 0usize..60,
