@@ -27,6 +27,17 @@ pub struct BenchArgs {
     /// Directory for the bench's event log (a fresh temporary one by default).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Another bench instead of intake.
+    #[command(subcommand)]
+    pub other: Option<OtherBench>,
+}
+
+/// The benches besides intake.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum OtherBench {
+    /// The views: rebuild rate over a generated log, checkpoint resume, memory for ten years of
+    /// returns, submit-to-delta latency.
+    Views(crate::bench_views::ViewsBenchArgs),
 }
 
 /// Throughput and latency of one run.
@@ -111,6 +122,9 @@ where
 
 /// Runs the whole bench and prints its table.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(OtherBench::Views(views)) = args.other {
+        return crate::bench_views::run(views).await;
+    }
     let nats = NatsServer::start(&[])?;
     let url = nats.url();
     let duration = Duration::from_secs_f64(args.seconds);

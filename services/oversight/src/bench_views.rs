@@ -1,0 +1,430 @@
+//! `oversight bench views`: the views' figures, side by side in one run: decoding a generated log
+//! against decoding and folding it (the rebuild rate), checkpoint save and resume (restart time),
+//! resident memory for ten years of monthly returns from every organisation, and submit-to-delta
+//! latency through a running service at a steady rate.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use event_log::{Checkpoint, CheckpointStore};
+use futures_util::StreamExt;
+use ingest::seed::{seed_events, ReferenceFiles};
+use projector::Projection;
+use proto_schema::{
+    Delta, Envelope, Event, Halves, OrgRole, Period, Return, ReturnForm, ReturnSubmitted,
+    Timestamp, Value, NATIONAL, SCHEMA_VERSION,
+};
+
+use crate::client::Client;
+use crate::config::ServeConfig;
+use crate::natsd::NatsServer;
+use crate::subjects;
+use crate::wire::Encoding;
+
+/// What to measure.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ViewsBenchArgs {
+    /// Returns in the generated log that the views are rebuilt from.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub returns: u64,
+    /// Returns per second submitted while measuring submit-to-delta latency.
+    #[arg(long, default_value_t = 10_000)]
+    pub rate: u64,
+    /// Seconds the latency measurement runs.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+/// The organisations of the bundled reference data, by role, open today.
+struct Organisations {
+    reference: Vec<Event>,
+    providers: Vec<String>,
+    commissioners: Vec<String>,
+}
+
+fn organisations() -> anyhow::Result<Organisations> {
+    let (reference, _) = seed_events(&ReferenceFiles::bundled())?;
+    let mut providers = Vec::new();
+    let mut commissioners = Vec::new();
+    for event in &reference {
+        if let Event::OrganisationRegistered(org) = event {
+            if org.closed.is_none() {
+                match org.role {
+                    OrgRole::Provider => providers.push(org.code.clone()),
+                    OrgRole::Commissioner => commissioners.push(org.code.clone()),
+                }
+            }
+        }
+    }
+    Ok(Organisations {
+        reference,
+        providers,
+        commissioners,
+    })
+}
+
+/// The `index`th month from January 2015.
+fn month(index: u64) -> Period {
+    month_from(2015, index)
+}
+
+fn month_from(first_year: i32, index: u64) -> Period {
+    let year = first_year + (index / 12) as i32;
+    let month = (index % 12) as u8 + 1;
+    Period::parse(&format!("{year:04}-{month:02}")).unwrap_or_else(|_| unreachable_period())
+}
+
+/// A fixed period for the impossible case that a generated one does not parse.
+fn unreachable_period() -> Period {
+    match Period::parse("2015-01") {
+        Ok(period) => period,
+        Err(_) => std::process::abort(),
+    }
+}
+
+fn ratio(n: u64, d: u64) -> Value {
+    Value::Ratio {
+        numerator: Halves::whole(n as i64),
+        denominator: Halves::whole(d as i64),
+    }
+}
+
+/// The returns an organisation sends in a month: A&E, RTT and cancer for a provider, dementia and
+/// psychological therapies for a commissioner.
+fn returns_for(provider: bool, salt: u64) -> Vec<(String, Vec<(String, Value)>)> {
+    let n = 1_000 + salt % 997;
+    if provider {
+        vec![
+            (
+                "ae-monthly".into(),
+                vec![
+                    ("ae_12hr_dta".into(), Value::Count((salt % 50) as i64)),
+                    ("ae_4hr".into(), ratio(n * 3 / 4, n)),
+                    (
+                        "ae_emergency_admissions".into(),
+                        Value::Count((n / 4) as i64),
+                    ),
+                ],
+            ),
+            (
+                "rtt-monthly".into(),
+                vec![
+                    ("rtt_18wk".into(), ratio(n * 6 / 10, n)),
+                    ("rtt_52wk".into(), Value::Count((salt % 300) as i64)),
+                ],
+            ),
+            (
+                "cancer-monthly".into(),
+                vec![("cancer_62d".into(), ratio(n / 2, n * 2 / 3))],
+            ),
+        ]
+    } else {
+        vec![(
+            "ccg-monthly".into(),
+            vec![
+                ("dementia_dx".into(), ratio(n * 2 / 3, n)),
+                ("iapt_access".into(), ratio(n / 5, n)),
+            ],
+        )]
+    }
+}
+
+fn envelope(
+    seq: u64,
+    org: &str,
+    collection: String,
+    period: Period,
+    values: Vec<(String, Value)>,
+    revision: u32,
+) -> Envelope {
+    Envelope::seal(
+        seq,
+        Timestamp(1_700_000_000_000 + seq as i64),
+        org.to_owned(),
+        Event::ReturnSubmitted(ReturnSubmitted {
+            revision,
+            ret: Return {
+                submission_id: format!("bench-{seq}"),
+                org: org.to_owned(),
+                collection,
+                period,
+                values,
+            },
+        }),
+    )
+}
+
+/// The resident set size of this process, in bytes (Linux).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Runs the whole bench and prints its table.
+pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
+    let orgs = organisations()?;
+    eprintln!(
+        "{} providers and {} commissioners open today",
+        orgs.providers.len(),
+        orgs.commissioners.len()
+    );
+
+    // Memory first, before anything large is allocated: ten years of monthly returns from every
+    // organisation, each counted in its organisation, system, region and England.
+    let rss_before = resident_bytes().unwrap_or(0);
+    let mut ten_years = Projection::default();
+    let mut seq = 0u64;
+    for event in &orgs.reference {
+        seq += 1;
+        ten_years.apply(&Envelope::seal(
+            seq,
+            Timestamp(0),
+            "seed".into(),
+            event.clone(),
+        ));
+    }
+    let mut ten_year_returns = 0u64;
+    for m in 0..120 {
+        for (list, provider) in [(&orgs.providers, true), (&orgs.commissioners, false)] {
+            for org in list.iter() {
+                for (collection, values) in returns_for(provider, seq) {
+                    seq += 1;
+                    ten_year_returns += 1;
+                    ten_years.apply(&envelope(seq, org, collection, month(m), values, 1));
+                }
+            }
+        }
+    }
+    let rss_views = resident_bytes().unwrap_or(0).saturating_sub(rss_before);
+    let checkpoint_started = Instant::now();
+    let checkpoint_bytes = ten_years.to_checkpoint();
+    let checkpoint_encode = checkpoint_started.elapsed();
+    let dir = tempfile_dir()?;
+    let store = CheckpointStore::open(&dir.join("views.redb"))?;
+    let saved = Instant::now();
+    store.save(&Checkpoint {
+        seq,
+        entry_checksum: 0,
+        state: checkpoint_bytes.clone(),
+    })?;
+    let checkpoint_save = saved.elapsed();
+    drop(store);
+    let resumed = Instant::now();
+    let store = CheckpointStore::open(&dir.join("views.redb"))?;
+    let loaded = store.latest()?.context("the checkpoint just saved")?;
+    let restored = Projection::from_checkpoint(&loaded.state).context("the checkpoint decodes")?;
+    let resume_time = resumed.elapsed();
+    anyhow::ensure!(
+        restored == ten_years,
+        "a resumed projection differs from the one saved"
+    );
+    drop((store, restored, ten_years));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The rebuild: a generated log as stored bytes, decoded alone and then decoded and folded.
+    eprintln!("generating a log of {} returns", args.returns);
+    let mut log: Vec<Vec<u8>> = Vec::with_capacity(args.returns as usize + orgs.reference.len());
+    let mut seq = 0u64;
+    for event in &orgs.reference {
+        seq += 1;
+        log.push(Envelope::seal(seq, Timestamp(0), "seed".into(), event.clone()).encode());
+    }
+    let providers = orgs.providers.len() as u64;
+    let mut revisions: HashMap<(u64, u64), u32> = HashMap::new();
+    for i in 0..args.returns {
+        let org_index = i % providers;
+        let m = (i / providers) % 120;
+        let revision = revisions.entry((org_index, m)).or_insert(0);
+        *revision += 1;
+        let org = &orgs.providers[org_index as usize];
+        let (collection, values) = returns_for(true, i).swap_remove(0);
+        seq += 1;
+        log.push(envelope(seq, org, collection, month(m), values, *revision).encode());
+    }
+    let entries = log.len() as f64;
+    eprintln!("decoding {} entries", log.len());
+    let started = Instant::now();
+    let mut decoded = 0u64;
+    for bytes in &log {
+        if Envelope::decode(bytes).is_ok() {
+            decoded += 1;
+        }
+    }
+    let decode_time = started.elapsed();
+    anyhow::ensure!(decoded as f64 == entries, "generated entries decode");
+    eprintln!("rebuilding the views from {} entries", log.len());
+    let started = Instant::now();
+    let mut rebuilt = Projection::default();
+    let mut deltas = 0u64;
+    for bytes in &log {
+        if let Ok(envelope) = Envelope::decode(bytes) {
+            deltas += rebuilt.apply(&envelope).len() as u64;
+        }
+    }
+    let rebuild_time = started.elapsed();
+    drop(log);
+    drop(rebuilt);
+
+    let latency = delta_latency(&args, &orgs.providers).await?;
+
+    println!();
+    println!("{:<58} {:>16}", "measure", "figure");
+    let rate = |d: Duration| entries / d.as_secs_f64();
+    println!(
+        "{:<58} {:>16.0}",
+        "(a) decode only, entries/s",
+        rate(decode_time)
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "(b) rebuild: decode + fold into every view, entries/s",
+        rate(rebuild_time)
+    );
+    println!(
+        "{:<58} {:>16.3}",
+        "(c) ratio b/a",
+        decode_time.as_secs_f64() / rebuild_time.as_secs_f64()
+    );
+    println!(
+        "{:<58} {:>16}",
+        "    deltas produced during the rebuild", deltas
+    );
+    println!(
+        "{:<58} {:>16.1}",
+        format!("views resident memory, 10 years x all orgs ({ten_year_returns} returns), MB"),
+        rss_views as f64 / 1e6
+    );
+    println!(
+        "{:<58} {:>16.1}",
+        "checkpoint size, MB",
+        checkpoint_bytes.len() as f64 / 1e6
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "checkpoint encode, ms",
+        checkpoint_encode.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "checkpoint save (fsync), ms",
+        checkpoint_save.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "resume: open, read, decode checkpoint, ms",
+        resume_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<58} {:>16}",
+        format!("submit -> national delta at {}/s: p50 / p99 µs", args.rate),
+        format!("{} / {}", latency.0.as_micros(), latency.1.as_micros())
+    );
+    println!(
+        "{:<58} {:>16}",
+        "    returns measured / submitted",
+        format!("{} / {}", latency.2, latency.3)
+    );
+    println!();
+    println!("targets: (b) >= 2,000,000/s; resume <= 2 s; p99 <= 2 ms; memory <= 200 MB");
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("oversight-bench-views-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Submits at a steady rate through a running service and times each return from sending to the
+/// national delta that carries it. Returns (p50, p99, measured, submitted).
+async fn delta_latency(
+    args: &ViewsBenchArgs,
+    providers: &[String],
+) -> anyhow::Result<(Duration, Duration, usize, u64)> {
+    let nats = NatsServer::start(&[])?;
+    let url = nats.url();
+    let data = tempfile_dir()?.join("data");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = tokio::spawn(crate::serve::run(
+        ServeConfig::with(&url, data.clone()),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let client = Client::connect(&url, Duration::from_secs(10)).await?;
+    crate::bench::wait_until_serving(&client).await?;
+    let mut deltas = client
+        .nats()
+        .subscribe(subjects::view_delta(NATIONAL))
+        .await?;
+    // Let the views catch up with the seeded reference data first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let sent: std::sync::Arc<std::sync::Mutex<HashMap<(String, Period), Instant>>> =
+        Default::default();
+    let total = (args.rate as f64 * args.seconds) as u64;
+    let submitter = {
+        let client = client.clone();
+        let sent = std::sync::Arc::clone(&sent);
+        let providers = providers.to_vec();
+        let rate = args.rate.max(1);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            for i in 0..total {
+                // Pace: return i leaves at i / rate seconds.
+                let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+                tokio::time::sleep_until(due.into()).await;
+                let org = providers[(i % providers.len() as u64) as usize].clone();
+                // Every return its own (organisation, month), so each delta names one send.
+                let period = month_from(1990, i / providers.len() as u64 % 360);
+                let form = ReturnForm {
+                    schema_version: SCHEMA_VERSION,
+                    submission_id: format!("latency-{i}"),
+                    org: org.clone(),
+                    collection: "ae-monthly".into(),
+                    period: period.to_string(),
+                    values: vec![("ae_12hr_dta".into(), Value::Count((i % 90) as i64))],
+                };
+                if let Ok(mut map) = sent.lock() {
+                    map.insert((org, period), Instant::now());
+                }
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let _ = client.submit(&form).await;
+                });
+            }
+        })
+    };
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds + 5.0);
+    while let Ok(Some(message)) = tokio::time::timeout_at(deadline.into(), deltas.next()).await {
+        let arrived = Instant::now();
+        let Ok(delta) = Encoding::Postcard.decode::<Delta>(&message.payload) else {
+            continue;
+        };
+        if let Ok(mut map) = sent.lock() {
+            for change in &delta.changes {
+                if let Some(at) = map.remove(&(change.organisation.clone(), change.period)) {
+                    latencies.push(arrived - at);
+                }
+            }
+        }
+        if latencies.len() as u64 >= total {
+            break;
+        }
+    }
+    submitter.await?;
+    let _ = stop_tx.send(());
+    serve.await??;
+    let _ = std::fs::remove_dir_all(data.parent().unwrap_or(&data));
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok((at(0.5), at(0.99), latencies.len(), total))
+}
