@@ -299,7 +299,7 @@ async fn as_of(
             if envelope.seq > until_seq || too_late {
                 break 'read;
             }
-            past.apply(envelope);
+            past.apply_silently(envelope);
         }
     }
     Ok(Some(past))

@@ -4,9 +4,9 @@
 //! fold goes on.
 
 mod geography;
+mod names;
 mod projection;
 mod sum;
 
-pub use geography::{Geography, Placement};
-pub use projection::{Projection, ScopeChanges};
+pub use projection::Projection;
 pub use sum::Sum;

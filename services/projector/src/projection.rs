@@ -1,69 +1,99 @@
 //! The fold itself and the views it maintains.
+//!
+//! Figures are held twice: each organisation's own figure per metric and period (`leaves`), and
+//! each scope's running total per metric and period (`cells`, one map per geography). A snapshot
+//! lists a cell's organisations from the leaves, so the per-organisation rows are stored once
+//! rather than in every scope they count in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    Cell, Change, Delta, Envelope, Event, GeographyMode, Period, Standard, Value, ValueKind, View,
-    NATIONAL, UNASSIGNED,
+    Cell, Change, Delta, Envelope, Event, GeographyMode, Period, Standard, Summary, Value,
+    ValueKind, View, NATIONAL, UNASSIGNED,
 };
-
 use serde::{Deserialize, Serialize};
 
-use crate::geography::Geography;
+use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
+use crate::names::{Id, Names};
 use crate::sum::Sum;
 
-/// Identifies a return whose latest revision counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-struct ReturnKey {
-    org: String,
-    collection: String,
-    period: Period,
+/// (organisation, collection, period): the return whose latest revision counts.
+type ReturnKey = (Id, Id, Period);
+/// (metric, period): one cell of a scope.
+type CellKey = (Id, Period);
+
+/// Running totals by (metric, period).
+type Cells = HashMap<CellKey, CellState>;
+
+/// A scope's running total for one metric and period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CellState {
+    kind: ValueKind,
+    sum: Sum,
 }
 
 /// One scope's cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ScopeState {
     last_change_seq: u64,
-    cells: BTreeMap<String, BTreeMap<Period, CellState>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct CellState {
-    kind: ValueKind,
-    sum: Sum,
-    organisations: BTreeMap<String, Sum>,
+    cells: HashMap<CellKey, CellState>,
 }
 
 /// The views of every scope under one geography mode.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Views {
-    scopes: HashMap<String, ScopeState>,
-}
-
-/// Everything one log entry changed in one scope, for the delta of that scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeChanges {
-    pub scope: String,
-    pub cells: BTreeSet<(String, Period, String)>,
+    scopes: HashMap<Id, ScopeState>,
 }
 
 /// The state of the fold after log entries `1..=seq`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Projection {
     seq: u64,
+    names: Names,
     geography: Geography,
-    /// Scope codes that exist: regions, systems and organisations defined so far.
-    known_scopes: HashSet<String>,
-    metrics: HashMap<String, (ValueKind, Option<Standard>)>,
-    returns: HashMap<ReturnKey, Vec<(String, Value)>>,
-    returns_of: HashMap<String, BTreeSet<ReturnKey>>,
+    /// Scopes that exist: regions, systems and organisations defined so far.
+    known_scopes: HashSet<Id>,
+    metrics: HashMap<Id, (ValueKind, Option<Standard>)>,
+    /// The values of the latest revision of each return, to take back when it is replaced.
+    returns: HashMap<ReturnKey, Vec<(Id, Value)>>,
+    /// Each organisation's returns, for moves.
+    returns_of: HashMap<Id, BTreeSet<(Id, Period)>>,
+    /// Each organisation's own figures.
+    leaves: HashMap<Id, HashMap<CellKey, CellState>>,
     as_reported: Views,
     current: Views,
 }
 
+impl Default for Projection {
+    fn default() -> Projection {
+        let mut names = Names::default();
+        // Fixed ids, so geography can name these scopes without a lookup.
+        let national = names.id(NATIONAL);
+        let unassigned = names.id(UNASSIGNED);
+        debug_assert_eq!((national, unassigned), (NATIONAL_ID, UNASSIGNED_ID));
+        Projection {
+            seq: 0,
+            names,
+            geography: Geography::default(),
+            known_scopes: HashSet::default(),
+            metrics: HashMap::default(),
+            returns: HashMap::default(),
+            returns_of: HashMap::default(),
+            leaves: HashMap::default(),
+            as_reported: Views::default(),
+            current: Views::default(),
+        }
+    }
+}
+
+/// What one entry touched, under the geography as reported: (scope, metric, period, organisation).
+type Touched = Vec<(Id, Id, Period, Id)>;
+
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 1;
+const CHECKPOINT_FORMAT: u16 = 2;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -88,172 +118,222 @@ impl Projection {
     /// one per scope it touched. Entries must come in seq order; one at or below the current seq
     /// is ignored (it is already in).
     pub fn apply(&mut self, envelope: &Envelope) -> Vec<Delta> {
-        if envelope.seq <= self.seq {
+        let mut touched = Touched::new();
+        if !self.fold(envelope, &mut touched) {
             return Vec::new();
         }
+        self.deltas(touched)
+    }
+
+    /// Folds one log entry in without building its deltas, for rebuilding when nobody is
+    /// listening: the state is exactly what [`Projection::apply`] leaves.
+    pub fn apply_silently(&mut self, envelope: &Envelope) {
+        let mut touched = Touched::new();
+        if !self.fold(envelope, &mut touched) {
+            return;
+        }
+        let seq = self.seq;
+        let mut last = None;
+        for (scope, ..) in touched {
+            if last != Some(scope) {
+                self.as_reported
+                    .scopes
+                    .entry(scope)
+                    .or_default()
+                    .last_change_seq = seq;
+                last = Some(scope);
+            }
+        }
+    }
+
+    /// Applies the entry's effect; false when it was already in.
+    fn fold(&mut self, envelope: &Envelope, touched: &mut Touched) -> bool {
+        if envelope.seq <= self.seq {
+            return false;
+        }
         self.seq = envelope.seq;
-        let mut touched = BTreeMap::<String, BTreeSet<(String, Period, String)>>::new();
         match &envelope.event {
             Event::ReturnSubmitted(submitted) => {
                 let ret = &submitted.ret;
-                let key = ReturnKey {
-                    org: ret.org.clone(),
-                    collection: ret.collection.clone(),
-                    period: ret.period,
-                };
+                let org = self.names.id(&ret.org);
+                let collection = self.names.id(&ret.collection);
+                let key = (org, collection, ret.period);
+                let values: Vec<(Id, Value)> = ret
+                    .values
+                    .iter()
+                    .map(|(metric, value)| (self.names.id(metric), *value))
+                    .collect();
                 if let Some(old) = self.returns.remove(&key) {
-                    self.contribute(&key, &old, -1, &mut touched);
+                    self.contribute(key, &old, false, Some(&mut *touched));
+                    self.leaf(key, &old, false);
                 }
-                self.contribute(&key, &ret.values, 1, &mut touched);
+                self.contribute(key, &values, true, Some(&mut *touched));
+                self.leaf(key, &values, true);
                 self.returns_of
-                    .entry(key.org.clone())
+                    .entry(org)
                     .or_default()
-                    .insert(key.clone());
-                self.returns.insert(key, ret.values.clone());
+                    .insert((collection, ret.period));
+                self.returns.insert(key, values);
             }
             Event::RegionDefined(region) => {
-                self.known_scopes.insert(region.code.clone());
+                let id = self.names.id(&region.code);
+                self.known_scopes.insert(id);
             }
             Event::SystemDefined(system) => {
-                self.known_scopes.insert(system.code.clone());
+                let id = self.names.id(&system.code);
+                self.known_scopes.insert(id);
             }
             Event::MetricDefined(metric) => {
-                self.metrics
-                    .insert(metric.id.clone(), (metric.kind, metric.standard));
+                let id = self.names.id(&metric.id);
+                self.metrics.insert(id, (metric.kind, metric.standard));
             }
             Event::OrganisationRegistered(_) | Event::OrganisationMoved(_) => {
-                self.move_organisation(&envelope.event, &mut touched);
+                self.move_organisation(&envelope.event, touched);
             }
         }
-        let seq = self.seq;
-        touched
-            .into_iter()
-            .map(|(scope, cells)| {
-                let state = self.as_reported.scopes.entry(scope.clone()).or_default();
-                let prev_seq = state.last_change_seq;
-                state.last_change_seq = seq;
-                let changes = cells
-                    .into_iter()
-                    .map(|(metric, period, org)| self.change(&scope, metric, period, org))
-                    .collect();
-                Delta {
-                    scope,
-                    prev_seq,
-                    seq,
-                    changes,
-                }
-            })
-            .collect()
+        true
     }
 
     /// A reference event that may place an organisation elsewhere: its returns leave the scopes
     /// they counted in and join the new ones, in both geographies.
-    fn move_organisation(
-        &mut self,
-        event: &Event,
-        touched: &mut BTreeMap<String, BTreeSet<(String, Period, String)>>,
-    ) {
-        let org = match event {
-            Event::OrganisationRegistered(o) => o.code.clone(),
-            Event::OrganisationMoved(m) => m.code.clone(),
+    fn move_organisation(&mut self, event: &Event, touched: &mut Touched) {
+        let code = match event {
+            Event::OrganisationRegistered(o) => &o.code,
+            Event::OrganisationMoved(m) => &m.code,
             _ => return,
         };
+        let org = self.names.id(code);
         let keys: Vec<ReturnKey> = self
             .returns_of
             .get(&org)
-            .map(|keys| keys.iter().cloned().collect())
+            .map(|keys| keys.iter().map(|(c, p)| (org, *c, *p)).collect())
             .unwrap_or_default();
         for key in &keys {
             if let Some(values) = self.returns.get(key).cloned() {
-                self.contribute(key, &values, -1, touched);
+                self.contribute(*key, &values, false, Some(&mut *touched));
             }
         }
-        self.geography.apply(event);
+        self.geography.apply(event, &mut self.names);
         self.known_scopes.insert(org);
         for key in &keys {
             if let Some(values) = self.returns.get(key).cloned() {
-                self.contribute(key, &values, 1, touched);
+                self.contribute(*key, &values, true, Some(&mut *touched));
             }
         }
     }
 
-    /// Adds (`sign` 1) or removes (-1) a return's values in every scope it counts in.
+    /// The kind a metric's totals take: as defined, or else as first reported.
+    fn kind_of(&self, metric: Id, value: &Value) -> ValueKind {
+        self.metrics
+            .get(&metric)
+            .map_or(value.kind(), |(kind, _)| *kind)
+    }
+
+    /// Adds (or takes back) a return's values in the organisation's own figures.
+    fn leaf(&mut self, (org, _, period): ReturnKey, values: &[(Id, Value)], add: bool) {
+        let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
+        let leaves = self.leaves.entry(org).or_default();
+        for ((metric, value), kind) in values.iter().zip(kinds) {
+            update(leaves, (*metric, period), kind, value, add);
+        }
+    }
+
+    /// Adds (or takes back) a return's values in every scope it counts in, under both geographies.
     fn contribute(
         &mut self,
-        key: &ReturnKey,
-        values: &[(String, Value)],
-        sign: i8,
-        touched: &mut BTreeMap<String, BTreeSet<(String, Period, String)>>,
+        (org, _, period): ReturnKey,
+        values: &[(Id, Value)],
+        add: bool,
+        mut touched: Option<&mut Touched>,
     ) {
+        let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
         for mode in [GeographyMode::AsReported, GeographyMode::Current] {
-            let scopes = self.geography.scopes(&key.org, key.period, mode);
+            let scopes = self.geography.scopes(org, period, mode);
             let views = match mode {
                 GeographyMode::AsReported => &mut self.as_reported,
                 GeographyMode::Current => &mut self.current,
             };
-            for scope in scopes {
-                let state = views.scopes.entry(scope.clone()).or_default();
-                for (metric, value) in values {
-                    let periods = state.cells.entry(metric.clone()).or_default();
-                    let cell = periods.entry(key.period).or_insert_with(|| CellState {
-                        kind: value.kind(),
-                        sum: Sum::default(),
-                        organisations: BTreeMap::new(),
-                    });
-                    let own = cell.organisations.entry(key.org.clone()).or_default();
-                    if sign > 0 {
-                        cell.sum.add(value);
-                        own.add(value);
-                    } else {
-                        cell.sum.subtract(value);
-                        own.subtract(value);
-                    }
-                    if own.is_empty() {
-                        cell.organisations.remove(&key.org);
-                    }
-                    if cell.sum.is_empty() {
-                        periods.remove(&key.period);
-                    }
-                    if periods.is_empty() {
-                        state.cells.remove(metric);
-                    }
+            for scope in scopes.iter() {
+                let state = views.scopes.entry(scope).or_default();
+                for ((metric, value), kind) in values.iter().zip(&kinds) {
+                    update(&mut state.cells, (*metric, period), *kind, value, add);
                     if mode == GeographyMode::AsReported {
-                        touched.entry(scope.clone()).or_default().insert((
-                            metric.clone(),
-                            key.period,
-                            key.org.clone(),
-                        ));
+                        if let Some(touched) = touched.as_deref_mut() {
+                            touched.push((scope, *metric, period, org));
+                        }
                     }
                 }
             }
         }
     }
 
-    fn change(&self, scope: &str, metric: String, period: Period, org: String) -> Change {
-        let cell = self
+    fn deltas(&mut self, mut touched: Touched) -> Vec<Delta> {
+        touched.sort_unstable();
+        touched.dedup();
+        let seq = self.seq;
+        let mut deltas: Vec<Delta> = Vec::new();
+        for (scope, metric, period, org) in touched {
+            if deltas.last().map(|d| d.scope.as_str()) != Some(self.names.name(scope)) {
+                let state = self.as_reported.scopes.entry(scope).or_default();
+                let prev_seq = state.last_change_seq;
+                state.last_change_seq = seq;
+                deltas.push(Delta {
+                    scope: self.names.name(scope).to_owned(),
+                    prev_seq,
+                    seq,
+                    changes: Vec::new(),
+                });
+            }
+            let change = self.change(scope, metric, period, org);
+            if let Some(delta) = deltas.last_mut() {
+                delta.changes.push(change);
+            }
+        }
+        deltas
+    }
+
+    fn change(&self, scope: Id, metric: Id, period: Period, org: Id) -> Change {
+        let standard = self.standard(metric);
+        let summary = self
             .as_reported
             .scopes
-            .get(scope)
-            .and_then(|s| s.cells.get(&metric))
-            .and_then(|periods| periods.get(&period));
-        let standard = self.standard(&metric);
+            .get(&scope)
+            .and_then(|s| s.cells.get(&(metric, period)))
+            .filter(|cell| !cell.sum.is_empty())
+            .map(|cell| cell.sum.summary(cell.kind, standard));
+        let counts_here = self
+            .geography
+            .scopes(org, period, GeographyMode::AsReported)
+            .contains(scope);
+        let value = counts_here
+            .then(|| self.leaves.get(&org)?.get(&(metric, period)))
+            .flatten()
+            .filter(|leaf| !leaf.sum.is_empty())
+            .map(|leaf| leaf.sum.total(leaf.kind));
         Change {
-            value: cell.and_then(|c| c.organisations.get(&org).map(|own| own.total(c.kind))),
-            summary: cell.map(|c| c.sum.summary(c.kind, standard)),
-            metric,
+            metric: self.names.name(metric).to_owned(),
             period,
-            organisation: org,
+            organisation: self.names.name(org).to_owned(),
+            value,
+            summary,
         }
     }
 
-    fn standard(&self, metric: &str) -> Option<Standard> {
-        self.metrics.get(metric).and_then(|(_, standard)| *standard)
+    fn standard(&self, metric: Id) -> Option<Standard> {
+        self.metrics
+            .get(&metric)
+            .and_then(|(_, standard)| *standard)
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
     /// in the log.
     pub fn knows_scope(&self, scope: &str) -> bool {
-        scope == NATIONAL || scope == UNASSIGNED || self.known_scopes.contains(scope)
+        scope == NATIONAL
+            || scope == UNASSIGNED
+            || self
+                .names
+                .get(scope)
+                .is_some_and(|id| self.known_scopes.contains(&id))
     }
 
     /// The whole view of one scope now.
@@ -262,37 +342,25 @@ impl Projection {
             GeographyMode::AsReported => &self.as_reported,
             GeographyMode::Current => &self.current,
         };
-        let state = views.scopes.get(scope);
-        let metrics = state
-            .map(|state| {
-                state
-                    .cells
-                    .iter()
-                    .map(|(metric, periods)| {
-                        let standard = self.standard(metric);
-                        let periods = periods
-                            .iter()
-                            .map(|(period, cell)| {
-                                let organisations = cell
-                                    .organisations
-                                    .iter()
-                                    .map(|(org, own)| (org.clone(), own.total(cell.kind)))
-                                    .collect();
-                                let summary = cell.sum.summary(cell.kind, standard);
-                                (
-                                    *period,
-                                    Cell {
-                                        summary,
-                                        organisations,
-                                    },
-                                )
-                            })
-                            .collect();
-                        (metric.clone(), periods)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let id = self.names.get(scope);
+        let state = id.and_then(|id| views.scopes.get(&id));
+        let mut metrics: BTreeMap<String, BTreeMap<Period, Cell>> = BTreeMap::new();
+        if let (Some(id), Some(state)) = (id, state) {
+            for (&(metric, period), cell) in state.cells.iter().filter(|(_, c)| !c.sum.is_empty()) {
+                let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
+                metrics
+                    .entry(self.names.name(metric).to_owned())
+                    .or_default()
+                    .insert(
+                        period,
+                        Cell {
+                            summary,
+                            organisations: BTreeMap::new(),
+                        },
+                    );
+            }
+            self.fill_organisations(id, mode, &mut metrics);
+        }
         View {
             scope: scope.to_owned(),
             geography: mode,
@@ -306,6 +374,47 @@ impl Projection {
         }
     }
 
+    /// Each cell's organisations, from their own figures.
+    fn fill_organisations(
+        &self,
+        scope: Id,
+        mode: GeographyMode,
+        metrics: &mut BTreeMap<String, BTreeMap<Period, Cell>>,
+    ) {
+        let orgs: Vec<Id> = if scope != NATIONAL_ID && self.leaves.contains_key(&scope) {
+            vec![scope]
+        } else {
+            self.leaves.keys().copied().collect()
+        };
+        for org in orgs {
+            let Some(leaves) = self.leaves.get(&org) else {
+                continue;
+            };
+            // An organisation that never moved counts in the same scopes for every period.
+            let fixed = (!self.geography.has_moved(org)).then(|| {
+                leaves
+                    .keys()
+                    .next()
+                    .map(|(_, period)| self.geography.scopes(org, *period, mode).contains(scope))
+            });
+            if fixed.flatten() == Some(false) {
+                continue;
+            }
+            for (&(metric, period), leaf) in leaves.iter().filter(|(_, l)| !l.sum.is_empty()) {
+                if fixed.is_none() && !self.geography.scopes(org, period, mode).contains(scope) {
+                    continue;
+                }
+                if let Some(cell) = metrics
+                    .get_mut(self.names.name(metric))
+                    .and_then(|periods| periods.get_mut(&period))
+                {
+                    cell.organisations
+                        .insert(self.names.name(org).to_owned(), leaf.sum.total(leaf.kind));
+                }
+            }
+        }
+    }
+
     /// Every scope with figures, under `mode`.
     pub fn scopes(&self, mode: GeographyMode) -> Vec<String> {
         let views = match mode {
@@ -315,8 +424,8 @@ impl Projection {
         let mut scopes: Vec<String> = views
             .scopes
             .iter()
-            .filter(|(_, state)| !state.cells.is_empty())
-            .map(|(scope, _)| scope.clone())
+            .filter(|(_, state)| state.cells.values().any(|c| !c.sum.is_empty()))
+            .map(|(scope, _)| self.names.name(*scope).to_owned())
             .collect();
         scopes.sort();
         scopes
@@ -327,26 +436,24 @@ impl Projection {
     pub fn recomputed(&self) -> Projection {
         let mut fresh = Projection {
             seq: self.seq,
+            names: self.names.clone(),
             geography: self.geography.clone(),
             known_scopes: self.known_scopes.clone(),
             metrics: self.metrics.clone(),
-            returns: HashMap::new(),
-            returns_of: HashMap::new(),
-            as_reported: Views::default(),
-            current: Views::default(),
+            ..Projection::default()
         };
         let mut keys: Vec<&ReturnKey> = self.returns.keys().collect();
         keys.sort();
-        let mut ignored = BTreeMap::new();
         for key in keys {
             let values = &self.returns[key];
-            fresh.contribute(key, values, 1, &mut ignored);
+            fresh.contribute(*key, values, true, None);
+            fresh.leaf(*key, values, true);
             fresh
                 .returns_of
-                .entry(key.org.clone())
+                .entry(key.0)
                 .or_default()
-                .insert(key.clone());
-            fresh.returns.insert(key.clone(), values.clone());
+                .insert((key.1, key.2));
+            fresh.returns.insert(*key, values.clone());
         }
         fresh
     }
@@ -354,16 +461,46 @@ impl Projection {
     /// Whether two projections hold the same figures in every scope, under both geographies
     /// (the change bookkeeping aside).
     pub fn same_figures(&self, other: &Projection) -> bool {
-        let figures =
-            |views: &Views| -> BTreeMap<String, BTreeMap<String, BTreeMap<Period, CellState>>> {
-                views
-                    .scopes
-                    .iter()
-                    .filter(|(_, s)| !s.cells.is_empty())
-                    .map(|(scope, s)| (scope.clone(), s.cells.clone()))
-                    .collect()
-            };
-        figures(&self.as_reported) == figures(&other.as_reported)
+        fn live(cells: &Cells) -> BTreeMap<(Id, Period), CellState> {
+            cells
+                .iter()
+                .filter(|(_, c)| !c.sum.is_empty())
+                .map(|(k, c)| (*k, c.clone()))
+                .collect()
+        }
+        fn figures(views: &Views) -> BTreeMap<Id, BTreeMap<(Id, Period), CellState>> {
+            views
+                .scopes
+                .iter()
+                .map(|(scope, s)| (*scope, live(&s.cells)))
+                .filter(|(_, cells)| !cells.is_empty())
+                .collect()
+        }
+        let leaves = |p: &Projection| -> BTreeMap<Id, BTreeMap<(Id, Period), CellState>> {
+            p.leaves
+                .iter()
+                .map(|(org, cells)| (*org, live(cells)))
+                .filter(|(_, cells)| !cells.is_empty())
+                .collect()
+        };
+        self.names == other.names
+            && leaves(self) == leaves(other)
+            && figures(&self.as_reported) == figures(&other.as_reported)
             && figures(&self.current) == figures(&other.current)
+    }
+}
+
+/// Adds or takes back one value in a map of running totals. A total that empties stays, as
+/// empty, and is skipped wherever totals are read: removing and re-adding on every revision
+/// would fill the table with tombstones and slow every look-up.
+fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: bool) {
+    let cell = cells.entry(key).or_insert(CellState {
+        kind,
+        sum: Sum::default(),
+    });
+    if add {
+        cell.sum.add(value);
+    } else {
+        cell.sum.subtract(value);
     }
 }

@@ -169,6 +169,17 @@ proptest! {
     }
 
     #[test]
+    fn folding_silently_leaves_the_same_state(steps in prop::collection::vec(step(), 0..40)) {
+        let mut loud = Projection::default();
+        let mut quiet = Projection::default();
+        for envelope in events(&steps) {
+            loud.apply(&envelope);
+            quiet.apply_silently(&envelope);
+        }
+        prop_assert_eq!(loud, quiet);
+    }
+
+    #[test]
     fn resuming_from_a_checkpoint_equals_never_stopping(
         steps in prop::collection::vec(step(), 1..40),
         cut in 0usize..60,

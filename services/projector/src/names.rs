@@ -1,0 +1,36 @@
+//! Codes interned as small integers, so the fold's maps are keyed by numbers rather than strings.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An interned code: an organisation, scope, metric or collection.
+pub type Id = u32;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Names {
+    ids: HashMap<String, Id>,
+    names: Vec<String>,
+}
+
+impl Names {
+    /// The id of `name`, interning it if new.
+    pub fn id(&mut self, name: &str) -> Id {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = Id::try_from(self.names.len()).unwrap_or(Id::MAX);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The id of `name` if it was ever interned.
+    pub fn get(&self, name: &str) -> Option<Id> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn name(&self, id: Id) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+}
