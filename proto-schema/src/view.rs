@@ -161,6 +161,25 @@ pub struct Change {
     pub summary: Option<Summary>,
 }
 
+impl Delta {
+    /// Folds a later delta of the same scope into this one, so that several log entries can be
+    /// published as one message: applying the result equals applying both in order. Later
+    /// changes of the same (metric, period, organisation) replace earlier ones.
+    pub fn absorb(&mut self, later: Delta) {
+        self.seq = later.seq;
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.extend(later.changes);
+        let mut seen = std::collections::HashSet::new();
+        let mut kept: Vec<Change> = changes
+            .into_iter()
+            .rev()
+            .filter(|c| seen.insert((c.metric.clone(), c.period, c.organisation.clone())))
+            .collect();
+        kept.reverse();
+        self.changes = kept;
+    }
+}
+
 /// A delta that does not follow what the consumer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
@@ -262,6 +281,50 @@ mod tests {
         assert_eq!(json["geography"], "as_reported");
         let back: View = serde_json::from_value(json).expect("decodes");
         assert_eq!(back, view());
+    }
+
+    #[test]
+    fn an_absorbed_delta_applies_like_both_in_order() {
+        let total = |n| Value::Count(n);
+        let change = |org: &str, n, cell| Change {
+            metric: "ae_12hr_dta".into(),
+            period: Period::parse("2025-04").expect("period"),
+            organisation: org.into(),
+            value: Some(total(n)),
+            summary: Some(Summary {
+                total: total(cell),
+                value: cell as f64,
+                standard: None,
+                met: None,
+            }),
+        };
+        let first = Delta {
+            scope: "Y56".into(),
+            prev_seq: 653,
+            seq: 700,
+            changes: vec![change("RJ1", 3, 3), change("RAL", 4, 7)],
+        };
+        let second = Delta {
+            scope: "Y56".into(),
+            prev_seq: 700,
+            seq: 705,
+            changes: vec![change("RJ1", 5, 9)],
+        };
+        let mut start = view();
+        start.last_change_seq = 653;
+        start.seq = 690;
+        let mut one_by_one = start.clone();
+        one_by_one.apply_delta(&first).expect("first");
+        one_by_one.apply_delta(&second).expect("second");
+        let mut merged = first.clone();
+        merged.absorb(second);
+        assert_eq!(
+            (merged.prev_seq, merged.seq, merged.changes.len()),
+            (653, 705, 2)
+        );
+        let mut at_once = start;
+        at_once.apply_delta(&merged).expect("merged");
+        assert_eq!(at_once, one_by_one);
     }
 
     #[test]

@@ -159,52 +159,61 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => std::env::temp_dir().join(format!("oversight-bench-{}", std::process::id())),
     };
     let _ = std::fs::remove_dir_all(&data);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = tokio::spawn(crate::serve::run(
-        ServeConfig::with(&url, data.clone()),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
     let client = Client::connect(&url, timeout).await?;
-    wait_until_serving(&client).await?;
-
     let mut rows = Vec::new();
-    for in_flight in [args.in_flight, 1] {
-        eprintln!("measuring bare request/reply, {in_flight} in flight");
-        let c = client.clone();
-        let bare = drive(in_flight, duration, move |worker, n| {
-            let c = c.clone();
-            async move {
-                let payload = encode_return_form(&bench_return(worker, n));
-                c.request("bench.echo".into(), Encoding::Postcard, payload)
-                    .await?;
-                Ok(true)
-            }
-        })
-        .await?;
-        eprintln!("measuring durable submissions, {in_flight} in flight");
-        let c = client.clone();
-        let tag = if in_flight == 1 { 1_000_000 } else { 0 };
-        let durable = drive(in_flight, duration, move |worker, n| {
-            let c = c.clone();
-            async move {
-                let receipt = c.submit(&bench_return(tag + worker, n)).await?;
-                match receipt {
-                    Receipt::Accepted {
-                        duplicate: false, ..
-                    } => Ok(true),
-                    Receipt::Busy { .. } => Ok(false),
-                    other => anyhow::bail!("bench return not accepted: {other:?}"),
+    // Intake alone first (views off), then as deployed by default (views in the same process).
+    let mut last_seq = 0;
+    for views in [false, true] {
+        let _ = std::fs::remove_dir_all(&data);
+        let mut config = ServeConfig::with(&url, data.clone());
+        config.no_views = !views;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = tokio::spawn(crate::serve::run(config, async {
+            let _ = stop_rx.await;
+        }));
+        wait_until_serving(&client).await?;
+        let label = if views { "views on" } else { "views off" };
+        let in_flights: &[usize] = if views {
+            &[args.in_flight]
+        } else {
+            &[args.in_flight, 1]
+        };
+        for &in_flight in in_flights {
+            eprintln!("measuring bare request/reply, {in_flight} in flight ({label})");
+            let c = client.clone();
+            let bare = drive(in_flight, duration, move |worker, n| {
+                let c = c.clone();
+                async move {
+                    let payload = encode_return_form(&bench_return(worker, n));
+                    c.request("bench.echo".into(), Encoding::Postcard, payload)
+                        .await?;
+                    Ok(true)
                 }
-            }
-        })
-        .await?;
-        rows.push((bare, durable));
+            })
+            .await?;
+            eprintln!("measuring durable submissions, {in_flight} in flight");
+            let c = client.clone();
+            let tag = if in_flight == 1 { 1_000_000 } else { 0 };
+            let durable = drive(in_flight, duration, move |worker, n| {
+                let c = c.clone();
+                async move {
+                    let receipt = c.submit(&bench_return(tag + worker, n)).await?;
+                    match receipt {
+                        Receipt::Accepted {
+                            duplicate: false, ..
+                        } => Ok(true),
+                        Receipt::Busy { .. } => Ok(false),
+                        other => anyhow::bail!("bench return not accepted: {other:?}"),
+                    }
+                }
+            })
+            .await?;
+            rows.push((label, bare, durable));
+        }
+        last_seq = client.read_log(1, 1).await?.last_seq;
+        let _ = stop_tx.send(());
+        serve.await??;
     }
-    let last_seq = client.read_log(1, 1).await?.last_seq;
-    let _ = stop_tx.send(());
-    serve.await??;
     responder_task.abort();
     let log_bytes = std::fs::metadata(data.join("oversight.redb"))
         .map(|m| m.len())
@@ -228,9 +237,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             r.p99.as_micros()
         );
     };
-    for (bare, durable) in &rows {
+    for (label, bare, durable) in &rows {
         line("(a) bare NATS request/reply", bare);
-        line("(b) durable accepted returns (oversight)", durable);
+        line(&format!("(b) durable accepted returns, {label}"), durable);
         println!(
             "{:<44} {:>9} {:>12.3}",
             "(c) ratio b/a",

@@ -63,6 +63,10 @@ pub struct ServeConfig {
     #[arg(long, env = "OVERSIGHT_CHECKPOINT_EVERY", default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: u64,
+
+    /// Do not run the views in this process (run `oversight project` elsewhere instead).
+    #[arg(long, env = "OVERSIGHT_NO_VIEWS")]
+    pub no_views: bool,
 }
 
 impl ServeConfig {
@@ -80,6 +84,7 @@ impl ServeConfig {
             busy_retry_after_ms: 50,
             log_read_max: 10_000,
             checkpoint_every: 100_000,
+            no_views: false,
         }
     }
 

@@ -308,7 +308,12 @@ async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         every: args.checkpoint_every,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut views = tokio::spawn(oversight::project::run(client, stop_rx, checkpoints));
+    let mut views = tokio::spawn(oversight::project::run(
+        client,
+        stop_rx,
+        checkpoints,
+        oversight::project::Feed::Nats,
+    ));
     tokio::select! {
         result = &mut views => return result.context("the views task")?,
         () = shutdown_signal() => {}

@@ -9,10 +9,12 @@ use anyhow::Context;
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
 use event_log::{Checkpoint, CheckpointStore};
-use futures_util::StreamExt;
+use std::collections::HashMap;
+
+use futures_util::{FutureExt, StreamExt};
 use projector::Projection;
-use proto_schema::{Envelope, SnapshotRequest, View};
-use tokio::sync::watch;
+use proto_schema::{DecodeError, Delta, Envelope, SnapshotRequest, View};
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::client::Client;
@@ -21,6 +23,9 @@ use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
 /// Entries asked for per catch-up read.
 const CATCH_UP_BATCH: u32 = 10_000;
+
+/// Most live entries folded before their deltas are published.
+const DELTA_BATCH: usize = 1024;
 
 /// Where and how often the views are checkpointed.
 #[derive(Debug, Clone, Default)]
@@ -40,21 +45,72 @@ struct State {
     saved_seq: u64,
 }
 
+/// Where committed entries come from once the views have caught up.
+#[derive(Debug)]
+pub enum Feed {
+    /// `oversight.log.events`, for views running apart from the log.
+    Nats,
+    /// Straight from the writer in the same process, already decoded: no trip through the
+    /// NATS server. A full channel drops batches; the views notice the gap and read the log.
+    Local(mpsc::Receiver<Vec<Envelope>>),
+}
+
+/// A feed, opened.
+enum Source {
+    Nats(async_nats::Subscriber),
+    Local(mpsc::Receiver<Vec<Envelope>>),
+}
+
+impl Source {
+    /// The next entries, with whatever else has already arrived; `None` when the feed ends.
+    async fn next_batch(&mut self) -> Option<Vec<Result<Envelope, DecodeError>>> {
+        match self {
+            Source::Nats(events) => {
+                let first = events.next().await?;
+                let mut batch = vec![Envelope::decode(&first.payload)];
+                while batch.len() < DELTA_BATCH {
+                    match events.next().now_or_never() {
+                        Some(Some(message)) => batch.push(Envelope::decode(&message.payload)),
+                        _ => break,
+                    }
+                }
+                Some(batch)
+            }
+            Source::Local(feed) => {
+                let mut batch: Vec<Result<Envelope, DecodeError>> =
+                    feed.recv().await?.into_iter().map(Ok).collect();
+                while batch.len() < DELTA_BATCH {
+                    match feed.try_recv() {
+                        Ok(more) => batch.extend(more.into_iter().map(Ok)),
+                        Err(_) => break,
+                    }
+                }
+                Some(batch)
+            }
+        }
+    }
+}
+
 /// Runs until `stop` turns true.
 pub async fn run(
     client: Client,
     mut stop: watch::Receiver<bool>,
     checkpoints: Checkpoints,
+    feed: Feed,
 ) -> anyhow::Result<()> {
     let nats = client.nats().clone();
     // Subscribe before catching up, so nothing committed meanwhile is missed.
-    let mut events = nats.subscribe(subjects::LOG_EVENTS).await?;
+    let mut events = match feed {
+        Feed::Nats => Source::Nats(nats.subscribe(subjects::LOG_EVENTS).await?),
+        Feed::Local(receiver) => Source::Local(receiver),
+    };
     let mut snapshots = nats
         .queue_subscribe(subjects::VIEW_SNAPSHOT_ALL, subjects::VIEW_QUEUE.into())
         .await?;
     let mut state = restore(&client, &checkpoints).await;
     let resumed_from = state.projection.seq();
-    catch_up(&client, &mut state, u64::MAX).await?;
+    // Nobody holds a snapshot from this instance yet, so the start-up catch-up builds no deltas.
+    catch_up(&client, &mut state, u64::MAX, None).await?;
     info!(
         seq = state.projection.seq(),
         resumed_from, "views caught up with the log"
@@ -76,7 +132,7 @@ pub async fn run(
 async fn follow(
     client: &Client,
     stop: &mut watch::Receiver<bool>,
-    events: &mut async_nats::Subscriber,
+    events: &mut Source,
     snapshots: &mut async_nats::Subscriber,
     state: &mut State,
     checkpoints: &Checkpoints,
@@ -84,21 +140,25 @@ async fn follow(
     let nats = client.nats().clone();
     loop {
         tokio::select! {
-            message = events.next() => {
-                let Some(message) = message else { break };
-                let envelope = match Envelope::decode(&message.payload) {
-                    Ok(envelope) => envelope,
-                    Err(error) => {
-                        warn!(%error, "an undecodable entry on oversight.log.events; reading the log instead");
-                        catch_up(client, state, u64::MAX).await?;
-                        continue;
+            batch = events.next_batch() => {
+                let Some(batch) = batch else { break };
+                let mut pending = PendingDeltas::default();
+                for entry in batch {
+                    let envelope = match entry {
+                        Ok(envelope) => envelope,
+                        Err(error) => {
+                            warn!(%error, "an undecodable entry on oversight.log.events; reading the log instead");
+                            catch_up(client, state, u64::MAX, Some(&mut pending)).await?;
+                            continue;
+                        }
+                    };
+                    if envelope.seq > state.projection.seq() + 1 {
+                        debug!(from = state.projection.seq() + 1, to = envelope.seq - 1, "gap in the live stream; reading it");
+                        catch_up(client, state, envelope.seq - 1, Some(&mut pending)).await?;
                     }
-                };
-                if envelope.seq > state.projection.seq() + 1 {
-                    debug!(from = state.projection.seq() + 1, to = envelope.seq - 1, "gap in the live stream; reading it");
-                    catch_up(client, state, envelope.seq - 1).await?;
+                    pending.add(apply(state, &envelope));
                 }
-                apply(&nats, state, &envelope).await;
+                pending.publish(&nats).await;
                 save(checkpoints, state, checkpoints.every).await;
             }
             request = snapshots.next() => {
@@ -194,7 +254,15 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
 }
 
 /// Reads and applies entries after the projection's seq up to `until` (or the log's end).
-async fn catch_up(client: &Client, state: &mut State, until: u64) -> anyhow::Result<()> {
+/// Reads and applies entries after the projection's seq up to `until` (or the log's end),
+/// collecting their deltas into `deltas`, or building none when nobody can be holding a snapshot
+/// from this instance (the start-up catch-up).
+async fn catch_up(
+    client: &Client,
+    state: &mut State,
+    until: u64,
+    mut deltas: Option<&mut PendingDeltas>,
+) -> anyhow::Result<()> {
     while state.projection.seq() < until {
         let page = client
             .read_log(state.projection.seq() + 1, CATCH_UP_BATCH)
@@ -207,8 +275,16 @@ async fn catch_up(client: &Client, state: &mut State, until: u64) -> anyhow::Res
             if envelope.seq > until {
                 return Ok(());
             }
-            // Catch-up publishes deltas too: a consumer that snapshotted meanwhile needs them.
-            apply(client.nats(), state, envelope).await;
+            match deltas.as_deref_mut() {
+                // A consumer that snapshotted before the gap needs the deltas inside it.
+                Some(pending) => pending.add(apply(state, envelope)),
+                None => {
+                    if envelope.seq == state.projection.seq() + 1 {
+                        state.entry_checksum = envelope.checksum;
+                    }
+                    state.projection.apply_silently(envelope);
+                }
+            }
         }
         if state.projection.seq() >= page.last_seq {
             break;
@@ -217,24 +293,47 @@ async fn catch_up(client: &Client, state: &mut State, until: u64) -> anyhow::Res
     Ok(())
 }
 
-async fn apply(nats: &async_nats::Client, state: &mut State, envelope: &Envelope) {
+fn apply(state: &mut State, envelope: &Envelope) -> Vec<Delta> {
     if envelope.seq == state.projection.seq() + 1 {
         state.entry_checksum = envelope.checksum;
     }
-    for delta in state.projection.apply(envelope) {
-        let postcard = Encoding::Postcard.encode(&delta);
-        let json = Encoding::Json.encode(&delta);
-        if let Err(error) = nats
-            .publish(subjects::view_delta(&delta.scope), Bytes::from(postcard))
-            .await
-        {
-            warn!(%error, "cannot publish a delta");
+    state.projection.apply(envelope)
+}
+
+/// Deltas of several entries, merged per scope, waiting to be published.
+#[derive(Default)]
+struct PendingDeltas {
+    by_scope: HashMap<String, Delta>,
+}
+
+impl PendingDeltas {
+    fn add(&mut self, deltas: Vec<Delta>) {
+        for delta in deltas {
+            match self.by_scope.get_mut(&delta.scope) {
+                Some(pending) => pending.absorb(delta),
+                None => {
+                    self.by_scope.insert(delta.scope.clone(), delta);
+                }
+            }
         }
-        if let Err(error) = nats
-            .publish(subjects::view_delta_json(&delta.scope), Bytes::from(json))
-            .await
-        {
-            warn!(%error, "cannot publish a JSON delta");
+    }
+
+    async fn publish(self, nats: &async_nats::Client) {
+        for delta in self.by_scope.into_values() {
+            let postcard = Encoding::Postcard.encode(&delta);
+            let json = Encoding::Json.encode(&delta);
+            if let Err(error) = nats
+                .publish(subjects::view_delta(&delta.scope), Bytes::from(postcard))
+                .await
+            {
+                warn!(%error, "cannot publish a delta");
+            }
+            if let Err(error) = nats
+                .publish(subjects::view_delta_json(&delta.scope), Bytes::from(json))
+                .await
+            {
+                warn!(%error, "cannot publish a JSON delta");
+            }
         }
     }
 }

@@ -67,10 +67,12 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     };
     let writer = writer::spawn(log, pending_rx, committed_tx, writer_config)
         .context("cannot start the log writer")?;
+    let (feed_tx, feed_rx) = mpsc::channel(VIEWS_FEED_BATCHES);
     let responder = tokio::spawn(respond(
         client.clone(),
         committed_rx,
         Arc::clone(&reference),
+        feed_tx,
     ));
 
     let submissions = client
@@ -106,17 +108,24 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         config.log_read_max,
         stop_rx.clone(),
     ));
-    let checkpoints = crate::project::Checkpoints {
-        store: Some(Arc::new(
-            CheckpointStore::open(&config.views_path()).context("opening the views checkpoint")?,
-        )),
-        every: config.checkpoint_every,
+    let views = if config.no_views {
+        drop(feed_rx);
+        None
+    } else {
+        let checkpoints = crate::project::Checkpoints {
+            store: Some(Arc::new(
+                CheckpointStore::open(&config.views_path())
+                    .context("opening the views checkpoint")?,
+            )),
+            every: config.checkpoint_every,
+        };
+        Some(tokio::spawn(crate::project::run(
+            crate::client::Client::over(client.clone()),
+            stop_rx.clone(),
+            checkpoints,
+            crate::project::Feed::Local(feed_rx),
+        )))
     };
-    let views = tokio::spawn(crate::project::run(
-        crate::client::Client::over(client.clone()),
-        stop_rx.clone(),
-        checkpoints,
-    ));
     info!(nats = %config.nats.url, "serving");
 
     shutdown.await;
@@ -124,10 +133,14 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
     admin_intake.await.context("admin intake task")?;
-    match views.await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => warn!(error = %format!("{error:#}"), "the views stopped with an error"),
-        Err(error) => warn!(%error, "the views task failed"),
+    if let Some(views) = views {
+        match views.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                warn!(error = %format!("{error:#}"), "the views stopped with an error")
+            }
+            Err(error) => warn!(%error, "the views task failed"),
+        }
     }
     log_reads.await.context("log read task")?;
     // The writer commits everything it was handed whatever NATS is doing; only the replies and
@@ -352,6 +365,9 @@ fn check_admin(
     })
 }
 
+/// Committed batches the in-process views may fall behind by before they read the log instead.
+const VIEWS_FEED_BATCHES: usize = 1024;
+
 /// Who reference-data commands are recorded as sent by (until roles name the sender).
 const ADMIN_SENDER: &str = "oversight-admin";
 
@@ -370,6 +386,7 @@ async fn respond(
     client: Client,
     mut committed: mpsc::UnboundedReceiver<Committed<ReplyTo>>,
     reference: Arc<RwLock<Reference>>,
+    views: mpsc::Sender<Vec<proto_schema::Envelope>>,
 ) {
     while let Some(batch) = committed.recv().await {
         // Reference changes take effect before anyone hears they were accepted, so a return
@@ -392,6 +409,10 @@ async fn respond(
             {
                 warn!(%error, seq = envelope.seq, "cannot publish a committed envelope");
             }
+        }
+        if !batch.envelopes.is_empty() {
+            // A full feed drops the batch: the views see the gap and read it from the log.
+            let _ = views.try_send(batch.envelopes);
         }
     }
 }
