@@ -176,3 +176,87 @@ async fn london_adds_up_live_and_as_of() {
         other => panic!("expected a 404, got {other:?}"),
     }
 }
+
+/// Moving a trust between regions: its earlier month stays in the old region as reported, and
+/// counts in the new one under today's geography.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_moved_between_regions_is_shown_both_ways() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+
+    let march = london_return("RQW", 9_000, 12_000, 40, "RQW-2025-03");
+    let march = ReturnForm {
+        period: "2025-03".into(),
+        ..march
+    };
+    assert!(matches!(
+        client.submit(&march).await.expect("submit"),
+        Receipt::Accepted { .. }
+    ));
+    let moved = proto_schema::OrganisationMoved {
+        code: "RQW".into(),
+        system: "QMJ".into(),
+        region: "Y56".into(),
+        from: proto_schema::Period::parse("2025-04").expect("period"),
+    };
+    let reply = client
+        .request(
+            subjects::admin(subjects::MOVE_ORGANISATION),
+            Encoding::Json,
+            serde_json::to_vec(&moved).expect("json"),
+        )
+        .await
+        .expect("move");
+    let receipt: Receipt = Encoding::Json.decode(&reply).expect("receipt");
+    let Receipt::Accepted { seq, .. } = receipt else {
+        panic!("move refused: {receipt:?}");
+    };
+    views_at(&client, seq).await;
+
+    let as_reported = SnapshotRequest::default();
+    let current = SnapshotRequest {
+        geography: proto_schema::GeographyMode::Current,
+        ..SnapshotRequest::default()
+    };
+    let march_period = proto_schema::Period::parse("2025-03").expect("period");
+    let holds_rqw = |view: &View| {
+        view.metrics
+            .get("ae_4hr")
+            .and_then(|periods| periods.get(&march_period))
+            .is_some_and(|cell| cell.organisations.contains_key("RQW"))
+    };
+    let east = snapshot(&client, "Y61", &as_reported).await.expect("Y61");
+    let london = snapshot(&client, "Y56", &as_reported).await.expect("Y56");
+    assert!(
+        holds_rqw(&east) && !holds_rqw(&london),
+        "as reported: East of England"
+    );
+    let east_now = snapshot(&client, "Y61", &current).await.expect("Y61 now");
+    let london_now = snapshot(&client, "Y56", &current).await.expect("Y56 now");
+    assert!(
+        !holds_rqw(&east_now) && holds_rqw(&london_now),
+        "today: London"
+    );
+
+    // A move naming a system of another region is refused, and changes nothing.
+    let wrong = proto_schema::OrganisationMoved {
+        region: "Y58".into(),
+        ..moved
+    };
+    let reply = client
+        .request(
+            subjects::admin(subjects::MOVE_ORGANISATION),
+            Encoding::Json,
+            serde_json::to_vec(&wrong).expect("json"),
+        )
+        .await
+        .expect("move");
+    match Encoding::Json.decode::<Receipt>(&reply).expect("receipt") {
+        Receipt::Rejected { reasons } => {
+            assert_eq!(reasons[0].code, proto_schema::ReasonCode::UnknownSystem)
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
