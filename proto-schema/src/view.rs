@@ -166,11 +166,21 @@ impl Delta {
     /// published as one message: applying the result equals applying both in order. Later
     /// changes of the same (metric, period, organisation) replace earlier ones.
     pub fn absorb(&mut self, later: Delta) {
+        self.append(later);
+        self.compact();
+    }
+
+    /// Appends a later delta's changes without removing superseded ones: cheap enough to call
+    /// per entry; call [`Delta::compact`] once before sending.
+    pub fn append(&mut self, later: Delta) {
         self.seq = later.seq;
-        let mut changes = std::mem::take(&mut self.changes);
-        changes.extend(later.changes);
+        self.changes.extend(later.changes);
+    }
+
+    /// Keeps only the last change of each (metric, period, organisation), in order.
+    pub fn compact(&mut self) {
         let mut seen = std::collections::HashSet::new();
-        let mut kept: Vec<Change> = changes
+        let mut kept: Vec<Change> = std::mem::take(&mut self.changes)
             .into_iter()
             .rev()
             .filter(|c| seen.insert((c.metric.clone(), c.period, c.organisation.clone())))

@@ -310,7 +310,7 @@ impl PendingDeltas {
     fn add(&mut self, deltas: Vec<Delta>) {
         for delta in deltas {
             match self.by_scope.get_mut(&delta.scope) {
-                Some(pending) => pending.absorb(delta),
+                Some(pending) => pending.append(delta),
                 None => {
                     self.by_scope.insert(delta.scope.clone(), delta);
                 }
@@ -319,7 +319,8 @@ impl PendingDeltas {
     }
 
     async fn publish(self, nats: &async_nats::Client) {
-        for delta in self.by_scope.into_values() {
+        for mut delta in self.by_scope.into_values() {
+            delta.compact();
             let postcard = Encoding::Postcard.encode(&delta);
             let json = Encoding::Json.encode(&delta);
             if let Err(error) = nats
