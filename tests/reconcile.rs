@@ -13,7 +13,7 @@ use oversight::subjects;
 use oversight::wire::Encoding;
 use proto_schema::{Delta, Halves, SnapshotRequest, Value, View, NATIONAL};
 
-use crate::harness::{data_dir, nats, serving_client, Service};
+use crate::harness::{data_dir, nats, serving_client, views_settled, Service};
 
 fn published(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -22,24 +22,10 @@ fn published(name: &str) -> PathBuf {
 }
 
 async fn snapshot(client: &Client, scope: &str) -> View {
-    let body = Encoding::Postcard.encode(&SnapshotRequest::default());
-    let reply = client
-        .request(subjects::view_snapshot(scope), Encoding::Postcard, body)
+    client
+        .snapshot(scope, &SnapshotRequest::default())
         .await
-        .expect("snapshot");
-    Encoding::Postcard.decode(&reply).expect("a view")
-}
-
-/// Waits until the views hold the whole log.
-async fn settled(client: &Client) -> u64 {
-    let last = client.read_log(1, 1).await.expect("log").last_seq;
-    for _ in 0..600 {
-        if snapshot(client, NATIONAL).await.seq >= last {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the views did not reach seq {last} within 30 s");
+        .expect("snapshot")
 }
 
 fn ratio(view: &View, metric: &str, period: &str) -> (i64, i64) {
@@ -67,7 +53,7 @@ async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
-    settled(&client).await;
+    views_settled(&client).await;
 
     // A consumer that snapshots England, then follows its deltas through the import.
     let mut deltas = client
@@ -105,7 +91,7 @@ async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
         !report.registered.is_empty(),
         "walk-in centres are not in ODS"
     );
-    settled(&client).await;
+    views_settled(&client).await;
 
     let total = &parsed.totals["2025-04"];
     let england = snapshot(&client, NATIONAL).await;
@@ -173,7 +159,7 @@ async fn the_2016_2019_file_gives_the_published_england_figure_for_january_2019(
         refused.iter().all(|org| *org == "RY1" || *org == "RR1"),
         "{report}"
     );
-    settled(&client).await;
+    views_settled(&client).await;
 
     let england = snapshot(&client, NATIONAL).await;
     let (within, attendances) = ratio(&england, "ae_4hr", "2019-01");
@@ -232,7 +218,7 @@ async fn cancer_halves_and_rtt_totals_arrive_exactly() {
     assert_eq!(rtt.len(), 150, "one all-functions row per provider");
     let report = import::submit_all(&client, rtt).await.expect("rtt import");
     assert!(report.rejected.is_empty(), "{report}");
-    settled(&client).await;
+    views_settled(&client).await;
 
     let england = snapshot(&client, NATIONAL).await;
     let period = proto_schema::Period::parse("2025-03").expect("period");
@@ -260,7 +246,7 @@ async fn views_resume_from_their_checkpoint_with_the_same_figures() {
     import::submit_all(&client, parsed.rows)
         .await
         .expect("import");
-    let last = settled(&client).await;
+    let last = views_settled(&client).await;
     let before = snapshot(&client, NATIONAL).await;
     service.terminate();
 

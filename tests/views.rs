@@ -11,7 +11,7 @@ use proto_schema::{
     Delta, Halves, Receipt, ReturnForm, SnapshotRequest, Value, View, SCHEMA_VERSION,
 };
 
-use crate::harness::{data_dir, nats, serving_client, Service};
+use crate::harness::{data_dir, nats, serving_client, views_at, Service};
 
 /// April 2025 A&E figures of four London trusts (NHS England MSitAE): within 4 hours,
 /// attendances, 12-hour waits from decision to admit.
@@ -47,24 +47,7 @@ async fn snapshot(
     scope: &str,
     request: &SnapshotRequest,
 ) -> Result<View, ClientError> {
-    let body = Encoding::Postcard.encode(request);
-    let reply = client
-        .request(subjects::view_snapshot(scope), Encoding::Postcard, body)
-        .await?;
-    Ok(Encoding::Postcard.decode(&reply).expect("a view"))
-}
-
-/// Waits until the views have applied the log up to `seq`.
-async fn views_at(client: &Client, seq: u64) -> View {
-    for _ in 0..200 {
-        if let Ok(view) = snapshot(client, "national", &SnapshotRequest::default()).await {
-            if view.seq >= seq {
-                return view;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the views did not reach seq {seq} within 10 s");
+    client.snapshot(scope, request).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,3 +106,24 @@ pub fn ae_return(submission_id: &str, period: &str, attendances: i64) -> ReturnF
         ],
     }
 }
+
+/// Waits until the views have applied the log up to its last seq now; returns that seq.
+pub async fn views_settled(client: &Client) -> u64 {
+    let last = client.read_log(1, 1).await.expect("log").last_seq;
+    views_at(client, last).await;
+    last
+}
+
+/// Waits until the views have applied the log up to `seq`; returns England's view then.
+pub async fn views_at(client: &Client, seq: u64) -> proto_schema::View {
+    let now = proto_schema::SnapshotRequest::default();
+    for _ in 0..600 {
+        if let Ok(view) = client.snapshot(proto_schema::NATIONAL, &now).await {
+            if view.seq >= seq {
+                return view;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the views did not reach seq {seq} within 30 s");
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
-use crate::{storage, LogError};
+use crate::{open_database, storage, LogError};
 
 /// `latest` -> header + state bytes.
 const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
@@ -29,16 +29,9 @@ pub struct CheckpointStore {
 
 impl CheckpointStore {
     pub fn open(path: &Path) -> Result<CheckpointStore, LogError> {
-        let db = Database::create(path).map_err(|source| match source {
-            redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse {
-                path: path.display().to_string(),
-            },
-            source => LogError::Open {
-                path: path.display().to_string(),
-                source,
-            },
-        })?;
-        Ok(CheckpointStore { db })
+        Ok(CheckpointStore {
+            db: open_database(path)?,
+        })
     }
 
     /// Replaces the checkpoint, durably.

@@ -64,6 +64,19 @@ pub enum LogError {
     NotDense { last_seq: u64, count: u64 },
 }
 
+/// Opens (or creates) a redb file, naming another process that holds it.
+fn open_database(path: &Path) -> Result<Database, LogError> {
+    Database::create(path).map_err(|source| match source {
+        redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse {
+            path: path.display().to_string(),
+        },
+        source => LogError::Open {
+            path: path.display().to_string(),
+            source,
+        },
+    })
+}
+
 fn storage(e: impl Into<redb::Error>) -> LogError {
     LogError::Storage(e.into())
 }
@@ -123,15 +136,7 @@ impl Recent {
 impl EventLog {
     /// Opens the log at `path`, creating it if absent, and checks that it is dense.
     pub fn open(path: &Path) -> Result<EventLog, LogError> {
-        let db = Database::create(path).map_err(|source| match source {
-            redb::DatabaseError::DatabaseAlreadyOpen => LogError::InUse {
-                path: path.display().to_string(),
-            },
-            source => LogError::Open {
-                path: path.display().to_string(),
-                source,
-            },
-        })?;
+        let db = open_database(path)?;
         let txn = db.begin_write().map_err(storage)?;
         let (last_seq, count, index_seq) = {
             let log = txn.open_table(LOG).map_err(storage)?;

@@ -104,6 +104,18 @@ where
         latencies.extend(worker.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let (p50, p99) = p50_p99(&mut latencies);
+    Ok(Run {
+        in_flight,
+        completed: latencies.len() as u64,
+        per_second: latencies.len() as f64 / elapsed,
+        p50,
+        p99,
+    })
+}
+
+/// The median and 99th percentile of `latencies` (sorted in place); zero when empty.
+pub(crate) fn p50_p99(latencies: &mut [Duration]) -> (Duration, Duration) {
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
@@ -111,13 +123,7 @@ where
             .copied()
             .unwrap_or_default()
     };
-    Ok(Run {
-        in_flight,
-        completed: latencies.len() as u64,
-        per_second: latencies.len() as f64 / elapsed,
-        p50: at(0.50),
-        p99: at(0.99),
-    })
+    (at(0.50), at(0.99))
 }
 
 /// Runs the whole bench and prints its table.

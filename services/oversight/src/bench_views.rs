@@ -442,12 +442,6 @@ async fn delta_latency(
     let _ = stop_tx.send(());
     serve.await??;
     let _ = std::fs::remove_dir_all(data.parent().unwrap_or(&data));
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Ok((at(0.5), at(0.99), latencies.len(), total))
+    let (p50, p99) = crate::bench::p50_p99(&mut latencies);
+    Ok((p50, p99, latencies.len(), total))
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_nats::client::RequestErrorKind;
 use bytes::Bytes;
-use proto_schema::{encode_return_form, LogEntries, LogReadRequest, Receipt, ReturnForm};
+use proto_schema::{
+    encode_return_form, LogEntries, LogReadRequest, Receipt, ReturnForm, SnapshotRequest, View,
+};
 
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
@@ -115,6 +117,22 @@ impl Client {
         let subject = subjects::submit(org);
         let reply = self.request(subject.clone(), Encoding::Json, json).await?;
         Encoding::Json
+            .decode(&reply)
+            .map_err(|message| ClientError::Decode { subject, message })
+    }
+
+    /// One scope's view (`oversight.view.<scope>.snapshot`), in postcard.
+    pub async fn snapshot(
+        &self,
+        scope: &str,
+        request: &SnapshotRequest,
+    ) -> Result<View, ClientError> {
+        let subject = subjects::view_snapshot(scope);
+        let body = Encoding::Postcard.encode(request);
+        let reply = self
+            .request(subject.clone(), Encoding::Postcard, body)
+            .await?;
+        Encoding::Postcard
             .decode(&reply)
             .map_err(|message| ClientError::Decode { subject, message })
     }

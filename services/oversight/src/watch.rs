@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use proto_schema::{Delta, GeographyMode, Period, SnapshotRequest, Standard, Value, View};
 
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use crate::subjects;
 use crate::wire::Encoding;
 
@@ -16,25 +16,6 @@ const FAILING_LISTED: usize = 6;
 
 /// How often the table is redrawn at most.
 const REDRAW_EVERY: Duration = Duration::from_millis(250);
-
-/// Asks for one scope's view.
-pub async fn snapshot(
-    client: &Client,
-    scope: &str,
-    request: &SnapshotRequest,
-) -> Result<View, ClientError> {
-    let subject = subjects::view_snapshot(scope);
-    let reply = client
-        .request(
-            subject.clone(),
-            Encoding::Postcard,
-            Encoding::Postcard.encode(request),
-        )
-        .await?;
-    Encoding::Postcard
-        .decode(&reply)
-        .map_err(|message| ClientError::Decode { subject, message })
-}
 
 /// Shows the table until interrupted; with `once`, prints it once and returns.
 pub async fn run(
@@ -48,7 +29,7 @@ pub async fn run(
         ..SnapshotRequest::default()
     };
     let mut deltas = client.nats().subscribe(subjects::view_delta(scope)).await?;
-    let mut view = snapshot(client, scope, &request).await?;
+    let mut view = client.snapshot(scope, &request).await?;
     let terminal = std::io::stdout().is_terminal();
     draw(&view, terminal, None)?;
     if once {
@@ -65,7 +46,7 @@ pub async fn run(
                     Ok(delta) => delta,
                     Err(why) => {
                         note = Some(format!("an unreadable delta ({why}); snapshot taken again"));
-                        view = snapshot(client, scope, &request).await?;
+                        view = client.snapshot(scope, &request).await?;
                         dirty = true;
                         continue;
                     }
@@ -79,7 +60,7 @@ pub async fn run(
                     if geography == GeographyMode::AsReported {
                         note = Some(format!("missed a delta after seq {}; snapshot taken again", view.last_change_seq));
                     }
-                    view = snapshot(client, scope, &request).await?;
+                    view = client.snapshot(scope, &request).await?;
                 }
                 dirty = true;
             }

@@ -135,13 +135,6 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, BadFile> {
     }
 }
 
-fn reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes())
-}
-
 /// Column positions of an MSitAE file, found by header name.
 struct SitrepColumns {
     period: usize,
@@ -195,7 +188,7 @@ fn sitrep_columns(headers: &csv::StringRecord) -> Result<SitrepColumns, BadRow> 
 }
 
 fn parse_sitrep(text: &str) -> Result<Parsed, Vec<BadRow>> {
-    let mut reader = reader(text);
+    let mut reader = super::csv_reader(text);
     let headers = reader
         .headers()
         .map_err(|e| vec![super::csv_error(1, &e)])?
@@ -331,7 +324,7 @@ fn sitrep_period(text: &str) -> Option<String> {
 }
 
 fn parse_2016_2019(text: &str) -> Result<Parsed, Vec<BadRow>> {
-    let mut reader = reader(text);
+    let mut reader = super::csv_reader(text);
     let mut by_site: BTreeMap<(String, String), (u64, Attendances)> = BTreeMap::new();
     let mut bad = Vec::new();
     for record in reader.records() {

@@ -18,35 +18,18 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, BadFile> {
 }
 
 fn parse_rows(text: &str) -> Result<Vec<Row>, Vec<BadRow>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![super::csv_error(1, &e)])?
-        .clone();
-    let mut index = Vec::new();
-    for name in [
-        "period_month",
-        "org_code",
-        "org_name",
-        "total_patients",
-        "within_62d",
-    ] {
-        match headers.iter().position(|h| h.eq_ignore_ascii_case(name)) {
-            Some(i) => index.push(i),
-            None => {
-                return Err(vec![BadRow {
-                    line: 1,
-                    column: name.into(),
-                    message: "column missing from the header: not a cancer 62-day file".into(),
-                }])
-            }
-        }
-    }
-    let [month, org, name, total, within] = index[..] else {
-        return Err(vec![]);
-    };
+    let mut reader = super::csv_reader(text);
+    let (headers, [month, org, name, total, within]) = super::columns(
+        &mut reader,
+        [
+            "period_month",
+            "org_code",
+            "org_name",
+            "total_patients",
+            "within_62d",
+        ],
+        "a cancer 62-day file",
+    )?;
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for record in reader.records() {

@@ -295,3 +295,40 @@ pub(crate) fn csv_error(line: u64, e: &csv::Error) -> BadRow {
         message: format!("not CSV: {e}"),
     }
 }
+
+/// A CSV reader that trims every field.
+pub(crate) fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+}
+
+/// The headers and the position of each named column, or why the file is not of this kind.
+pub(crate) fn columns<const N: usize>(
+    reader: &mut csv::Reader<&[u8]>,
+    names: [&str; N],
+    kind: &str,
+) -> Result<(csv::StringRecord, [usize; N]), Vec<BadRow>> {
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![csv_error(1, &e)])?
+        .clone();
+    let mut index = [0; N];
+    let mut missing = Vec::new();
+    for (slot, name) in index.iter_mut().zip(names) {
+        match headers.iter().position(|h| h.eq_ignore_ascii_case(name)) {
+            Some(i) => *slot = i,
+            None => missing.push(BadRow {
+                line: 1,
+                column: name.into(),
+                message: format!("column missing from the header: not {kind}"),
+            }),
+        }
+    }
+    if missing.is_empty() {
+        Ok((headers, index))
+    } else {
+        Err(missing)
+    }
+}

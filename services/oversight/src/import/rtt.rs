@@ -12,7 +12,7 @@ pub const COLLECTION: &str = "rtt-monthly";
 /// The treatment-function code of a provider's total row.
 const TOTAL_FUNCTION: &str = "C_999";
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 8] = [
     "region_code",
     "provider_code",
     "provider_name",
@@ -20,6 +20,7 @@ const COLUMNS: [&str; 7] = [
     "total_incomplete_pathways",
     "total_within_18_weeks",
     "total_52_plus",
+    "reporting_month",
 ];
 
 /// Parses a whole file, or names every row that cannot be read.
@@ -31,30 +32,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, BadFile> {
 }
 
 fn parse_rows(text: &str) -> Result<Vec<Row>, Vec<BadRow>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![super::csv_error(1, &e)])?
-        .clone();
-    let mut index = Vec::new();
-    for name in COLUMNS.iter().chain(["reporting_month"].iter()) {
-        match headers.iter().position(|h| h.eq_ignore_ascii_case(name)) {
-            Some(i) => index.push(i),
-            None => {
-                return Err(vec![BadRow {
-                    line: 1,
-                    column: (*name).into(),
-                    message: "column missing from the header: not an RTT incomplete-pathways file"
-                        .into(),
-                }])
-            }
-        }
-    }
-    let [region, org, name, function, total, within, over_52, month] = index[..] else {
-        return Err(vec![]);
-    };
+    let mut reader = super::csv_reader(text);
+    let (headers, [region, org, name, function, total, within, over_52, month]) =
+        super::columns(&mut reader, COLUMNS, "an RTT incomplete-pathways file")?;
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for record in reader.records() {
