@@ -272,3 +272,68 @@ async fn views_resume_from_their_checkpoint_with_the_same_figures() {
         "the restart used the checkpoint:\n{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ods_file_already_held_changes_nothing_and_a_changed_row_is_recorded() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/reference");
+    let text = import::read(&reference.join("etr.csv")).expect("etr.csv");
+
+    let file =
+        import::ods::parse("etr.csv", &text, import::ods::role_of("etr.csv")).expect("parses");
+    let report = import::ods::submit(&client, file).await.expect("import");
+    assert_eq!(
+        report.duplicates, report.returns,
+        "the seeded file again: {report}"
+    );
+
+    // RJ1 closes; a new trust opens in a new London system.
+    let mut changed: Vec<String> = text.lines().map(str::to_owned).collect();
+    let rj1 = changed
+        .iter()
+        .position(|l| l.starts_with("\"RJ1\""))
+        .expect("RJ1 row");
+    let mut fields: Vec<String> = changed[rj1].split(',').map(str::to_owned).collect();
+    fields[11] = "\"20250331\"".into();
+    changed[rj1] = fields.join(",");
+    let mut new_trust = fields.clone();
+    new_trust[0] = "\"RZZ\"".into();
+    new_trust[1] = "\"A NEW LONDON TRUST\"".into();
+    new_trust[3] = "\"QZZ\"".into();
+    new_trust[10] = "\"20250401\"".into();
+    new_trust[11] = "\"\"".into();
+    changed.push(new_trust.join(","));
+    let file = import::ods::parse(
+        "etr.csv",
+        &changed.join("\n"),
+        proto_schema::OrgRole::Provider,
+    )
+    .expect("parses");
+    let report = import::ods::submit(&client, file).await.expect("import");
+    assert_eq!(
+        report.accepted, 3,
+        "RJ1's closure, system QZZ and RZZ: {report}"
+    );
+    assert!(report.rejected.is_empty(), "{report}");
+
+    // The new trust can submit; RJ1 cannot for a month after its closure.
+    let mut ret = crate::harness::ae_return("RZZ-2025-04", "2025-04", 1000);
+    ret.org = "RZZ".into();
+    assert!(matches!(
+        client.submit(&ret).await.expect("submit"),
+        proto_schema::Receipt::Accepted { .. }
+    ));
+    let late = crate::harness::ae_return("RJ1-2025-05", "2025-05", 1000);
+    match client.submit(&late).await.expect("submit") {
+        proto_schema::Receipt::Rejected { reasons } => {
+            assert_eq!(
+                reasons[0].code,
+                proto_schema::ReasonCode::OrganisationNotOpen
+            )
+        }
+        other => panic!("expected organisation_not_open, got {other:?}"),
+    }
+}

@@ -1,7 +1,7 @@
 //! Checks of reference-data commands (`oversight.admin.<command>`): registering an organisation
 //! and moving one to another system or region. Pure, and every reason is reported at once.
 
-use proto_schema::{Event, Reason, ReasonCode, UNASSIGNED};
+use proto_schema::{Event, Reason, ReasonCode, System, UNASSIGNED};
 
 use crate::reference::Reference;
 
@@ -20,6 +20,9 @@ pub enum Decision {
 /// Checks a registration or a move against the reference data held now.
 pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision, Vec<Reason>> {
     let mut reasons = Vec::new();
+    if let Event::SystemDefined(system) = event {
+        return check_system(system, reference);
+    }
     let (code, system, region) = match event {
         Event::OrganisationRegistered(org) => {
             if org.closed.is_some_and(|closed| closed < org.opened) {
@@ -105,10 +108,53 @@ pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision,
     Ok(Decision::Append)
 }
 
+/// A system (STP/ICS) defined or renamed: its region must exist.
+fn check_system(system: &System, reference: &Reference) -> Result<Decision, Vec<Reason>> {
+    let mut reasons = Vec::new();
+    if !well_formed(&system.code) {
+        reasons.push(Reason::new(
+            ReasonCode::MalformedOrganisationCode,
+            "code",
+            format!(
+                "system code `{}` must be 1 to {MAX_ORG_CODE_BYTES} upper-case letters and digits",
+                system.code
+            ),
+        ));
+    }
+    if reference.region(&system.region).is_none() {
+        reasons.push(Reason::new(
+            ReasonCode::UnknownRegion,
+            "region",
+            format!(
+                "no region `{}`: use one of the seven (Y56, Y58 to Y63)",
+                system.region
+            ),
+        ));
+    }
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    match (
+        reference.system(&system.code),
+        reference.system_defined_at(&system.code),
+    ) {
+        (Some(known), Some(seq)) if known == system => Ok(Decision::AlreadyInForce(seq)),
+        _ => Ok(Decision::Append),
+    }
+}
+
+fn well_formed(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= MAX_ORG_CODE_BYTES
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto_schema::{Date, Envelope, OrgRole, Organisation, Region, System, Timestamp};
+    use proto_schema::{Date, Envelope, OrgRole, Organisation, Region, Timestamp};
 
     fn reference() -> Reference {
         let mut reference = Reference::default();

@@ -13,6 +13,8 @@ pub struct Reference {
     /// The seq of the entry that last placed each organisation, to answer a repeated
     /// registration with the original receipt.
     placed_at: HashMap<String, u64>,
+    /// The seq of the entry that last defined each system.
+    system_defined_at: HashMap<String, u64>,
 }
 
 impl Reference {
@@ -50,6 +52,9 @@ impl Reference {
             Event::OrganisationMoved(m) => {
                 self.placed_at.insert(m.code.clone(), envelope.seq);
             }
+            Event::SystemDefined(s) => {
+                self.system_defined_at.insert(s.code.clone(), envelope.seq);
+            }
             _ => {}
         }
         self.apply(&envelope.event);
@@ -58,6 +63,11 @@ impl Reference {
     /// The seq of the entry that last registered or moved `code`.
     pub fn placed_at(&self, code: &str) -> Option<u64> {
         self.placed_at.get(code).copied()
+    }
+
+    /// The seq of the entry that last defined system `code`.
+    pub fn system_defined_at(&self, code: &str) -> Option<u64> {
+        self.system_defined_at.get(code).copied()
     }
 
     pub fn region(&self, code: &str) -> Option<&Region> {

@@ -1,7 +1,7 @@
 //! Reference data for an empty log: the regions, the systems and organisations from the ODS
 //! extracts, and the metrics of data standard v1, as events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use proto_schema::{data_standard_v1, Date, Event, OrgRole, Organisation, Region, System};
@@ -93,67 +93,30 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
 
     let mut organisations = Vec::new();
     let mut systems = BTreeMap::new();
+    let known: BTreeSet<String> = regions.keys().cloned().collect();
     for (file, text, role) in [
         ("etr.csv", &files.trusts, OrgRole::Provider),
         ("eccg.csv", &files.ccgs, OrgRole::Commissioner),
     ] {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(text.as_bytes());
-        for row in reader.records() {
-            let row = row.map_err(|e| csv_error(file, &e))?;
-            let line = row.position().map_or(0, |p| p.line());
-            let field = |i: usize| row.get(i).map(str::trim).unwrap_or("");
-            let fail = |message: String| SeedError {
-                file: file.into(),
-                line,
-                message,
-            };
-            let (code, name, region, system) = (field(0), field(1), field(2), field(3));
-            if code.is_empty() {
-                return Err(fail("the organisation code (column 1) is empty".into()));
-            }
-            if !regions.contains_key(region) {
-                summary.skipped_outside_england += 1;
-                continue;
-            }
-            if system.is_empty() {
-                return Err(fail(format!(
-                    "`{code}` has a region but no system (column 4)"
-                )));
-            }
-            let opened = ods_date(field(10)).ok_or_else(|| {
-                fail(format!(
-                    "`{code}`: open date `{}` is not YYYYMMDD",
-                    field(10)
-                ))
-            })?;
-            let closed = match field(11) {
-                "" => None,
-                text => Some(ods_date(text).ok_or_else(|| {
-                    fail(format!("`{code}`: close date `{text}` is not YYYYMMDD"))
-                })?),
-            };
-            match systems.get(system) {
-                Some(known) if known != region => {
-                    return Err(fail(format!(
-                        "system `{system}` is in region {known} elsewhere but {region} here"
-                    )));
+        let rows = ods_organisations(file, text, role, &known)?;
+        summary.skipped_outside_england += rows.skipped_outside_england;
+        for (system, region) in rows.systems {
+            match systems.get(&system) {
+                Some(known) if *known != region => {
+                    return Err(SeedError {
+                        file: file.into(),
+                        line: 0,
+                        message: format!(
+                            "system `{system}` is in region {known} in one file but {region} in another"
+                        ),
+                    });
                 }
                 _ => {
-                    systems.insert(system.to_owned(), region.to_owned());
+                    systems.insert(system, region);
                 }
             }
-            organisations.push(Organisation {
-                code: code.to_owned(),
-                name: name.to_owned(),
-                role,
-                system: system.to_owned(),
-                region: region.to_owned(),
-                opened,
-                closed,
-            });
         }
+        organisations.extend(rows.organisations.into_iter().map(|(_, org)| org));
     }
     for (code, region) in &systems {
         events.push(Event::SystemDefined(System {
@@ -170,6 +133,91 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
     summary.metrics = metrics.len();
     events.extend(metrics.into_iter().map(Event::MetricDefined));
     Ok((events, summary))
+}
+
+/// What one ODS file holds: its organisations (with their lines), the systems they name (with
+/// their regions), and how many rows had no English region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OdsRows {
+    pub organisations: Vec<(u64, Organisation)>,
+    pub systems: BTreeMap<String, String>,
+    pub skipped_outside_england: usize,
+}
+
+/// Reads one headerless ODS file (`etr.csv`, `eccg.csv`): columns 1 code, 2 name, 3 region,
+/// 4 system, 11 open date and 12 close date (`YYYYMMDD`). Rows whose region is not one of
+/// `regions` (Welsh trusts) are skipped and counted.
+pub fn ods_organisations(
+    file: &str,
+    text: &str,
+    role: OrgRole,
+    regions: &BTreeSet<String>,
+) -> Result<OdsRows, SeedError> {
+    let mut rows = OdsRows::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    for row in reader.records() {
+        let row = row.map_err(|e| csv_error(file, &e))?;
+        let line = row.position().map_or(0, |p| p.line());
+        let field = |i: usize| row.get(i).map(str::trim).unwrap_or("");
+        let fail = |message: String| SeedError {
+            file: file.into(),
+            line,
+            message,
+        };
+        let (code, name, region, system) = (field(0), field(1), field(2), field(3));
+        if code.is_empty() {
+            return Err(fail("the organisation code (column 1) is empty".into()));
+        }
+        if !regions.contains(region) {
+            rows.skipped_outside_england += 1;
+            continue;
+        }
+        if system.is_empty() {
+            return Err(fail(format!(
+                "`{code}` has a region but no system (column 4)"
+            )));
+        }
+        let opened = ods_date(field(10)).ok_or_else(|| {
+            fail(format!(
+                "`{code}`: open date `{}` (column 11) is not YYYYMMDD",
+                field(10)
+            ))
+        })?;
+        let closed = match field(11) {
+            "" => None,
+            text => Some(ods_date(text).ok_or_else(|| {
+                fail(format!(
+                    "`{code}`: close date `{text}` (column 12) is not YYYYMMDD"
+                ))
+            })?),
+        };
+        match rows.systems.get(system) {
+            Some(known) if known != region => {
+                return Err(fail(format!(
+                    "system `{system}` is in region {known} elsewhere but {region} here"
+                )));
+            }
+            _ => {
+                rows.systems.insert(system.to_owned(), region.to_owned());
+            }
+        }
+        rows.organisations.push((
+            line,
+            Organisation {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                role,
+                system: system.to_owned(),
+                region: region.to_owned(),
+                opened,
+                closed,
+            },
+        ));
+    }
+    Ok(rows)
 }
 
 fn csv_error(file: &str, e: &csv::Error) -> SeedError {

@@ -70,6 +70,10 @@ enum ImportCommand {
     /// NHS England monthly A&E: an MSitAE file (Monthly-AE-April-2025.csv) or the 2016-2019
     /// provider file (ae_attendances_2016_2019.csv); the layout is recognised from the header.
     Ae(ImportArgs),
+    /// An ODS organisation file (etr.csv for trusts, eccg.csv for CCGs, headerless): defines the
+    /// systems it names and registers every organisation with its open and close dates. Rows the
+    /// reference data already holds come back as duplicates; changed rows are recorded.
+    Ods(ImportArgs),
     /// Referral to treatment, incomplete pathways by provider (rtt_incomplete_provider_clean.csv):
     /// each provider's all-functions (C_999) row gives rtt_18wk and rtt_52wk.
     Rtt(ImportArgs),
@@ -215,6 +219,41 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
+        Command::Import(ImportCommand::Ods(args)) => {
+            let text = import::read(&args.file)?;
+            let name = args.file.display().to_string();
+            let file = import::ods::parse(&name, &text, import::ods::role_of(&name))?;
+            eprintln!(
+                "{name}: {} systems, {} organisations ({} rows outside England skipped)",
+                file.systems.len(),
+                file.organisations.len(),
+                file.skipped_outside_england
+            );
+            let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+            let report = import::ods::submit(&client, file).await?;
+            println!(
+                "{} systems and organisations: {} recorded, {} already held, {} rejected",
+                report.returns,
+                report.accepted,
+                report.duplicates,
+                report.rejected.len()
+            );
+            for (line, code, reasons) in &report.rejected {
+                for reason in reasons {
+                    println!(
+                        "  line {line} ({code}): {} [{}]: {}",
+                        reason.code.as_str(),
+                        reason.field,
+                        reason.message
+                    );
+                }
+            }
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Import(ImportCommand::Rtt(args)) => {
             let text = import::read(&args.file)?;
             let rows = import::rtt::parse(&args.file.display().to_string(), &text)?;

@@ -20,7 +20,7 @@ use ingest::writer::{self, Committed, Pending, Work, WriterConfig};
 use ingest::{validate, Reference};
 use proto_schema::{
     Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason, ReasonCode,
-    Receipt, Timestamp,
+    Receipt, System, Timestamp,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -332,6 +332,11 @@ fn check_admin(
                 .decode::<Organisation>(&message.payload)
                 .map_err(|why| bad(format!("not an organisation: {why}")))?,
         ),
+        subjects::DEFINE_SYSTEM => Event::SystemDefined(
+            encoding
+                .decode::<System>(&message.payload)
+                .map_err(|why| bad(format!("not a system: {why}")))?,
+        ),
         subjects::MOVE_ORGANISATION => Event::OrganisationMoved(
             encoding
                 .decode::<OrganisationMoved>(&message.payload)
@@ -342,9 +347,10 @@ fn check_admin(
                 ReasonCode::MalformedSubject,
                 "",
                 format!(
-                    "no admin command `{other}`: use {} or {}",
+                    "no admin command `{other}`: use {}, {} or {}",
                     subjects::REGISTER_ORGANISATION,
-                    subjects::MOVE_ORGANISATION
+                    subjects::MOVE_ORGANISATION,
+                    subjects::DEFINE_SYSTEM
                 ),
             )])
         }

@@ -9,6 +9,8 @@ pub const ADMIN_PREFIX: &str = "oversight.admin.";
 pub const ADMIN_ALL: &str = "oversight.admin.*";
 /// Registers (or re-registers) an organisation: an `Organisation`.
 pub const REGISTER_ORGANISATION: &str = "register_organisation";
+/// Defines (or renames) a system in a region: a `System`.
+pub const DEFINE_SYSTEM: &str = "define_system";
 /// Moves an organisation from a period on: an `OrganisationMoved`.
 pub const MOVE_ORGANISATION: &str = "move_organisation";
 

@@ -9,6 +9,7 @@
 
 pub mod ae;
 pub mod cancer;
+pub mod ods;
 pub mod rtt;
 
 use std::fmt;
