@@ -136,6 +136,11 @@ impl Geography {
         scopes
     }
 
+    /// Whether `id` names a registered organisation.
+    pub fn is_organisation(&self, id: Id) -> bool {
+        self.placements.contains_key(&id)
+    }
+
     /// Whether `org` has ever had more than one placement (only then can its scopes differ by
     /// period or geography).
     pub fn has_moved(&self, org: Id) -> bool {

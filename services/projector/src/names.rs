@@ -30,6 +30,11 @@ impl Names {
         self.ids.get(name).copied()
     }
 
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
     pub fn name(&self, id: Id) -> &str {
         self.names.get(id as usize).map_or("", String::as_str)
     }

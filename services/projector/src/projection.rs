@@ -1,9 +1,10 @@
 //! The fold itself and the views it maintains.
 //!
 //! Figures are held twice: each organisation's own figure per metric and period (`leaves`), and
-//! each scope's running total per metric and period (`cells`, one map per geography). A snapshot
-//! lists a cell's organisations from the leaves, so the per-organisation rows are stored once
-//! rather than in every scope they count in.
+//! each scope's running total per metric and period (`cells`). A snapshot lists a cell's
+//! organisations from the leaves, so the per-organisation rows are stored once rather than in
+//! every scope they count in; an organisation's own scope is its leaves. Today's geography is
+//! kept as corrections for the organisations that moved.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,7 +64,10 @@ pub struct Projection {
     /// Each organisation's own figures.
     leaves: HashMap<Id, HashMap<CellKey, CellState>>,
     as_reported: Views,
-    current: Views,
+    /// Today's geography as corrections to the as-reported totals: for each organisation that
+    /// ever moved, its figures where it is now minus where it was. Organisations that never moved
+    /// count in the same scopes under both, so they cost nothing here.
+    current_adjust: Views,
 }
 
 impl Default for Projection {
@@ -83,7 +87,7 @@ impl Default for Projection {
             returns_of: HashMap::default(),
             leaves: HashMap::default(),
             as_reported: Views::default(),
-            current: Views::default(),
+            current_adjust: Views::default(),
         }
     }
 }
@@ -239,29 +243,46 @@ impl Projection {
     }
 
     /// Adds (or takes back) a return's values in every scope it counts in, under both geographies.
+    /// An organisation's own scope is its leaves, so it is not kept again here.
     fn contribute(
         &mut self,
         (org, _, period): ReturnKey,
         values: &[(Id, Value)],
         add: bool,
-        mut touched: Option<&mut Touched>,
+        touched: Option<&mut Touched>,
     ) {
         let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
-        for mode in [GeographyMode::AsReported, GeographyMode::Current] {
-            let scopes = self.geography.scopes(org, period, mode);
-            let views = match mode {
-                GeographyMode::AsReported => &mut self.as_reported,
-                GeographyMode::Current => &mut self.current,
-            };
-            for scope in scopes.iter() {
-                let state = views.scopes.entry(scope).or_default();
-                for ((metric, value), kind) in values.iter().zip(&kinds) {
-                    update(&mut state.cells, (*metric, period), *kind, value, add);
-                    if mode == GeographyMode::AsReported {
-                        if let Some(touched) = touched.as_deref_mut() {
-                            touched.push((scope, *metric, period, org));
-                        }
-                    }
+        let reported = self
+            .geography
+            .scopes(org, period, GeographyMode::AsReported);
+        let apply = |views: &mut Views, scope: Id, add: bool| {
+            let state = views.scopes.entry(scope).or_default();
+            for ((metric, value), kind) in values.iter().zip(&kinds) {
+                update(&mut state.cells, (*metric, period), *kind, value, add);
+            }
+        };
+        for scope in reported.iter().filter(|s| *s != org) {
+            apply(&mut self.as_reported, scope, add);
+        }
+        if self.geography.has_moved(org) {
+            let current = self.geography.scopes(org, period, GeographyMode::Current);
+            for scope in current
+                .iter()
+                .filter(|s| *s != org && !reported.contains(*s))
+            {
+                apply(&mut self.current_adjust, scope, add);
+            }
+            for scope in reported
+                .iter()
+                .filter(|s| *s != org && !current.contains(*s))
+            {
+                apply(&mut self.current_adjust, scope, !add);
+            }
+        }
+        if let Some(touched) = touched {
+            for scope in reported.iter() {
+                for (metric, _) in values {
+                    touched.push((scope, *metric, period, org));
                 }
             }
         }
@@ -294,11 +315,13 @@ impl Projection {
 
     fn change(&self, scope: Id, metric: Id, period: Period, org: Id) -> Change {
         let standard = self.standard(metric);
-        let summary = self
-            .as_reported
-            .scopes
-            .get(&scope)
-            .and_then(|s| s.cells.get(&(metric, period)))
+        let cells = if scope == org {
+            self.leaves.get(&org)
+        } else {
+            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
+        };
+        let summary = cells
+            .and_then(|cells| cells.get(&(metric, period)))
             .filter(|cell| !cell.sum.is_empty())
             .map(|cell| cell.sum.summary(cell.kind, standard));
         let counts_here = self
@@ -336,17 +359,48 @@ impl Projection {
                 .is_some_and(|id| self.known_scopes.contains(&id))
     }
 
+    /// A scope's totals under `mode`: an organisation's own figures, or the scope's as-reported
+    /// totals with today's corrections added for the current geography.
+    fn cells_of(&self, scope: Id, mode: GeographyMode) -> Cells {
+        let mut cells = if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope).cloned().unwrap_or_default()
+        } else {
+            self.as_reported_with(scope, mode)
+        };
+        cells.retain(|_, cell| !cell.sum.is_empty());
+        cells
+    }
+
+    fn as_reported_with(&self, scope: Id, mode: GeographyMode) -> Cells {
+        let mut cells = self
+            .as_reported
+            .scopes
+            .get(&scope)
+            .map(|s| s.cells.clone())
+            .unwrap_or_default();
+        if mode == GeographyMode::Current {
+            if let Some(adjust) = self.current_adjust.scopes.get(&scope) {
+                for (key, correction) in &adjust.cells {
+                    cells
+                        .entry(*key)
+                        .or_insert(CellState {
+                            kind: correction.kind,
+                            sum: Sum::default(),
+                        })
+                        .sum
+                        .merge(&correction.sum);
+                }
+            }
+        }
+        cells
+    }
+
     /// The whole view of one scope now.
     pub fn view(&self, scope: &str, mode: GeographyMode) -> View {
-        let views = match mode {
-            GeographyMode::AsReported => &self.as_reported,
-            GeographyMode::Current => &self.current,
-        };
         let id = self.names.get(scope);
-        let state = id.and_then(|id| views.scopes.get(&id));
         let mut metrics: BTreeMap<String, BTreeMap<Period, Cell>> = BTreeMap::new();
-        if let (Some(id), Some(state)) = (id, state) {
-            for (&(metric, period), cell) in state.cells.iter().filter(|(_, c)| !c.sum.is_empty()) {
+        if let Some(id) = id {
+            for ((metric, period), cell) in self.cells_of(id, mode) {
                 let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
                 metrics
                     .entry(self.names.name(metric).to_owned())
@@ -361,12 +415,15 @@ impl Projection {
             }
             self.fill_organisations(id, mode, &mut metrics);
         }
+        let last_change = id
+            .and_then(|id| self.as_reported.scopes.get(&id))
+            .map_or(0, |s| s.last_change_seq);
         View {
             scope: scope.to_owned(),
             geography: mode,
             seq: self.seq,
             last_change_seq: match mode {
-                GeographyMode::AsReported => state.map_or(0, |s| s.last_change_seq),
+                GeographyMode::AsReported => last_change,
                 // Deltas are published under the geography as reported only.
                 GeographyMode::Current => self.seq,
             },
@@ -417,15 +474,20 @@ impl Projection {
 
     /// Every scope with figures, under `mode`.
     pub fn scopes(&self, mode: GeographyMode) -> Vec<String> {
-        let views = match mode {
-            GeographyMode::AsReported => &self.as_reported,
-            GeographyMode::Current => &self.current,
-        };
-        let mut scopes: Vec<String> = views
+        let mut ids: Vec<Id> = self
+            .as_reported
             .scopes
-            .iter()
-            .filter(|(_, state)| state.cells.values().any(|c| !c.sum.is_empty()))
-            .map(|(scope, _)| self.names.name(*scope).to_owned())
+            .keys()
+            .chain(self.current_adjust.scopes.keys())
+            .chain(self.leaves.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut scopes: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !self.cells_of(*id, mode).is_empty())
+            .map(|id| self.names.name(id).to_owned())
             .collect();
         scopes.sort();
         scopes
@@ -461,32 +523,15 @@ impl Projection {
     /// Whether two projections hold the same figures in every scope, under both geographies
     /// (the change bookkeeping aside).
     pub fn same_figures(&self, other: &Projection) -> bool {
-        fn live(cells: &Cells) -> BTreeMap<(Id, Period), CellState> {
-            cells
-                .iter()
-                .filter(|(_, c)| !c.sum.is_empty())
-                .map(|(k, c)| (*k, c.clone()))
-                .collect()
+        if self.names != other.names {
+            return false;
         }
-        fn figures(views: &Views) -> BTreeMap<Id, BTreeMap<(Id, Period), CellState>> {
-            views
-                .scopes
-                .iter()
-                .map(|(scope, s)| (*scope, live(&s.cells)))
-                .filter(|(_, cells)| !cells.is_empty())
-                .collect()
-        }
-        let leaves = |p: &Projection| -> BTreeMap<Id, BTreeMap<(Id, Period), CellState>> {
-            p.leaves
-                .iter()
-                .map(|(org, cells)| (*org, live(cells)))
-                .filter(|(_, cells)| !cells.is_empty())
-                .collect()
-        };
-        self.names == other.names
-            && leaves(self) == leaves(other)
-            && figures(&self.as_reported) == figures(&other.as_reported)
-            && figures(&self.current) == figures(&other.current)
+        (0..self.names.len()).all(|id| {
+            let name = self.names.name(id as Id);
+            [GeographyMode::AsReported, GeographyMode::Current]
+                .into_iter()
+                .all(|mode| self.view(name, mode).metrics == other.view(name, mode).metrics)
+        })
     }
 }
 

@@ -53,6 +53,17 @@ impl Sum {
         }
     }
 
+    /// Adds another total to this one.
+    pub fn merge(&mut self, other: &Sum) {
+        self.contributions = self.contributions.wrapping_add(other.contributions);
+        self.numerator = self.numerator.wrapping_add(other.numerator);
+        self.denominator = self.denominator.wrapping_add(other.denominator);
+        self.count = self.count.wrapping_add(other.count);
+        self.pence = self.pence.wrapping_add(other.pence);
+        self.case_seconds = self.case_seconds.wrapping_add(other.case_seconds);
+        self.cases = self.cases.wrapping_add(other.cases);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.contributions == 0
     }

@@ -169,6 +169,59 @@ proptest! {
     }
 
     #[test]
+    fn today_s_geography_counts_each_organisation_where_it_last_moved(
+        steps in prop::collection::vec(step(), 0..40),
+    ) {
+        let mut projection = Projection::default();
+        for envelope in events(&steps) {
+            projection.apply(&envelope);
+        }
+        // Where each organisation is now, straight from the steps.
+        let mut place: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        for (i, org) in ORGS.iter().enumerate() {
+            place.insert(org, PLACES[i % PLACES.len()]);
+        }
+        let mut latest_move: BTreeMap<usize, (u8, usize)> = BTreeMap::new();
+        for step in &steps {
+            if let Step::Move { org, place: p, month } = step {
+                // The placement with the latest start wins; a later move from the same month replaces it.
+                match latest_move.get(org) {
+                    Some((m, _)) if *m > *month => {}
+                    _ => {
+                        latest_move.insert(*org, (*month, *p));
+                    }
+                }
+            }
+        }
+        for (org, (_, p)) in latest_move {
+            place.insert(ORGS[org], PLACES[p]);
+        }
+        for scope in all_scopes() {
+            let view = projection.view(&scope, GeographyMode::Current);
+            for (metric, periods) in &view.metrics {
+                for (period, cell) in periods {
+                    let mut expected = projector::Sum::default();
+                    for org in ORGS {
+                        let (region, system) = place[org];
+                        let here = scope == NATIONAL
+                            || scope == org
+                            || (region == UNASSIGNED && scope == UNASSIGNED)
+                            || (region != UNASSIGNED && (scope == region || scope == system));
+                        let own = projection.view(org, GeographyMode::Current);
+                        let value = own.metrics.get(metric).and_then(|p| p.get(period));
+                        prop_assert_eq!(here && value.is_some(), cell.organisations.contains_key(org), "{} {} {} {}", scope, metric, period, org);
+                        if let (true, Some(value)) = (here, value) {
+                            expected.add(&value.summary.total);
+                        }
+                    }
+                    let kind = cell.summary.total.kind();
+                    prop_assert_eq!(expected.total(kind), cell.summary.total, "{} {} {}", scope, metric, period);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn folding_silently_leaves_the_same_state(steps in prop::collection::vec(step(), 0..40)) {
         let mut loud = Projection::default();
         let mut quiet = Projection::default();
