@@ -7,6 +7,8 @@ use bytes::Bytes;
 use proto_schema::{
     encode_return_form, LogEntries, LogReadRequest, Receipt, ReturnForm, SnapshotRequest, View,
 };
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
@@ -98,13 +100,30 @@ impl Client {
 
     /// Submits one return in postcard, once.
     pub async fn submit(&self, form: &ReturnForm) -> Result<Receipt, ClientError> {
-        let subject = subjects::submit(&form.org);
+        self.postcard(subjects::submit(&form.org), encode_return_form(form))
+            .await
+    }
+
+    /// Sends a reference-data command (`oversight.admin.<command>`) in postcard, retrying while
+    /// the service is busy.
+    pub async fn admin<T: Serialize>(
+        &self,
+        command: &str,
+        body: &T,
+    ) -> Result<Receipt, ClientError> {
+        let subject = subjects::admin(command);
+        let body = Encoding::Postcard.encode(body);
+        retry_busy(20, || self.postcard(subject.clone(), body.clone())).await
+    }
+
+    /// A postcard request and its decoded postcard reply.
+    async fn postcard<R: DeserializeOwned>(
+        &self,
+        subject: String,
+        body: Vec<u8>,
+    ) -> Result<R, ClientError> {
         let reply = self
-            .request(
-                subject.clone(),
-                Encoding::Postcard,
-                encode_return_form(form),
-            )
+            .request(subject.clone(), Encoding::Postcard, body)
             .await?;
         Encoding::Postcard
             .decode(&reply)
@@ -127,26 +146,20 @@ impl Client {
         scope: &str,
         request: &SnapshotRequest,
     ) -> Result<View, ClientError> {
-        let subject = subjects::view_snapshot(scope);
-        let body = Encoding::Postcard.encode(request);
-        let reply = self
-            .request(subject.clone(), Encoding::Postcard, body)
-            .await?;
-        Encoding::Postcard
-            .decode(&reply)
-            .map_err(|message| ClientError::Decode { subject, message })
+        self.postcard(
+            subjects::view_snapshot(scope),
+            Encoding::Postcard.encode(request),
+        )
+        .await
     }
 
     /// Reads up to `max` log entries from seq `from`.
     pub async fn read_log(&self, from: u64, max: u32) -> Result<LogEntries, ClientError> {
-        let subject = subjects::LOG_READ.to_owned();
-        let body = Encoding::Postcard.encode(&LogReadRequest { from, max });
-        let reply = self
-            .request(subject.clone(), Encoding::Postcard, body)
-            .await?;
-        Encoding::Postcard
-            .decode(&reply)
-            .map_err(|message| ClientError::Decode { subject, message })
+        self.postcard(
+            subjects::LOG_READ.to_owned(),
+            Encoding::Postcard.encode(&LogReadRequest { from, max }),
+        )
+        .await
     }
 }
 

@@ -238,16 +238,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.duplicates,
                 report.rejected.len()
             );
-            for (line, code, reasons) in &report.rejected {
-                for reason in reasons {
-                    println!(
-                        "  line {line} ({code}): {} [{}]: {}",
-                        reason.code.as_str(),
-                        reason.field,
-                        reason.message
-                    );
-                }
-            }
+            print!("{}", report.rejections());
             Ok(if report.rejected.is_empty() {
                 ExitCode::SUCCESS
             } else {

@@ -472,27 +472,6 @@ impl Projection {
         }
     }
 
-    /// Every scope with figures, under `mode`.
-    pub fn scopes(&self, mode: GeographyMode) -> Vec<String> {
-        let mut ids: Vec<Id> = self
-            .as_reported
-            .scopes
-            .keys()
-            .chain(self.current_adjust.scopes.keys())
-            .chain(self.leaves.keys())
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut scopes: Vec<String> = ids
-            .into_iter()
-            .filter(|id| !self.cells_of(*id, mode).is_empty())
-            .map(|id| self.names.name(id).to_owned())
-            .collect();
-        scopes.sort();
-        scopes
-    }
-
     /// The views recomputed from scratch from the latest revisions and the geography now, without
     /// any incremental bookkeeping: what the incremental views must always equal.
     pub fn recomputed(&self) -> Projection {

@@ -197,16 +197,14 @@ fn parse_sitrep(text: &str) -> Result<Parsed, Vec<BadRow>> {
     let mut rows = Vec::new();
     let mut totals = BTreeMap::new();
     let mut bad = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bad.push(super::csv_error(line, &e));
+    for row in reader.records().map(super::numbered) {
+        let (line, record) = match row {
+            Ok(row) => row,
+            Err(unreadable) => {
+                bad.push(unreadable);
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         let mut row_bad = Vec::new();
         let mut sum = |indices: &[usize]| -> i64 {
@@ -327,16 +325,14 @@ fn parse_2016_2019(text: &str) -> Result<Parsed, Vec<BadRow>> {
     let mut reader = super::csv_reader(text);
     let mut by_site: BTreeMap<(String, String), (u64, Attendances)> = BTreeMap::new();
     let mut bad = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bad.push(super::csv_error(line, &e));
+    for row in reader.records().map(super::numbered) {
+        let (line, record) = match row {
+            Ok(row) => row,
+            Err(unreadable) => {
+                bad.push(unreadable);
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         let period = match super::month_of(field(0)) {
             Some(period) => period,

@@ -24,7 +24,6 @@ use proto_schema::{
 
 use crate::client::{content_submission_id, retry_busy, Client, ClientError};
 use crate::subjects;
-use crate::wire::Encoding;
 
 /// Requests in flight while importing.
 const IN_FLIGHT: usize = 64;
@@ -118,16 +117,36 @@ impl fmt::Display for Report {
             self.rejected.len(),
             self.registered.len()
         )?;
-        for (line, org, reasons) in self.rejected.iter().take(20) {
+        write!(f, "{}", self.rejections())
+    }
+}
+
+impl Report {
+    /// The first rejections, one line per reason.
+    pub fn rejections(&self) -> Rejections<'_> {
+        Rejections(&self.rejected)
+    }
+}
+
+/// Rejected rows as an importer prints them.
+#[derive(Debug)]
+pub struct Rejections<'a>(&'a [(u64, String, Vec<Reason>)]);
+
+impl fmt::Display for Rejections<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (line, code, reasons) in self.0.iter().take(20) {
             for reason in reasons {
                 writeln!(
                     f,
-                    "  line {line} ({org}): {} [{}]: {}",
+                    "  line {line} ({code}): {} [{}]: {}",
                     reason.code.as_str(),
                     reason.field,
                     reason.message
                 )?;
             }
+        }
+        if self.0.len() > 20 {
+            writeln!(f, "  ... and {} more", self.0.len() - 20)?;
         }
         Ok(())
     }
@@ -217,23 +236,9 @@ pub async fn register(client: &Client, site: &Site) -> Result<Receipt, ClientErr
         opened: Date::new(year, month, day).unwrap_or_else(|| Date::from_days_since_epoch(0)),
         closed: None,
     };
-    let subject = subjects::admin(subjects::REGISTER_ORGANISATION);
-    retry_busy(20, || async {
-        let reply = client
-            .request(
-                subject.clone(),
-                Encoding::Postcard,
-                Encoding::Postcard.encode(&organisation),
-            )
-            .await?;
-        Encoding::Postcard
-            .decode(&reply)
-            .map_err(|message| ClientError::Decode {
-                subject: subject.clone(),
-                message,
-            })
-    })
-    .await
+    client
+        .admin(subjects::REGISTER_ORGANISATION, &organisation)
+        .await
 }
 
 fn progress_bar(len: u64) -> ProgressBar {
@@ -287,6 +292,17 @@ pub fn halves(text: &str) -> Result<Halves, String> {
 pub fn month_of(date: &str) -> Option<String> {
     let date = Date::parse(date.trim()).ok()?;
     Some(format!("{:04}-{:02}", date.year(), date.month()))
+}
+
+/// A CSV record with its line, or the row that cannot be read:
+/// `reader.records().map(numbered)`.
+pub(crate) fn numbered(
+    record: Result<csv::StringRecord, csv::Error>,
+) -> Result<(u64, csv::StringRecord), BadRow> {
+    match record {
+        Ok(record) => Ok((record.position().map_or(0, |p| p.line()), record)),
+        Err(e) => Err(csv_error(e.position().map_or(0, |p| p.line()), &e)),
+    }
 }
 
 pub(crate) fn csv_error(line: u64, e: &csv::Error) -> BadRow {

@@ -7,12 +7,10 @@ use std::collections::BTreeSet;
 
 use ingest::seed::{ods_organisations, ReferenceFiles};
 use proto_schema::{OrgRole, Organisation, Receipt, System};
-use serde::Serialize;
 
 use super::{BadFile, BadRow, Report};
-use crate::client::{retry_busy, Client, ClientError};
+use crate::client::{Client, ClientError};
 use crate::subjects;
-use crate::wire::Encoding;
 
 /// What an ODS file holds, read whole.
 #[derive(Debug, Clone)]
@@ -68,11 +66,13 @@ pub async fn submit(client: &Client, file: OdsFile) -> Result<Report, ClientErro
             name: code.clone(),
             region: region.clone(),
         };
-        let receipt = command(client, subjects::DEFINE_SYSTEM, &system).await?;
+        let receipt = client.admin(subjects::DEFINE_SYSTEM, &system).await?;
         tally(&mut report, 0, code, receipt);
     }
     for (line, organisation) in &file.organisations {
-        let receipt = command(client, subjects::REGISTER_ORGANISATION, organisation).await?;
+        let receipt = client
+            .admin(subjects::REGISTER_ORGANISATION, organisation)
+            .await?;
         tally(&mut report, *line, &organisation.code, receipt);
     }
     Ok(report)
@@ -90,28 +90,4 @@ fn tally(report: &mut Report, line: u64, code: &str, receipt: Receipt) {
         Receipt::Rejected { reasons } => report.rejected.push((line, code.to_owned(), reasons)),
         Receipt::Busy { .. } => {}
     }
-}
-
-async fn command<T: Serialize>(
-    client: &Client,
-    command: &str,
-    body: &T,
-) -> Result<Receipt, ClientError> {
-    let subject = subjects::admin(command);
-    retry_busy(20, || async {
-        let reply = client
-            .request(
-                subject.clone(),
-                Encoding::Postcard,
-                Encoding::Postcard.encode(body),
-            )
-            .await?;
-        Encoding::Postcard
-            .decode(&reply)
-            .map_err(|message| ClientError::Decode {
-                subject: subject.clone(),
-                message,
-            })
-    })
-    .await
 }

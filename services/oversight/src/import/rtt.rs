@@ -37,15 +37,14 @@ fn parse_rows(text: &str) -> Result<Vec<Row>, Vec<BadRow>> {
         super::columns(&mut reader, COLUMNS, "an RTT incomplete-pathways file")?;
     let mut rows = Vec::new();
     let mut bad = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                bad.push(super::csv_error(e.position().map_or(0, |p| p.line()), &e));
+    for row in reader.records().map(super::numbered) {
+        let (line, record) = match row {
+            Ok(row) => row,
+            Err(unreadable) => {
+                bad.push(unreadable);
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         if field(function) != TOTAL_FUNCTION {
             continue;
