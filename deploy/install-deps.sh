@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the project needs beyond the Rust toolchain, on Debian as root: nats-server from
-# Debian's packages and nats-py for the Python client test. Safe to run again.
+# Installs what the project needs beyond the Rust toolchain, on Debian as root: nats-server and
+# prometheus (with promtool) from Debian's packages, and nats-py for the Python client test. Safe to
+# run again.
 set -euo pipefail
 
+missing=()
 if ! command -v nats-server >/dev/null 2>&1 && [ -z "${NATS_SERVER_BIN:-}" ]; then
-  echo "installing nats-server (Debian package)" >&2
+  missing+=(nats-server)
+fi
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  missing+=(prometheus)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages)" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq nats-server >/dev/null
+  # --no-install-recommends: the prometheus package recommends exporters the tests do not need.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! python3 -c 'import nats' >/dev/null 2>&1; then

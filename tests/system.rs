@@ -7,6 +7,7 @@ mod harness;
 mod bad_input;
 mod durability;
 mod intake;
+mod metrics;
 mod python_client;
 mod reconcile;
 mod views;

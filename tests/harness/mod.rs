@@ -1,5 +1,7 @@
 //! Starting and stopping the real processes the system tests talk to.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,6 +14,8 @@ pub use oversight::natsd::NatsServer;
 /// An `oversight serve` child process; killed (SIGKILL) on drop.
 pub struct Service {
     child: Child,
+    /// Where its metrics are served.
+    pub metrics_addr: SocketAddr,
 }
 
 impl Service {
@@ -28,9 +32,12 @@ impl Service {
             .append(true)
             .open(&log_path)
             .expect("serve log file");
+        let metrics_addr = free_loopback_addr();
         let child = Command::new(env!("CARGO_BIN_EXE_oversight"))
             .args(["serve", "--nats", nats_url, "--data"])
             .arg(data)
+            .arg("--metrics-addr")
+            .arg(metrics_addr.to_string())
             .args(args)
             .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
@@ -38,7 +45,10 @@ impl Service {
             .stderr(log)
             .spawn()
             .expect("start oversight serve");
-        Service { child }
+        Service {
+            child,
+            metrics_addr,
+        }
     }
 
     /// SIGTERM, then waits for the graceful shutdown to finish.
@@ -126,4 +136,56 @@ pub async fn views_at(client: &Client, seq: u64) -> proto_schema::View {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the views did not reach seq {seq} within 30 s");
+}
+
+/// A loopback address with a port free now (the OS picks it; it is released for the caller).
+pub fn free_loopback_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+}
+
+/// `GET path` over HTTP/1.0: the status code and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs a tool from Debian's packages, or fails saying which package installs it.
+pub fn debian_tool(program: &str, package: &str) -> Command {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    assert!(
+        found,
+        "`{program}` not found on PATH: install it with `apt-get install {package}` (or run deploy/install-deps.sh)"
+    );
+    Command::new(program)
 }

@@ -13,11 +13,12 @@
 //! memory, so a crash at any instant loses no look-up.
 
 mod checkpoint;
+pub mod metrics;
 
 pub use checkpoint::{Checkpoint, CheckpointStore};
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use proto_schema::{DecodeError, Envelope, Event, Period, Timestamp};
@@ -96,6 +97,7 @@ fn revision_key(org: &str, collection: &str, period: Period) -> String {
 #[derive(Debug)]
 pub struct EventLog {
     db: Arc<Database>,
+    path: PathBuf,
     last_seq: u64,
     /// Look-ups of entries after `index_seq`, not yet in the tables.
     recent: Recent,
@@ -162,11 +164,13 @@ impl EventLog {
         }
         let mut log = EventLog {
             db: Arc::new(db),
+            path: path.to_owned(),
             last_seq,
             recent: Recent::default(),
             index_flush_every: DEFAULT_INDEX_FLUSH_EVERY,
         };
         log.replay_recent(index_seq)?;
+        metrics::committed(log.last_seq, log.file_bytes(), false);
         Ok(log)
     }
 
@@ -193,6 +197,11 @@ impl EventLog {
     /// How many look-ups are held in memory now (for tests and metrics).
     pub fn recent_lookups(&self) -> usize {
         self.recent.len()
+    }
+
+    /// Size of the file on disk, if it can be read.
+    pub fn file_bytes(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.len())
     }
 
     /// The seq of the last committed entry (0 when empty).
@@ -244,6 +253,7 @@ impl EventLog {
         } else {
             self.recent.absorb(staged);
         }
+        metrics::committed(self.last_seq, self.file_bytes(), swept);
         Ok((out, appended))
     }
 }

@@ -5,6 +5,7 @@
 //! turns the reference files into events. Nothing here speaks NATS.
 
 pub mod admin;
+pub mod metrics;
 mod reference;
 pub mod seed;
 mod validate;

@@ -75,6 +75,7 @@ fn commit_batch<R>(
     config: WriterConfig,
 ) -> Committed<R> {
     let recorded_at = Timestamp::now();
+    let started_at = std::time::Instant::now();
     let result = log.append_batch(|appender| {
         batch
             .iter()
@@ -94,6 +95,7 @@ fn commit_batch<R>(
     let started = batch.len();
     match result {
         Ok((receipts, envelopes)) => {
+            crate::metrics::batch_committed(started, started_at.elapsed().as_secs_f64());
             tracing::debug!(
                 returns = started,
                 appended = envelopes.len(),
@@ -106,6 +108,7 @@ fn commit_batch<R>(
             }
         }
         Err(error) => {
+            crate::metrics::batch_failed();
             tracing::error!(%error, returns = started, "batch not committed; submitters told to retry");
             let busy = Receipt::Busy {
                 retry_after_ms: config.retry_after_ms,

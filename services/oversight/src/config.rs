@@ -67,7 +67,14 @@ pub struct ServeConfig {
     /// Do not run the views in this process (run `oversight project` elsewhere instead).
     #[arg(long, env = "OVERSIGHT_NO_VIEWS")]
     pub no_views: bool,
+
+    /// Where Prometheus scrapes the metrics (`GET /metrics`).
+    #[arg(long, env = "OVERSIGHT_METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR, value_name = "HOST:PORT")]
+    pub metrics_addr: std::net::SocketAddr,
 }
+
+/// Loopback only: exposing metrics beyond the host is an operator's decision.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9720";
 
 impl ServeConfig {
     /// Defaults, for the bench and tests that run the service in-process.
@@ -85,6 +92,7 @@ impl ServeConfig {
             log_read_max: 10_000,
             checkpoint_every: 100_000,
             no_views: false,
+            metrics_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 

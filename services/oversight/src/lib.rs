@@ -10,6 +10,7 @@ pub mod bench_views;
 pub mod client;
 pub mod config;
 pub mod import;
+pub mod metrics;
 pub mod natsd;
 pub mod project;
 pub mod serve;

@@ -23,6 +23,16 @@ use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_V
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: text for people, json (one object per line) for log
+    /// shippers. Which lines: RUST_LOG (default info for serve and project, warn otherwise).
+    #[arg(long, global = true, env = "OVERSIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +131,9 @@ struct ProjectArgs {
     /// Log entries applied between checkpoints.
     #[arg(long, default_value_t = 100_000)]
     checkpoint_every: u64,
+    /// Where Prometheus scrapes the metrics (`GET /metrics`).
+    #[arg(long, default_value = "127.0.0.1:9721", value_name = "HOST:PORT")]
+    metrics_addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,19 +191,20 @@ struct LogArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve(_)) {
+    let default_level = if matches!(cli.command, Command::Serve(_) | Command::Project(_)) {
         "info"
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -212,9 +226,12 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(config) => serve::run(config, shutdown_signal())
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Serve(config) => {
+            oversight::metrics::serve(config.metrics_addr)?;
+            serve::run(config, shutdown_signal())
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Submit(args) => submit(args).await,
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
@@ -322,6 +339,7 @@ async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Resul
 }
 
 async fn project(args: ProjectArgs) -> anyhow::Result<()> {
+    oversight::metrics::serve(args.metrics_addr)?;
     let client = Client::connect(&args.nats.url, Duration::from_secs(30)).await?;
     let store = match &args.data {
         Some(dir) => {

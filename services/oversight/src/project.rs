@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::client::Client;
+use crate::metrics as m;
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -43,6 +44,8 @@ struct State {
     entry_checksum: u32,
     /// The seq of the last checkpoint saved.
     saved_seq: u64,
+    /// When the entry at `projection.seq()` was committed, once one has been applied here.
+    recorded_at: Option<proto_schema::Timestamp>,
 }
 
 /// Where committed entries come from once the views have caught up.
@@ -142,6 +145,7 @@ async fn follow(
         tokio::select! {
             batch = events.next_batch() => {
                 let Some(batch) = batch else { break };
+                let known_last = batch.iter().filter_map(|e| e.as_ref().ok()).map(|e| e.seq).max().unwrap_or(0);
                 let mut pending = PendingDeltas::default();
                 for entry in batch {
                     let envelope = match entry {
@@ -159,11 +163,15 @@ async fn follow(
                     pending.add(apply(state, &envelope));
                 }
                 pending.publish(&nats).await;
+                record_applied(state, known_last);
                 save(checkpoints, state, checkpoints.every).await;
             }
             request = snapshots.next() => {
                 let Some(request) = request else { break };
-                answer_snapshot(client, &state.projection, request).await;
+                let started = std::time::Instant::now();
+                let outcome = answer_snapshot(client, &state.projection, request).await;
+                metrics::counter!(m::SNAPSHOT_REQUESTS, "outcome" => outcome).increment(1);
+                metrics::histogram!(m::SNAPSHOT_SECONDS).record(started.elapsed().as_secs_f64());
             }
             _ = stop.changed() => break,
         }
@@ -178,6 +186,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
         projection: Projection::default(),
         entry_checksum: 0,
         saved_seq: 0,
+        recorded_at: None,
     };
     let Some(store) = checkpoints.store.clone() else {
         return empty;
@@ -219,6 +228,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
                 projection,
                 entry_checksum: checkpoint.entry_checksum,
                 saved_seq: checkpoint.seq,
+                recorded_at: None,
             }
         }
         None => {
@@ -246,6 +256,7 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
     match tokio::task::spawn_blocking(move || store.save(&checkpoint)).await {
         Ok(Ok(())) => {
             state.saved_seq = seq;
+            metrics::gauge!(m::CHECKPOINT_SEQ).set(seq as f64);
             debug!(seq, bytes, "views checkpoint saved");
         }
         Ok(Err(error)) => warn!(%error, "cannot save the views checkpoint"),
@@ -273,6 +284,7 @@ async fn catch_up(
         }
         for envelope in &page.entries {
             if envelope.seq > until {
+                record_applied(state, page.last_seq);
                 return Ok(());
             }
             match deltas.as_deref_mut() {
@@ -281,11 +293,13 @@ async fn catch_up(
                 None => {
                     if envelope.seq == state.projection.seq() + 1 {
                         state.entry_checksum = envelope.checksum;
+                        state.recorded_at = Some(envelope.recorded_at);
                     }
                     state.projection.apply_silently(envelope);
                 }
             }
         }
+        record_applied(state, page.last_seq);
         if state.projection.seq() >= page.last_seq {
             break;
         }
@@ -293,9 +307,21 @@ async fn catch_up(
     Ok(())
 }
 
+/// Sets the applied seq and the lag behind `known_last`, the last seq known to be in the log.
+fn record_applied(state: &State, known_last: u64) {
+    let seq = state.projection.seq();
+    metrics::gauge!(m::VIEWS_APPLIED_SEQ).set(seq as f64);
+    metrics::gauge!(m::VIEWS_LAG_EVENTS).set(known_last.saturating_sub(seq) as f64);
+    if let Some(recorded_at) = state.recorded_at {
+        let age = (proto_schema::Timestamp::now().millis() - recorded_at.millis()) as f64 / 1000.0;
+        metrics::gauge!(m::VIEWS_LAG_SECONDS).set(age.max(0.0));
+    }
+}
+
 fn apply(state: &mut State, envelope: &Envelope) -> Vec<Delta> {
     if envelope.seq == state.projection.seq() + 1 {
         state.entry_checksum = envelope.checksum;
+        state.recorded_at = Some(envelope.recorded_at);
     }
     state.projection.apply(envelope)
 }
@@ -323,30 +349,40 @@ impl PendingDeltas {
             delta.compact();
             let postcard = Encoding::Postcard.encode(&delta);
             let json = Encoding::Json.encode(&delta);
-            if let Err(error) = nats
+            match nats
                 .publish(subjects::view_delta(&delta.scope), Bytes::from(postcard))
                 .await
             {
-                warn!(%error, "cannot publish a delta");
+                Ok(()) => {
+                    metrics::counter!(m::DELTAS_PUBLISHED, "encoding" => "postcard").increment(1)
+                }
+                Err(error) => warn!(%error, "cannot publish a delta"),
             }
-            if let Err(error) = nats
+            match nats
                 .publish(subjects::view_delta_json(&delta.scope), Bytes::from(json))
                 .await
             {
-                warn!(%error, "cannot publish a JSON delta");
+                Ok(()) => metrics::counter!(m::DELTAS_PUBLISHED, "encoding" => "json").increment(1),
+                Err(error) => warn!(%error, "cannot publish a JSON delta"),
             }
         }
     }
 }
 
-async fn answer_snapshot(client: &Client, projection: &Projection, message: Message) {
+/// Answers one snapshot request; returns its outcome, for the metrics.
+async fn answer_snapshot(
+    client: &Client,
+    projection: &Projection,
+    message: Message,
+) -> &'static str {
     let Some(reply) = message.reply.clone() else {
-        return;
+        return "no_reply_subject";
     };
     let encoding = Encoding::of(message.headers.as_ref());
     let nats = client.nats();
     let Some(scope) = subjects::scope_of_snapshot(&message.subject) else {
-        return reply_error(nats, reply, 400, "not oversight.view.<scope>.snapshot").await;
+        reply_error(nats, reply, 400, "not oversight.view.<scope>.snapshot").await;
+        return "bad_request";
     };
     let request: SnapshotRequest = if message.payload.is_empty() {
         SnapshotRequest::default()
@@ -357,7 +393,8 @@ async fn answer_snapshot(client: &Client, projection: &Projection, message: Mess
                 let text = format!(
                     "not a snapshot request ({why}); send {{}} or {{\"as_of_seq\": 700, \"geography\": \"current\"}}"
                 );
-                return reply_error(nats, reply, 400, &text).await;
+                reply_error(nats, reply, 400, &text).await;
+                return "bad_request";
             }
         }
     };
@@ -365,14 +402,22 @@ async fn answer_snapshot(client: &Client, projection: &Projection, message: Mess
         let text = format!(
             "no scope `{scope}`: use national, unassigned, a region (Y56), a system or an organisation code"
         );
-        return reply_error(nats, reply, 404, &text).await;
+        reply_error(nats, reply, 404, &text).await;
+        return "unknown_scope";
     }
-    let view = match as_of(client, projection, &request).await {
-        Ok(None) => projection.view(scope, request.geography),
-        Ok(Some(past)) => past.view(scope, request.geography),
-        Err(error) => return reply_error(nats, reply, 503, &format!("{error:#}")).await,
+    let (view, outcome) = match as_of(client, projection, &request).await {
+        Ok(None) => {
+            metrics::counter!(m::SUBSCRIBERS_SEEN).increment(1);
+            (projection.view(scope, request.geography), "live")
+        }
+        Ok(Some(past)) => (past.view(scope, request.geography), "as_of"),
+        Err(error) => {
+            reply_error(nats, reply, 503, &format!("{error:#}")).await;
+            return "unavailable";
+        }
     };
     send_view(nats, reply, encoding, &view).await;
+    outcome
 }
 
 /// The projection as it stood at the requested point, rebuilt from the log; `None` for now.

@@ -34,6 +34,8 @@ use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 pub struct ReplyTo {
     subject: Option<Subject>,
     encoding: Encoding,
+    /// A reference-data command rather than a return (they are counted apart).
+    admin: bool,
 }
 
 /// How long each shutdown step that needs the NATS server may wait for it.
@@ -54,9 +56,11 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
 
     let client = async_nats::ConnectOptions::new()
         .name("oversight-serve")
+        .event_callback(|event| async move { crate::metrics::nats_event(&event) })
         .connect(&config.nats.url)
         .await
         .with_context(|| format!("cannot connect to NATS at {}", config.nats.url))?;
+    crate::metrics::nats_connected();
 
     let (pending_tx, pending_rx) = mpsc::channel(config.queue_depth as usize);
     // Unbounded is safe: the writer produces one batch per batch it took from the bounded queue.
@@ -126,6 +130,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
             crate::project::Feed::Local(feed_rx),
         )))
     };
+    let disk_watch = tokio::spawn(watch_disk(config.data.clone(), stop_rx.clone()));
     info!(nats = %config.nats.url, "serving");
 
     shutdown.await;
@@ -143,6 +148,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         }
     }
     log_reads.await.context("log read task")?;
+    disk_watch.await.context("disk watch task")?;
     // The writer commits everything it was handed whatever NATS is doing; only the replies and
     // publishes after it depend on the server, so only they are bounded in time.
     let log = tokio::task::spawn_blocking(move || writer.join())
@@ -232,9 +238,14 @@ async fn intake(
         };
         let Some(message) = message else { break };
         let encoding = Encoding::of(message.headers.as_ref());
+        let admin = message.subject.starts_with(subjects::ADMIN_PREFIX);
+        if !admin {
+            ingest::metrics::received();
+        }
         let reply = ReplyTo {
             subject: message.reply.clone(),
             encoding,
+            admin,
         };
         let checked = match message.subject.strip_prefix(subjects::ADMIN_PREFIX) {
             Some(command) => check_admin(command, &message, &reference, &config),
@@ -378,6 +389,11 @@ const VIEWS_FEED_BATCHES: usize = 1024;
 const ADMIN_SENDER: &str = "oversight-admin";
 
 async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {
+    if reply.admin {
+        ingest::metrics::admin_answered(receipt);
+    } else {
+        ingest::metrics::return_answered(receipt);
+    }
     let Some(subject) = &reply.subject else {
         return;
     };
@@ -495,5 +511,29 @@ async fn reply_error(client: &Client, reply: Subject, code: u16, message: &str) 
         .await
     {
         warn!(%error, "cannot send an error reply");
+    }
+}
+
+/// How often the free space under the data directory is measured.
+const DISK_WATCH_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps the data directory's disk-space gauges current until shutdown.
+async fn watch_disk(data: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
+    loop {
+        match nix::sys::statvfs::statvfs(&data) {
+            Ok(fs) => {
+                let block = fs.fragment_size() as f64;
+                metrics::gauge!(crate::metrics::DATA_DISK_FREE)
+                    .set(fs.blocks_available() as f64 * block);
+                metrics::gauge!(crate::metrics::DATA_DISK_SIZE).set(fs.blocks() as f64 * block);
+            }
+            Err(error) => {
+                warn!(%error, data = %data.display(), "cannot measure the free disk space")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(DISK_WATCH_EVERY) => {}
+            _ = stop.changed() => break,
+        }
     }
 }

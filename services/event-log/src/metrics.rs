@@ -1,0 +1,40 @@
+//! The event log's metrics: names, units and descriptions. The values are set where the log
+//! changes; whichever recorder the binary installs (Prometheus in `oversight serve`) sees them.
+
+use metrics::{describe_counter, describe_gauge, Unit};
+
+/// The seq of the last committed entry.
+pub const LAST_SEQ: &str = "oversight_log_last_seq";
+/// Size of the log file on disk.
+pub const FILE_BYTES: &str = "oversight_log_file_bytes";
+/// Sweeps of the in-memory look-ups into their tables.
+pub const INDEX_SWEEPS: &str = "oversight_log_index_sweeps_total";
+
+/// Registers the descriptions (once, at start-up).
+pub fn describe() {
+    describe_gauge!(
+        LAST_SEQ,
+        Unit::Count,
+        "Seq of the last entry committed to the event log."
+    );
+    describe_gauge!(
+        FILE_BYTES,
+        Unit::Bytes,
+        "Size of the event log file (oversight.redb) on disk."
+    );
+    describe_counter!(
+        INDEX_SWEEPS,
+        Unit::Count,
+        "Sweeps of the submission and revision look-ups from memory into their tables."
+    );
+}
+
+pub(crate) fn committed(last_seq: u64, file_bytes: Option<u64>, swept: bool) {
+    metrics::gauge!(LAST_SEQ).set(last_seq as f64);
+    if let Some(bytes) = file_bytes {
+        metrics::gauge!(FILE_BYTES).set(bytes as f64);
+    }
+    if swept {
+        metrics::counter!(INDEX_SWEEPS).increment(1);
+    }
+}
