@@ -13,7 +13,7 @@ use oversight::subjects;
 use oversight::wire::Encoding;
 use proto_schema::{Delta, Halves, SnapshotRequest, Value, View, NATIONAL};
 
-use crate::harness::{data_dir, nats, serving_client, views_settled, Service};
+use crate::harness::{data_dir, nats, serving_client, views_at, views_settled, Service};
 
 fn published(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -262,7 +262,8 @@ async fn views_resume_from_their_checkpoint_with_the_same_figures() {
     let started = std::time::Instant::now();
     let _service = Service::start_with(&nats.url(), &data, &args, "info");
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
-    let after = snapshot(&client, NATIONAL).await;
+    // The views answer once they have resumed; intake may be up a moment before them.
+    let after = views_at(&client, before.seq).await;
     eprintln!("restart to serving views: {:?}", started.elapsed());
     assert_eq!(after.seq, before.seq);
     assert_eq!(after.metrics, before.metrics);

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use proto_schema::{encode_return_form, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
 
 use crate::client::Client;
-use crate::config::ServeConfig;
+use crate::config::Config;
 use crate::natsd::NatsServer;
 use crate::wire::Encoding;
 
@@ -171,8 +171,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut last_seq = 0;
     for views in [false, true] {
         let _ = std::fs::remove_dir_all(&data);
-        let mut config = ServeConfig::with(&url, data.clone());
-        config.no_views = !views;
+        let mut config = Config::with(&url, data.clone());
+        config.views.enabled = views;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = tokio::spawn(crate::serve::run(config, async {
             let _ = stop_rx.await;

@@ -17,7 +17,7 @@ use proto_schema::{
 };
 
 use crate::client::Client;
-use crate::config::ServeConfig;
+use crate::config::Config;
 use crate::natsd::NatsServer;
 use crate::subjects;
 use crate::wire::Encoding;
@@ -367,12 +367,9 @@ async fn delta_latency(
     let url = nats.url();
     let data = tempfile_dir()?.join("data");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = tokio::spawn(crate::serve::run(
-        ServeConfig::with(&url, data.clone()),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let serve = tokio::spawn(crate::serve::run(Config::with(&url, data.clone()), async {
+        let _ = stop_rx.await;
+    }));
     let client = Client::connect(&url, Duration::from_secs(10)).await?;
     crate::bench::wait_until_serving(&client).await?;
     let mut deltas = client

@@ -10,6 +10,7 @@ use proto_schema::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::config::{NatsArgs, NatsConfig};
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -36,16 +37,28 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects, with `timeout` for connecting and for each request.
+    /// Connects without credentials, with `timeout` for connecting and for each request.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Client, ClientError> {
-        let nats = async_nats::ConnectOptions::new()
+        Client::connect_as(&NatsArgs::anonymous(url), timeout).await
+    }
+
+    /// Connects as the user `args` name (if any), over TLS when it names a CA file.
+    pub async fn connect_as(args: &NatsArgs, timeout: Duration) -> Result<Client, ClientError> {
+        let mut options = async_nats::ConnectOptions::new()
             .name("oversight-client")
             .connection_timeout(timeout)
-            .request_timeout(Some(timeout))
-            .connect(url)
+            .request_timeout(Some(timeout));
+        if let (Some(user), Some(password)) = (&args.user, &args.password) {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(ca) = &args.tls_ca_file {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        let nats = options
+            .connect(&args.url)
             .await
             .map_err(|e| ClientError::Connect {
-                url: url.to_owned(),
+                url: args.url.clone(),
                 message: e.to_string(),
             })?;
         Ok(Client { nats })
@@ -191,5 +204,60 @@ pub fn content_submission_id(form: &ReturnForm) -> String {
         form.collection,
         form.period,
         proto_schema::crc32(&encode_return_form(&unnamed))
+    )
+}
+
+/// The service's own connection: credentials and TLS from the configuration, connection events
+/// counted in the metrics, and `connect_attempts` tries a second apart before giving up.
+pub async fn connect_service(
+    config: &NatsConfig,
+    name: &str,
+) -> anyhow::Result<async_nats::Client> {
+    use anyhow::Context;
+    let password = match (&config.password, &config.password_file) {
+        (Some(password), _) => Some(password.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read nats.password_file {}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let mut last_error = String::new();
+    for attempt in 1..=config.connect_attempts {
+        let mut options = async_nats::ConnectOptions::new()
+            .name(name)
+            .connection_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .event_callback(|event| async move { crate::metrics::nats_event(&event) });
+        if let (Some(user), Some(password)) = (&config.user, &password) {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(ca) = &config.tls_ca_file {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        match options.connect(&config.url).await {
+            Ok(client) => {
+                crate::metrics::nats_connected();
+                return Ok(client);
+            }
+            Err(error) => {
+                last_error = error.to_string();
+                tracing::warn!(attempt, attempts = config.connect_attempts, url = %config.url, error = %last_error, "cannot reach NATS");
+                if attempt < config.connect_attempts {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+    anyhow::bail!(
+        "cannot connect to NATS at {} after {} attempts: {last_error} (is nats-server running there, and are nats.user and the password right?)",
+        config.url,
+        config.connect_attempts
     )
 }

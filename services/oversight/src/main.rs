@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use oversight::bench::{self, BenchArgs};
 use oversight::client::{content_submission_id, retry_busy, Client};
-use oversight::config::{NatsArgs, ServeConfig};
+use oversight::config::{Config, NatsArgs, ServeArgs};
 use oversight::import;
 use oversight::serve;
 use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
@@ -40,8 +40,13 @@ enum Command {
     /// Run the service: take returns on oversight.submit.<org>, store them, answer log reads.
     ///
     /// On first start the empty log is seeded with the regions, systems, trusts and CCGs, and
-    /// the metrics of data standard v1.
-    Serve(ServeConfig),
+    /// the metrics of data standard v1. Settings: a TOML file (--config; deploy/oversight.toml
+    /// documents every field), OVERSIGHT_<SECTION>_<KEY> environment variables, these flags.
+    Serve(ServeArgs),
+    /// Check a configuration file and print the effective configuration (file, then the
+    /// OVERSIGHT_* environment), or say exactly what is wrong with it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Submit one return and print its receipt.
     ///
     /// Either from flags:
@@ -73,6 +78,17 @@ enum Command {
     /// Run the views on their own, against a log served elsewhere: catch up over
     /// oversight.log.read, follow oversight.log.events, answer snapshots, publish deltas.
     Project(ProjectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate FILE and print the configuration `oversight serve --config FILE` would run with.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Print the defaults, as a file to start from.
+    Defaults,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,11 +242,22 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(config) => {
-            oversight::metrics::serve(config.metrics_addr)?;
+        Command::Serve(args) => {
+            let config = args.resolve()?;
+            oversight::metrics::serve(config.metrics.addr)?;
             serve::run(config, shutdown_signal())
                 .await
                 .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let config = Config::load(Some(&file), std::env::vars())?;
+            print!("{}", config.to_toml());
+            eprintln!("{}: valid", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Defaults) => {
+            print!("{}", Config::default().to_toml());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Submit(args) => submit(args).await,
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
@@ -246,7 +273,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 file.organisations.len(),
                 file.skipped_outside_england
             );
-            let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+            let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
             let report = import::ods::submit(&client, file).await?;
             println!(
                 "{} systems and organisations: {} recorded, {} already held, {} rejected",
@@ -273,7 +300,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             import_rows(&args, rows).await
         }
         Command::Watch(args) => {
-            let client = Client::connect(&args.nats.url, Duration::from_secs(10)).await?;
+            let client = Client::connect_as(&args.nats, Duration::from_secs(10)).await?;
             let geography = if args.current_geography {
                 proto_schema::GeographyMode::Current
             } else {
@@ -328,7 +355,7 @@ async fn import_ae(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
 async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Result<ExitCode> {
     eprintln!("{}: {} returns to submit", args.file.display(), rows.len());
-    let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
     let report = import::submit_all(&client, rows).await?;
     print!("{report}");
     Ok(if report.rejected.is_empty() {
@@ -340,7 +367,7 @@ async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Resul
 
 async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     oversight::metrics::serve(args.metrics_addr)?;
-    let client = Client::connect(&args.nats.url, Duration::from_secs(30)).await?;
+    let client = Client::connect_as(&args.nats, Duration::from_secs(30)).await?;
     let store = match &args.data {
         Some(dir) => {
             std::fs::create_dir_all(dir)
@@ -372,7 +399,7 @@ async fn project(args: ProjectArgs) -> anyhow::Result<()> {
 }
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::connect(&args.nats.url, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
     let receipt = match &args.file {
         Some(path) => {
             let json = read_input(path)?;
@@ -514,7 +541,7 @@ fn print_receipt(receipt: &Receipt) {
 }
 
 async fn log(args: LogArgs) -> anyhow::Result<()> {
-    let client = Client::connect(&args.nats.url, Duration::from_secs(10)).await?;
+    let client = Client::connect_as(&args.nats, Duration::from_secs(10)).await?;
     let mut from = args.from.max(1);
     let mut remaining = args.max;
     while remaining > 0 {

@@ -25,7 +25,7 @@ use proto_schema::{
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-use crate::config::ServeConfig;
+use crate::config::Config;
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -38,36 +38,31 @@ pub struct ReplyTo {
     admin: bool,
 }
 
-/// How long each shutdown step that needs the NATS server may wait for it.
-const SHUTDOWN_STEP_LIMIT: Duration = Duration::from_secs(5);
-
 /// Opens (and on first start seeds) the log, then serves until `shutdown` completes. Shutdown
 /// stops intake first, lets the writer commit and answer what it already holds, then returns.
-pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data)
-        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data.dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data.dir.display()
+        )
+    })?;
     let mut log = EventLog::open(&config.log_path())?;
     if log.last_seq() == 0 {
         seed(&mut log, &config)?;
     }
     let reader = log.reader();
     let reference = Arc::new(RwLock::new(load_reference(&reader).await?));
-    info!(last_seq = log.last_seq(), data = %config.data.display(), "event log open");
+    info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
-    let client = async_nats::ConnectOptions::new()
-        .name("oversight-serve")
-        .event_callback(|event| async move { crate::metrics::nats_event(&event) })
-        .connect(&config.nats.url)
-        .await
-        .with_context(|| format!("cannot connect to NATS at {}", config.nats.url))?;
-    crate::metrics::nats_connected();
+    let client = crate::client::connect_service(&config.nats, "oversight-serve").await?;
 
-    let (pending_tx, pending_rx) = mpsc::channel(config.queue_depth as usize);
+    let (pending_tx, pending_rx) = mpsc::channel(config.intake.queue_depth as usize);
     // Unbounded is safe: the writer produces one batch per batch it took from the bounded queue.
     let (committed_tx, committed_rx) = mpsc::unbounded_channel();
     let writer_config = WriterConfig {
-        max_batch: config.max_batch as usize,
-        retry_after_ms: config.busy_retry_after_ms,
+        max_batch: config.intake.max_batch as usize,
+        retry_after_ms: config.intake.busy_retry_after_ms,
     };
     let writer = writer::spawn(log, pending_rx, committed_tx, writer_config)
         .context("cannot start the log writer")?;
@@ -109,10 +104,10 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         client.clone(),
         reads,
         reader,
-        config.log_read_max,
+        config.intake.log_read_max,
         stop_rx.clone(),
     ));
-    let views = if config.no_views {
+    let views = if !config.views.enabled {
         drop(feed_rx);
         None
     } else {
@@ -121,7 +116,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
                 CheckpointStore::open(&config.views_path())
                     .context("opening the views checkpoint")?,
             )),
-            every: config.checkpoint_every,
+            every: config.views.checkpoint_every,
         };
         Some(tokio::spawn(crate::project::run(
             crate::client::Client::over(client.clone()),
@@ -130,7 +125,7 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
             crate::project::Feed::Local(feed_rx),
         )))
     };
-    let disk_watch = tokio::spawn(watch_disk(config.data.clone(), stop_rx.clone()));
+    let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stop_rx.clone()));
     info!(nats = %config.nats.url, "serving");
 
     shutdown.await;
@@ -155,13 +150,13 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
         .await
         .context("writer join")?
         .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
-    if tokio::time::timeout(SHUTDOWN_STEP_LIMIT, responder)
+    if tokio::time::timeout(config.shutdown_step_limit(), responder)
         .await
         .is_err()
     {
         warn!("NATS did not take the last receipts in time; those submitters will retry");
     }
-    match tokio::time::timeout(SHUTDOWN_STEP_LIMIT, client.flush()).await {
+    match tokio::time::timeout(config.shutdown_step_limit(), client.flush()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => warn!(%error, "cannot flush the last replies"),
         Err(_) => warn!("NATS did not take the last replies in time"),
@@ -170,8 +165,8 @@ pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()>) -> any
     Ok(())
 }
 
-fn seed(log: &mut EventLog, config: &ServeConfig) -> anyhow::Result<()> {
-    let files = match &config.reference_dir {
+fn seed(log: &mut EventLog, config: &Config) -> anyhow::Result<()> {
+    let files = match &config.data.reference_dir {
         Some(dir) => ReferenceFiles::from_dir(dir)?,
         None => ReferenceFiles::bundled(),
     };
@@ -210,7 +205,7 @@ async fn intake(
     mut submissions: Subscriber,
     pending: mpsc::Sender<Pending<ReplyTo>>,
     reference: Arc<RwLock<Reference>>,
-    config: ServeConfig,
+    config: Config,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut draining = false;
@@ -223,7 +218,7 @@ async fn intake(
             message = submissions.next() => message,
             _ = stop.changed(), if !draining => {
                 draining = true;
-                drain_deadline.as_mut().reset(tokio::time::Instant::now() + SHUTDOWN_STEP_LIMIT);
+                drain_deadline.as_mut().reset(tokio::time::Instant::now() + config.shutdown_step_limit());
                 // Stop new deliveries; what the server already sent is still answered below.
                 if let Err(error) = submissions.drain().await {
                     warn!(%error, "cannot drain the submit subscription");
@@ -263,7 +258,7 @@ async fn intake(
                         &client,
                         &p.reply,
                         &Receipt::Busy {
-                            retry_after_ms: config.busy_retry_after_ms,
+                            retry_after_ms: config.intake.busy_retry_after_ms,
                         },
                     )
                     .await;
@@ -280,7 +275,7 @@ async fn intake(
 fn check(
     message: &Message,
     reference: &RwLock<Reference>,
-    config: &ServeConfig,
+    config: &Config,
 ) -> Result<proto_schema::Return, Vec<Reason>> {
     let Some(org) = message.subject.strip_prefix(subjects::SUBMIT_PREFIX) else {
         return Err(vec![Reason::new(
@@ -289,14 +284,14 @@ fn check(
             format!("`{}` is not oversight.submit.<org>", message.subject),
         )]);
     };
-    if message.payload.len() > config.max_payload_bytes {
+    if message.payload.len() > config.intake.max_payload_bytes as usize {
         return Err(vec![Reason::new(
             ReasonCode::PayloadTooLarge,
             "",
             format!(
                 "the return is {} bytes; at most {} are accepted",
                 message.payload.len(),
-                config.max_payload_bytes
+                config.intake.max_payload_bytes
             ),
         )]);
     }
@@ -320,13 +315,16 @@ fn check_admin(
     command: &str,
     message: &Message,
     reference: &RwLock<Reference>,
-    config: &ServeConfig,
+    config: &Config,
 ) -> Result<Checked, Vec<Reason>> {
-    if message.payload.len() > config.max_payload_bytes {
+    if message.payload.len() > config.intake.max_payload_bytes as usize {
         return Err(vec![Reason::new(
             ReasonCode::PayloadTooLarge,
             "",
-            format!("at most {} bytes are accepted", config.max_payload_bytes),
+            format!(
+                "at most {} bytes are accepted",
+                config.intake.max_payload_bytes
+            ),
         )]);
     }
     let encoding = Encoding::of(message.headers.as_ref());
