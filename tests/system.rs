@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access;
 mod bad_input;
 mod durability;
 mod intake;

@@ -47,6 +47,9 @@ pub enum ReasonCode {
     MalformedOrganisationCode,
     /// An organisation that closes before it opens.
     ClosedBeforeOpened,
+    /// The sender's role may not do this: a trust or CCG submitting for another organisation,
+    /// or a reference-data command from outside the data-standards role.
+    NotPermitted,
 }
 
 impl ReasonCode {
@@ -80,6 +83,7 @@ impl ReasonCode {
             ReasonCode::UnknownSystem => "unknown_system",
             ReasonCode::MalformedOrganisationCode => "malformed_organisation_code",
             ReasonCode::ClosedBeforeOpened => "closed_before_opened",
+            ReasonCode::NotPermitted => "not_permitted",
         }
     }
 }

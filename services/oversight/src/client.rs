@@ -49,7 +49,9 @@ impl Client {
             .connection_timeout(timeout)
             .request_timeout(Some(timeout));
         if let (Some(user), Some(password)) = (&args.user, &args.password) {
-            options = options.user_and_password(user.clone(), password.clone());
+            options = options
+                .user_and_password(user.clone(), password.clone())
+                .custom_inbox_prefix(crate::roles::inbox_prefix(user));
         }
         if let Some(ca) = &args.tls_ca_file {
             options = options.add_root_certificates(ca.clone()).require_tls(true);

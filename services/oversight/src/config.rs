@@ -133,9 +133,6 @@ pub struct IntakeConfig {
     pub busy_retry_after_ms: u32,
     /// Most entries one `oversight.log.read` reply carries. Default 10000.
     pub log_read_max: u32,
-    /// Whether a reference-data command must come from the data-standards role, as named by the
-    /// NATS server (deploy/nats). Default false; the generated deploy config sets it true.
-    pub require_roles: bool,
 }
 
 impl Default for IntakeConfig {
@@ -146,7 +143,6 @@ impl Default for IntakeConfig {
             max_payload_bytes: 64 * 1024,
             busy_retry_after_ms: 50,
             log_read_max: 10_000,
-            require_roles: false,
         }
     }
 }

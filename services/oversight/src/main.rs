@@ -47,6 +47,9 @@ enum Command {
     /// OVERSIGHT_* environment), or say exactly what is wrong with it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Generate what a deployment needs.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
     /// Submit one return and print its receipt.
     ///
     /// Either from flags:
@@ -89,6 +92,24 @@ enum ConfigCommand {
     },
     /// Print the defaults, as a file to start from.
     Defaults,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeployCommand {
+    /// Write nats-server.conf (accounts, users and subject permissions for every trust, CCG,
+    /// regional team, corporate and data standards) and credentials.csv (their passwords) from
+    /// the reference data. Both files are readable by their owner only.
+    NatsConfig {
+        /// The directory to write into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Reference files (regions.csv, etr.csv, eccg.csv); default: the built-in copies.
+        #[arg(long, value_name = "DIR")]
+        reference_dir: Option<PathBuf>,
+        /// Where nats-server listens.
+        #[arg(long, default_value = "127.0.0.1:4222", value_name = "HOST:PORT")]
+        listen: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +274,25 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(Some(&file), std::env::vars())?;
             print!("{}", config.to_toml());
             eprintln!("{}: valid", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deploy(DeployCommand::NatsConfig {
+            out,
+            reference_dir,
+            listen,
+        }) => {
+            let files = match &reference_dir {
+                Some(dir) => ingest::seed::ReferenceFiles::from_dir(dir)?,
+                None => ingest::seed::ReferenceFiles::bundled(),
+            };
+            let config = oversight::deploy::NatsConfig::generate(&files, &listen)?;
+            let (conf, credentials) = config.write(&out)?;
+            println!(
+                "{} users written: {} (for nats-server -c) and {} (hand each user its line)",
+                config.users.len(),
+                conf.display(),
+                credentials.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Defaults) => {

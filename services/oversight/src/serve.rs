@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::roles::{self, Requester};
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -284,6 +285,8 @@ fn check(
             format!("`{}` is not oversight.submit.<org>", message.subject),
         )]);
     };
+    let requester = Requester::of(message.headers.as_ref());
+    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
     if message.payload.len() > config.intake.max_payload_bytes as usize {
         return Err(vec![Reason::new(
             ReasonCode::PayloadTooLarge,
@@ -317,6 +320,8 @@ fn check_admin(
     reference: &RwLock<Reference>,
     config: &Config,
 ) -> Result<Checked, Vec<Reason>> {
+    let requester = Requester::of(message.headers.as_ref());
+    roles::may_change_reference(requester.as_ref()).map_err(|reason| vec![reason])?;
     if message.payload.len() > config.intake.max_payload_bytes as usize {
         return Err(vec![Reason::new(
             ReasonCode::PayloadTooLarge,
@@ -369,7 +374,10 @@ fn check_admin(
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Ok(match check_reference(&event, &reference)? {
         Decision::Append => Checked::Append(Work::Reference {
-            sender: ADMIN_SENDER.to_owned(),
+            sender: requester
+                .map(|r| r.user)
+                .filter(|user| !user.is_empty())
+                .unwrap_or_else(|| ADMIN_SENDER.to_owned()),
             event,
         }),
         Decision::AlreadyInForce(seq) => Checked::Answer(Receipt::Accepted {
@@ -383,7 +391,8 @@ fn check_admin(
 /// Committed batches the in-process views may fall behind by before they read the log instead.
 const VIEWS_FEED_BATCHES: usize = 1024;
 
-/// Who reference-data commands are recorded as sent by (until roles name the sender).
+/// Who reference-data commands from inside the services' account are recorded as sent by;
+/// commands through the data-standards role are recorded under the user the server names.
 const ADMIN_SENDER: &str = "oversight-admin";
 
 async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {

@@ -1,0 +1,355 @@
+//! `oversight deploy nats-config`: the nats-server configuration of every role, generated from
+//! the reference data, since there are hundreds of organisations (see [`crate::roles`]).
+//!
+//! Writes `nats-server.conf` (accounts, users, subject permissions) and `credentials.csv` (each
+//! user's password, to hand to its owner), both readable by their owner only.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ingest::seed::{seed_events, ReferenceFiles};
+use proto_schema::Event;
+
+use crate::roles::{
+    inbox_prefix, region_user, CORPORATE, DATA_STANDARDS, REGIONS, SERVICES, SUBMITTERS,
+};
+
+/// The services' own user.
+pub const SERVICE_USER: &str = "oversight-service";
+pub const CORPORATE_USER: &str = "corporate";
+pub const DATA_STANDARDS_USER: &str = "data-standards";
+
+/// One user: who, in which account, with what password, allowed to publish and subscribe what.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub account: &'static str,
+    pub name: String,
+    pub password: String,
+    /// What it is for, in the credentials file: an organisation, region or role.
+    pub scope: String,
+    pub publish: Vec<String>,
+    pub subscribe: Vec<String>,
+}
+
+/// Every user of every role.
+#[derive(Debug, Clone)]
+pub struct NatsConfig {
+    pub users: Vec<User>,
+    pub listen: String,
+}
+
+/// The scopes a regional team reads: the region, its systems and its organisations.
+fn region_scopes(events: &[Event]) -> BTreeMap<String, Vec<String>> {
+    let mut scopes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for event in events {
+        match event {
+            Event::RegionDefined(region) => scopes
+                .entry(region.code.clone())
+                .or_default()
+                .push(region.code.clone()),
+            Event::SystemDefined(system) => scopes
+                .entry(system.region.clone())
+                .or_default()
+                .push(system.code.clone()),
+            Event::OrganisationRegistered(org) if !org.region.is_empty() => scopes
+                .entry(org.region.clone())
+                .or_default()
+                .push(org.code.clone()),
+            _ => {}
+        }
+    }
+    for list in scopes.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    scopes
+}
+
+fn view_reads(scope: &str) -> [String; 3] {
+    [
+        format!("oversight.view.{scope}.delta"),
+        format!("oversight.view.{scope}.delta.json"),
+        format!("oversight.alert.{scope}"),
+    ]
+}
+
+impl NatsConfig {
+    /// The users for the organisations and regions of `files`, with fresh passwords.
+    pub fn generate(files: &ReferenceFiles, listen: &str) -> anyhow::Result<NatsConfig> {
+        let (events, _) = seed_events(files)?;
+        let mut users = vec![User {
+            account: SERVICES,
+            name: SERVICE_USER.into(),
+            password: password()?,
+            scope: "the oversight services".into(),
+            publish: vec![">".into()],
+            subscribe: vec![">".into()],
+        }];
+        for event in &events {
+            if let Event::OrganisationRegistered(org) = event {
+                users.push(User {
+                    account: SUBMITTERS,
+                    name: org.code.clone(),
+                    password: password()?,
+                    scope: org.name.clone(),
+                    publish: vec![
+                        format!("oversight.submit.{}", org.code),
+                        format!("oversight.plan.{}", org.code),
+                    ],
+                    subscribe: vec![format!("{}.>", inbox_prefix(&org.code))],
+                });
+            }
+        }
+        for (region, scopes) in region_scopes(&events) {
+            let name = region_user(&region);
+            let mut subscribe: Vec<String> = scopes.iter().flat_map(|s| view_reads(s)).collect();
+            subscribe.push(format!("{}.>", inbox_prefix(&name)));
+            users.push(User {
+                account: REGIONS,
+                password: password()?,
+                scope: format!("region {region} ({} scopes)", scopes.len()),
+                publish: scopes
+                    .iter()
+                    .map(|s| format!("oversight.view.{s}.snapshot"))
+                    .collect(),
+                subscribe,
+                name,
+            });
+        }
+        users.push(User {
+            account: CORPORATE,
+            name: CORPORATE_USER.into(),
+            password: password()?,
+            scope: "every view".into(),
+            publish: vec!["oversight.view.*.snapshot".into()],
+            subscribe: vec![
+                "oversight.view.>".into(),
+                "oversight.alert.>".into(),
+                format!("{}.>", inbox_prefix(CORPORATE_USER)),
+            ],
+        });
+        users.push(User {
+            account: DATA_STANDARDS,
+            name: DATA_STANDARDS_USER.into(),
+            password: password()?,
+            scope: "reference data".into(),
+            publish: vec!["oversight.admin.*".into()],
+            subscribe: vec![format!("{}.>", inbox_prefix(DATA_STANDARDS_USER))],
+        });
+        Ok(NatsConfig {
+            users,
+            listen: listen.to_owned(),
+        })
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// The nats-server configuration file.
+    pub fn server_conf(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# Generated by `oversight deploy nats-config` from the reference data: regenerate it when\n\
+             # organisations are registered or move, and hand each user its line of credentials.csv.\n\
+             # Roles: DESIGN.md contract 6; what each may do: ARCHITECTURE.md.\n\
+             listen: {listen}\n\
+             # TLS (see deploy/README.md):\n\
+             # tls {{\n\
+             #   cert_file: \"/etc/nats/server.pem\"\n\
+             #   key_file: \"/etc/nats/server-key.pem\"\n\
+             #   ca_file: \"/etc/nats/ca.pem\"\n\
+             # }}\n\
+             max_payload: 1MB\n\
+             accounts {{",
+            listen = self.listen
+        );
+        let sections: [(&str, &str, &[&str], &[&str]); 5] = [
+            (
+                SERVICES,
+                "the services: they answer every request and export what the roles may use",
+                &[],
+                &[],
+            ),
+            (
+                SUBMITTERS,
+                "trusts and CCGs: each submits and plans for itself only",
+                &["oversight.submit.*", "oversight.plan.*"],
+                &[],
+            ),
+            (
+                REGIONS,
+                "regional teams: each reads its region's views and alerts only",
+                &["oversight.view.*.snapshot"],
+                &[
+                    "oversight.view.*.delta",
+                    "oversight.view.*.delta.json",
+                    "oversight.alert.*",
+                ],
+            ),
+            (
+                CORPORATE,
+                "the national team: every view and alert",
+                &["oversight.view.*.snapshot"],
+                &[
+                    "oversight.view.*.delta",
+                    "oversight.view.*.delta.json",
+                    "oversight.alert.*",
+                ],
+            ),
+            (
+                DATA_STANDARDS,
+                "the data-standards team: reference-data commands",
+                &["oversight.admin.*"],
+                &[],
+            ),
+        ];
+        for (account, what, services, streams) in sections {
+            let _ = writeln!(out, "  # {what}\n  {account}: {{\n    users: [");
+            for user in self.users.iter().filter(|u| u.account == account) {
+                let _ = writeln!(
+                    out,
+                    "      {{user: \"{}\", password: \"{}\", permissions: {{publish: {{allow: {}}}, subscribe: {{allow: {}}}}}}}",
+                    user.name,
+                    user.password,
+                    list(&user.publish),
+                    list(&user.subscribe)
+                );
+            }
+            let _ = writeln!(out, "    ]");
+            if account == SERVICES {
+                let _ = writeln!(
+                    out,
+                    "    exports: [\n\
+                     \x20     {{service: \"oversight.submit.*\"}}\n\
+                     \x20     {{service: \"oversight.plan.*\"}}\n\
+                     \x20     {{service: \"oversight.admin.*\"}}\n\
+                     \x20     {{service: \"oversight.view.*.snapshot\"}}\n\
+                     \x20     {{stream: \"oversight.view.*.delta\"}}\n\
+                     \x20     {{stream: \"oversight.view.*.delta.json\"}}\n\
+                     \x20     {{stream: \"oversight.alert.*\"}}\n\
+                     \x20   ]"
+                );
+            } else {
+                let _ = writeln!(out, "    imports: [");
+                // share: the server tells the service who sent each request, so it can check.
+                for subject in services {
+                    let _ = writeln!(
+                        out,
+                        "      {{service: {{account: {SERVICES}, subject: \"{subject}\"}}, share: true}}"
+                    );
+                }
+                for subject in streams {
+                    let _ = writeln!(
+                        out,
+                        "      {{stream: {{account: {SERVICES}, subject: \"{subject}\"}}}}"
+                    );
+                }
+                let _ = writeln!(out, "    ]");
+            }
+            let _ = writeln!(out, "  }}");
+        }
+        let _ = writeln!(out, "}}");
+        out
+    }
+
+    /// `account,user,password,scope`, one line per user.
+    pub fn credentials_csv(&self) -> anyhow::Result<String> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(["account", "user", "password", "scope"])?;
+        for user in &self.users {
+            writer.write_record([user.account, &user.name, &user.password, &user.scope])?;
+        }
+        Ok(String::from_utf8(writer.into_inner()?)?)
+    }
+
+    /// Writes both files into `dir`, readable by their owner only; returns their paths.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let conf = dir.join("nats-server.conf");
+        let credentials = dir.join("credentials.csv");
+        write_private(&conf, self.server_conf().as_bytes())?;
+        write_private(&credentials, self.credentials_csv()?.as_bytes())?;
+        Ok((conf, credentials))
+    }
+}
+
+fn list(subjects: &[String]) -> String {
+    let quoted: Vec<String> = subjects.iter().map(|s| format!("\"{s}\"")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// 128 random bits from the kernel, as 32 hex digits.
+fn password() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom for passwords")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_organisation_and_region_has_a_user_with_only_its_subjects() {
+        let config =
+            NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
+        let rj1 = config.user("RJ1").expect("RJ1, a London trust");
+        assert_eq!(rj1.account, SUBMITTERS);
+        assert_eq!(
+            rj1.publish,
+            ["oversight.submit.RJ1", "oversight.plan.RJ1"].map(String::from)
+        );
+        assert_eq!(rj1.subscribe, ["_INBOX_RJ1.>".to_owned()]);
+
+        let london = config.user("region-Y56").expect("London's team");
+        assert!(london
+            .publish
+            .contains(&"oversight.view.Y56.snapshot".to_owned()));
+        assert!(london
+            .publish
+            .contains(&"oversight.view.RJ1.snapshot".to_owned()));
+        assert!(!london
+            .publish
+            .iter()
+            .any(|s| s == "oversight.view.Y58.snapshot" || s.contains('*') || s.contains('>')));
+        assert_eq!(
+            config.users.iter().filter(|u| u.account == REGIONS).count(),
+            7
+        );
+        let organisations = config
+            .users
+            .iter()
+            .filter(|u| u.account == SUBMITTERS)
+            .count();
+        assert!(organisations > 300, "{organisations} organisations");
+        let passwords: std::collections::HashSet<_> =
+            config.users.iter().map(|u| &u.password).collect();
+        assert_eq!(
+            passwords.len(),
+            config.users.len(),
+            "passwords are distinct"
+        );
+    }
+}

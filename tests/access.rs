@@ -1,0 +1,303 @@
+//! Access control (contract 6) with the generated nats-server configuration, against a real
+//! nats-server: each role reaches only what is its own, and the service checks the sender again.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oversight::client::Client;
+use oversight::config::NatsArgs;
+use oversight::deploy::{NatsConfig, CORPORATE_USER, DATA_STANDARDS_USER, SERVICE_USER};
+use proto_schema::{
+    OrgRole, Organisation, ReasonCode, Receipt, ReturnForm, SnapshotRequest, View, NATIONAL,
+};
+
+use crate::harness::{ae_return, data_dir, NatsServer, Service};
+
+/// A London trust, and one in the South West.
+const LONDON_TRUST: &str = "RJ1";
+const SOUTH_WEST_TRUST: &str = "R0D";
+
+struct Deployment {
+    nats: NatsServer,
+    config: NatsConfig,
+    _service: Service,
+    _tmp: tempfile::TempDir,
+}
+
+impl Deployment {
+    /// The generated configuration, changed by `edit` (to misconfigure it on purpose), served.
+    async fn start(edit: impl FnOnce(String) -> String) -> Deployment {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config =
+            NatsConfig::generate(&ingest::seed::ReferenceFiles::bundled(), "127.0.0.1:4222")
+                .expect("generate");
+        let conf = tmp.path().join("nats-server.conf");
+        std::fs::write(&conf, edit(config.server_conf())).expect("write conf");
+        let nats = NatsServer::start(&["-c", &conf.display().to_string()])
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let service_toml = tmp.path().join("oversight.toml");
+        let service_user = config.user(SERVICE_USER).expect("service user");
+        std::fs::write(
+            &service_toml,
+            format!(
+                "version = 1\n[nats]\nuser = \"{SERVICE_USER}\"\npassword = \"{}\"\n",
+                service_user.password
+            ),
+        )
+        .expect("service config");
+        let service = Service::start_with(
+            &nats.url(),
+            &data_dir(tmp.path()),
+            &["--config", &service_toml.display().to_string()],
+            "warn",
+        );
+        let deployment = Deployment {
+            nats,
+            config,
+            _service: service,
+            _tmp: tmp,
+        };
+        let operator = deployment.client(SERVICE_USER).await;
+        oversight::bench::wait_until_serving(&operator)
+            .await
+            .expect("serving");
+        deployment
+    }
+
+    async fn client(&self, user: &str) -> Client {
+        let password = self
+            .config
+            .user(user)
+            .unwrap_or_else(|| panic!("no user {user}"))
+            .password
+            .clone();
+        let args = NatsArgs {
+            user: Some(user.to_owned()),
+            password: Some(password),
+            ..NatsArgs::anonymous(&self.nats.url())
+        };
+        Client::connect_as(&args, Duration::from_secs(2))
+            .await
+            .unwrap_or_else(|e| panic!("{user} connects: {e}"))
+    }
+
+    async fn last_seq(&self) -> u64 {
+        self.client(SERVICE_USER)
+            .await
+            .read_log(1, 1)
+            .await
+            .expect("log")
+            .last_seq
+    }
+}
+
+fn return_of(org: &str, id: &str) -> ReturnForm {
+    let mut form = ae_return(id, "2021-01", 1000);
+    form.org = org.to_owned();
+    form
+}
+
+async fn snapshot(client: &Client, scope: &str) -> Result<View, oversight::client::ClientError> {
+    client.snapshot(scope, &SnapshotRequest::default()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_submits_only_for_itself_and_cannot_change_reference_data() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let trust = deployment.client(LONDON_TRUST).await;
+    let before = deployment.last_seq().await;
+
+    let own = trust
+        .submit(&return_of(LONDON_TRUST, "own-1"))
+        .await
+        .expect("own return");
+    assert!(
+        matches!(
+            own,
+            Receipt::Accepted {
+                duplicate: false,
+                ..
+            }
+        ),
+        "{own:?}"
+    );
+    // Another trust's subject: the server refuses the publish, so nobody answers.
+    let other = trust.submit(&return_of(SOUTH_WEST_TRUST, "other-1")).await;
+    assert!(other.is_err(), "{other:?}");
+    // Its own subject naming another organisation in the return: rejected by the service.
+    let mut mislabelled = return_of(SOUTH_WEST_TRUST, "other-2");
+    mislabelled.org = SOUTH_WEST_TRUST.into();
+    let json = serde_json::to_vec(&mislabelled).expect("json");
+    let answer = trust
+        .request(
+            oversight::subjects::submit(LONDON_TRUST),
+            oversight::wire::Encoding::Json,
+            json,
+        )
+        .await
+        .expect("an answer on its own subject");
+    let receipt: Receipt = serde_json::from_slice(&answer).expect("receipt");
+    assert!(
+        matches!(&receipt, Receipt::Rejected { reasons } if reasons[0].code == ReasonCode::OrgMismatch),
+        "{receipt:?}"
+    );
+    // Reference data is the data-standards role's.
+    let org = Organisation {
+        code: "ZZZ1".into(),
+        name: "Not a trust".into(),
+        role: OrgRole::Provider,
+        system: "unassigned".into(),
+        region: "Y56".into(),
+        opened: proto_schema::Date::parse("2020-01-01").expect("date"),
+        closed: None,
+    };
+    assert!(trust.admin("register_organisation", &org).await.is_err());
+
+    assert_eq!(
+        deployment.last_seq().await,
+        before + 1,
+        "only the trust's own return was appended"
+    );
+
+    let standards = deployment.client(DATA_STANDARDS_USER).await;
+    let registered = standards
+        .admin("register_organisation", &org)
+        .await
+        .expect("data standards may");
+    assert!(
+        matches!(registered, Receipt::Accepted { .. }),
+        "{registered:?}"
+    );
+    let page = deployment
+        .client(SERVICE_USER)
+        .await
+        .read_log(before + 2, 1)
+        .await
+        .expect("log");
+    assert_eq!(
+        page.entries[0].sender, DATA_STANDARDS_USER,
+        "recorded as sent by the user the server named"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_checks_the_sender_again_when_nats_lets_too_much_through() {
+    // Misconfigured on purpose: RJ1 may publish on every submit subject, and trusts may send
+    // admin commands.
+    let deployment = Deployment::start(|conf| {
+        conf.replace(
+            "allow: [\"oversight.submit.RJ1\", \"oversight.plan.RJ1\"]",
+            "allow: [\"oversight.submit.*\", \"oversight.admin.*\"]",
+        )
+        .replacen(
+            "{service: {account: OVERSIGHT, subject: \"oversight.submit.*\"}, share: true}",
+            "{service: {account: OVERSIGHT, subject: \"oversight.submit.*\"}, share: true}\n      {service: {account: OVERSIGHT, subject: \"oversight.admin.*\"}, share: true}",
+            1,
+        )
+    })
+    .await;
+    let trust = deployment.client(LONDON_TRUST).await;
+    let before = deployment.last_seq().await;
+    let receipt = trust
+        .submit(&return_of(SOUTH_WEST_TRUST, "sneaky-1"))
+        .await
+        .expect("the service answers");
+    assert!(
+        matches!(&receipt, Receipt::Rejected { reasons } if reasons[0].code == ReasonCode::NotPermitted),
+        "{receipt:?}"
+    );
+    let moved = proto_schema::OrganisationMoved {
+        code: LONDON_TRUST.into(),
+        system: String::new(),
+        region: "Y58".into(),
+        from: proto_schema::Period::parse("2021-01").expect("period"),
+    };
+    let receipt = trust
+        .admin("move_organisation", &moved)
+        .await
+        .expect("the service answers");
+    assert!(
+        matches!(&receipt, Receipt::Rejected { reasons } if reasons[0].code == ReasonCode::NotPermitted),
+        "{receipt:?}"
+    );
+    assert_eq!(deployment.last_seq().await, before, "nothing appended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regional_team_reads_only_its_region_and_corporate_reads_all() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let london = deployment.client("region-Y56").await;
+    let corporate = deployment.client(CORPORATE_USER).await;
+
+    for scope in ["Y56", LONDON_TRUST] {
+        let view = snapshot(&london, scope).await;
+        assert!(view.is_ok(), "London reads {scope}: {view:?}");
+    }
+    for scope in ["Y58", NATIONAL, SOUTH_WEST_TRUST] {
+        let view = snapshot(&london, scope).await;
+        assert!(view.is_err(), "London must not read {scope}: {view:?}");
+    }
+    for scope in [NATIONAL, "Y56", "Y58", SOUTH_WEST_TRUST] {
+        let view = snapshot(&corporate, scope).await;
+        assert!(view.is_ok(), "corporate reads {scope}: {view:?}");
+    }
+
+    // Deltas: London's team subscribes to its own region and (refused) to the South West's.
+    let mut london_own = london
+        .nats()
+        .subscribe(oversight::subjects::view_delta("Y56"))
+        .await
+        .expect("subscribe");
+    let mut london_other = london
+        .nats()
+        .subscribe(oversight::subjects::view_delta("Y58"))
+        .await
+        .expect("the client sends it; the server refuses it");
+    let mut corporate_other = corporate
+        .nats()
+        .subscribe(oversight::subjects::view_delta("Y58"))
+        .await
+        .expect("subscribe");
+    london.nats().flush().await.expect("flush");
+    corporate.nats().flush().await.expect("flush");
+
+    let south_west = deployment.client(SOUTH_WEST_TRUST).await;
+    south_west
+        .submit(&return_of(SOUTH_WEST_TRUST, "sw-1"))
+        .await
+        .expect("submit");
+    let london_trust = deployment.client(LONDON_TRUST).await;
+    london_trust
+        .submit(&return_of(LONDON_TRUST, "ldn-1"))
+        .await
+        .expect("submit");
+
+    let wait = Duration::from_secs(10);
+    let seen = tokio::time::timeout(wait, corporate_other.next()).await;
+    assert!(
+        matches!(seen, Ok(Some(_))),
+        "corporate sees the South West's delta"
+    );
+    let own = tokio::time::timeout(wait, london_own.next()).await;
+    assert!(matches!(own, Ok(Some(_))), "London sees its own delta");
+    // Both deltas were published by now; the refused subscription never delivers.
+    let other = tokio::time::timeout(Duration::from_secs(1), london_other.next()).await;
+    assert!(
+        !matches!(other, Ok(Some(_))),
+        "London must not see the South West's delta"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_and_wrong_passwords_are_refused() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let anonymous = Client::connect(&deployment.nats.url(), Duration::from_secs(2)).await;
+    assert!(anonymous.is_err(), "no credentials");
+    let wrong = NatsArgs {
+        user: Some(LONDON_TRUST.into()),
+        password: Some("not-the-password".into()),
+        ..NatsArgs::anonymous(&deployment.nats.url())
+    };
+    let refused = Client::connect_as(&wrong, Duration::from_secs(2)).await;
+    assert!(refused.is_err(), "wrong password");
+}
