@@ -11,4 +11,5 @@ mod intake;
 mod metrics;
 mod python_client;
 mod reconcile;
+mod shutdown;
 mod views;

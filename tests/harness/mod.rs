@@ -53,13 +53,18 @@ impl Service {
 
     /// SIGTERM, then waits for the graceful shutdown to finish.
     pub fn terminate(&mut self) {
+        let _ = self.terminate_status();
+    }
+
+    /// SIGTERM; the exit status once the graceful shutdown finished.
+    pub fn terminate_status(&mut self) -> std::io::Result<std::process::ExitStatus> {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGTERM,
             );
         }
-        let _ = self.child.wait();
+        self.child.wait()
     }
 
     /// SIGKILL: no chance to flush or finish anything.

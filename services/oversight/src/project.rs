@@ -129,6 +129,11 @@ pub async fn run(
     )
     .await;
     save(&checkpoints, &mut state, 1).await;
+    info!(
+        seq = state.projection.seq(),
+        checkpoint = state.saved_seq,
+        "views stopped"
+    );
     result
 }
 

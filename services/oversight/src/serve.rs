@@ -101,13 +101,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         config.clone(),
         stop_rx.clone(),
     ));
+    // Log reads outlive intake: the views may need them to reach the last seq at shutdown.
+    let (reads_stop_tx, reads_stop_rx) = watch::channel(false);
     let log_reads = tokio::spawn(serve_log_reads(
         client.clone(),
         reads,
         reader,
         config.intake.log_read_max,
-        stop_rx.clone(),
+        reads_stop_rx,
     ));
+    let (views_stop_tx, views_stop_rx) = watch::channel(false);
     let views = if !config.views.enabled {
         drop(feed_rx);
         None
@@ -121,7 +124,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         };
         Some(tokio::spawn(crate::project::run(
             crate::client::Client::over(client.clone()),
-            stop_rx.clone(),
+            views_stop_rx,
             checkpoints,
             crate::project::Feed::Local(feed_rx),
         )))
@@ -130,12 +133,44 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     info!(nats = %config.nats.url, "serving");
 
     shutdown.await;
-    info!("shutting down: intake stops first");
+    let step_limit = config.shutdown_step_limit();
+    info!("shutting down (1/5): intake stops taking requests and answers what it received");
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
     admin_intake.await.context("admin intake task")?;
+
+    info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
+    // The writer commits everything it was handed whatever NATS is doing; only the replies and
+    // publishes after it depend on the server, so only they are bounded in time.
+    let log = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("writer join")?
+        .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
+    let last_seq = log.last_seq();
+    let mut responder = responder;
+    if tokio::time::timeout(step_limit, &mut responder)
+        .await
+        .is_err()
+    {
+        warn!("NATS did not take the last receipts in time; those submitters will retry");
+        // Its end closes the views' feed.
+        responder.abort();
+    }
+
     if let Some(views) = views {
-        match views.await {
+        info!(last_seq, "shutting down (3/5): the views reach the last seq and checkpoint");
+        // The views end when the feed closes, after the last batch; the stop signal is only
+        // the fallback when they cannot get there in time.
+        let mut views = views;
+        let outcome = match tokio::time::timeout(step_limit, &mut views).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                warn!("the views did not reach the last seq in time; they checkpoint where they are");
+                let _ = views_stop_tx.send(true);
+                views.await
+            }
+        };
+        match outcome {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 warn!(error = %format!("{error:#}"), "the views stopped with an error")
@@ -143,26 +178,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             Err(error) => warn!(%error, "the views task failed"),
         }
     }
+    let _ = reads_stop_tx.send(true);
     log_reads.await.context("log read task")?;
     disk_watch.await.context("disk watch task")?;
-    // The writer commits everything it was handed whatever NATS is doing; only the replies and
-    // publishes after it depend on the server, so only they are bounded in time.
-    let log = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .context("writer join")?
-        .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
-    if tokio::time::timeout(config.shutdown_step_limit(), responder)
-        .await
-        .is_err()
-    {
-        warn!("NATS did not take the last receipts in time; those submitters will retry");
-    }
-    match tokio::time::timeout(config.shutdown_step_limit(), client.flush()).await {
+
+    info!("shutting down (4/5): NATS drains");
+    match tokio::time::timeout(step_limit, client.flush()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => warn!(%error, "cannot flush the last replies"),
         Err(_) => warn!("NATS did not take the last replies in time"),
     }
-    info!(last_seq = log.last_seq(), "stopped");
+    if let Err(error) = client.drain().await {
+        warn!(%error, "cannot drain the NATS connection");
+    }
+    // (5/5) Metrics are pulled by Prometheus: nothing is buffered here to flush.
+    info!(last_seq, "stopped");
     Ok(())
 }
 
