@@ -11,5 +11,6 @@ mod intake;
 mod metrics;
 mod python_client;
 mod reconcile;
+mod refuse;
 mod shutdown;
 mod views;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use proto_schema::{DecodeError, Envelope, Event, Period, Timestamp};
+use proto_schema::{DecodeError, Envelope, Event, Period, Timestamp, SCHEMA_VERSION};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     TableDefinition,
@@ -59,8 +59,10 @@ pub enum LogError {
     InUse { path: String },
     #[error("event log storage: {0}")]
     Storage(#[from] redb::Error),
-    #[error("log entry {seq} cannot be decoded")]
+    #[error("log entry {seq} is damaged ({source}); the service will not run on a damaged log: restore the data directory from a backup")]
     Corrupt { seq: u64, source: DecodeError },
+    #[error("log entry {seq} was written by a newer version of oversight (schema version {version}; this build reads {SCHEMA_VERSION}): run that version or newer")]
+    NewerSchema { seq: u64, version: u16 },
     #[error("the log is not dense: last seq {last_seq} but {count} entries")]
     NotDense { last_seq: u64, count: u64 },
 }
@@ -77,6 +79,20 @@ fn open_database(path: &Path) -> Result<Database, LogError> {
         },
     })
 }
+
+/// An entry that cannot be read: written by a newer build, or damaged.
+fn undecodable(seq: u64, source: DecodeError) -> LogError {
+    match source {
+        DecodeError::UnknownSchemaVersion(version) if version > SCHEMA_VERSION => {
+            LogError::NewerSchema { seq, version }
+        }
+        source => LogError::Corrupt { seq, source },
+    }
+}
+
+/// Entries at the end of the log whose checksums are verified at every open: those the last
+/// writes touched, where a torn or damaged write would show (a full check is `verify`).
+pub const VERIFY_TAIL: u64 = 10_000;
 
 fn storage(e: impl Into<redb::Error>) -> LogError {
     LogError::Storage(e.into())
@@ -169,9 +185,24 @@ impl EventLog {
             recent: Recent::default(),
             index_flush_every: DEFAULT_INDEX_FLUSH_EVERY,
         };
+        log.verify(log.last_seq.saturating_sub(VERIFY_TAIL - 1).max(1))?;
         log.replay_recent(index_seq)?;
         metrics::committed(log.last_seq, log.file_bytes(), false);
         Ok(log)
+    }
+
+    /// Decodes every entry from `from` on, checking schema versions and checksums.
+    pub fn verify(&self, from: u64) -> Result<u64, LogError> {
+        let reader = self.reader();
+        let mut next = from.max(1);
+        let mut checked = 0;
+        while next <= self.last_seq {
+            let (entries, _) = reader.read(next, 4096)?;
+            let Some(last) = entries.last() else { break };
+            next = last.seq + 1;
+            checked += entries.len() as u64;
+        }
+        Ok(checked)
     }
 
     /// Rebuilds the in-memory look-ups of the entries after `index_seq`.
@@ -306,7 +337,7 @@ impl Appender<'_> {
         };
         Envelope::decode(bytes.value())
             .map(Some)
-            .map_err(|source| LogError::Corrupt { seq, source })
+            .map_err(|source| undecodable(seq, source))
     }
 
     /// The latest revision of (organisation, collection, period), 0 if none.
@@ -400,10 +431,8 @@ impl LogReader {
         for item in log.range(from.max(1)..).map_err(storage)?.take(max) {
             let (seq, bytes) = item.map_err(storage)?;
             let seq = seq.value();
-            entries.push(
-                Envelope::decode(bytes.value())
-                    .map_err(|source| LogError::Corrupt { seq, source })?,
-            );
+            entries
+                .push(Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?);
         }
         Ok((entries, last_seq))
     }
@@ -420,10 +449,7 @@ impl LogReader {
                 last_seq: seq,
                 count: 0,
             })?;
-            out.push(
-                Envelope::decode(bytes.value())
-                    .map_err(|source| LogError::Corrupt { seq, source })?,
-            );
+            out.push(Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?);
         }
         Ok(out)
     }

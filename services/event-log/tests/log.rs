@@ -2,6 +2,7 @@
 
 use event_log::{EventLog, LogError};
 use proto_schema::*;
+use redb::ReadableTable;
 
 fn ret(id: &str, period: &str) -> Event {
     Event::ReturnSubmitted(ReturnSubmitted {
@@ -179,4 +180,64 @@ fn look_ups_survive_sweeps_and_reopening() {
             .max(),
         Some(18)
     );
+}
+
+/// Rewrites the stored bytes of entry `seq` with `damage`, as a bad disk or a newer build would.
+fn tamper(path: &std::path::Path, seq: u64, damage: impl FnOnce(&mut Vec<u8>)) {
+    const LOG: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("log");
+    let db = redb::Database::open(path).expect("open redb");
+    let txn = db.begin_write().expect("write");
+    {
+        let mut table = txn.open_table(LOG).expect("log table");
+        let mut bytes = table
+            .get(seq)
+            .expect("get")
+            .expect("entry")
+            .value()
+            .to_vec();
+        damage(&mut bytes);
+        table.insert(seq, bytes.as_slice()).expect("insert");
+    }
+    txn.commit().expect("commit");
+}
+
+fn log_of_three(path: &std::path::Path) {
+    let mut log = EventLog::open(path).expect("open");
+    log.append_batch(|a| {
+        a.append(Timestamp(1), "seed", region())?;
+        a.append(Timestamp(2), "RJ1", ret("a", "2019-01"))?;
+        a.append(Timestamp(3), "RJ1", ret("b", "2019-02"))?;
+        Ok(())
+    })
+    .expect("append");
+}
+
+#[test]
+fn a_damaged_entry_stops_the_log_from_opening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    log_of_three(&path);
+    tamper(&path, 2, |bytes| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+    });
+    match EventLog::open(&path) {
+        Err(LogError::Corrupt { seq: 2, .. }) => {}
+        other => panic!("expected entry 2 to be found damaged, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_log_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    log_of_three(&path);
+    // The schema version is the first field, a one-byte varint for small versions.
+    tamper(&path, 3, |bytes| bytes[0] = (SCHEMA_VERSION + 1) as u8);
+    match EventLog::open(&path) {
+        Err(error @ LogError::NewerSchema { seq: 3, .. }) => {
+            assert!(error.to_string().contains("newer version"), "{error}")
+        }
+        other => panic!("expected a newer schema at entry 3, got {other:?}"),
+    }
 }

@@ -107,6 +107,9 @@ pub struct DataConfig {
     /// Reference files (`regions.csv`, `etr.csv`, `eccg.csv`) to seed an empty log with, instead
     /// of the copies built into the binary. Default: the built-in copies.
     pub reference_dir: Option<PathBuf>,
+    /// The service refuses to start when the data directory's disk has less free space than
+    /// this, in bytes. Default 268435456 (256 MiB).
+    pub min_free_bytes: u64,
 }
 
 impl Default for DataConfig {
@@ -114,6 +117,7 @@ impl Default for DataConfig {
         DataConfig {
             dir: "oversight-data".into(),
             reference_dir: None,
+            min_free_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -48,6 +48,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             config.data.dir.display()
         )
     })?;
+    check_free_space(&config)?;
     let mut log = EventLog::open(&config.log_path())?;
     if log.last_seq() == 0 {
         seed(&mut log, &config)?;
@@ -158,14 +159,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
 
     if let Some(views) = views {
-        info!(last_seq, "shutting down (3/5): the views reach the last seq and checkpoint");
+        info!(
+            last_seq,
+            "shutting down (3/5): the views reach the last seq and checkpoint"
+        );
         // The views end when the feed closes, after the last batch; the stop signal is only
         // the fallback when they cannot get there in time.
         let mut views = views;
         let outcome = match tokio::time::timeout(step_limit, &mut views).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                warn!("the views did not reach the last seq in time; they checkpoint where they are");
+                warn!(
+                    "the views did not reach the last seq in time; they checkpoint where they are"
+                );
                 let _ = views_stop_tx.send(true);
                 views.await
             }
@@ -193,6 +199,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     // (5/5) Metrics are pulled by Prometheus: nothing is buffered here to flush.
     info!(last_seq, "stopped");
+    Ok(())
+}
+
+/// Refuses to start on a disk too full to take commits.
+fn check_free_space(config: &Config) -> anyhow::Result<()> {
+    let dir = &config.data.dir;
+    let fs = nix::sys::statvfs::statvfs(dir)
+        .with_context(|| format!("cannot measure the free space under {}", dir.display()))?;
+    let free = fs.blocks_available() as u64 * fs.fragment_size() as u64;
+    let needed = config.data.min_free_bytes;
+    if free < needed {
+        anyhow::bail!(
+            "the disk holding {} has {} MiB free; at least {} MiB are needed (data.min_free_bytes): free some space or move the data directory",
+            dir.display(),
+            free / (1024 * 1024),
+            needed.div_ceil(1024 * 1024)
+        );
+    }
     Ok(())
 }
 
