@@ -185,6 +185,83 @@ async fn prometheus_sees_exactly_the_returns_accepted() {
         "the views report the seq they applied"
     );
     assert_eq!(prometheus.query("oversight_nats_connected"), Some(1.0));
+
+    // Every query of the operators' dashboard is one Prometheus accepts.
+    for expr in dashboard_queries() {
+        let concrete = expr
+            .replace("$__rate_interval", "1m")
+            .replace("$instance", ".*");
+        let (status, body) = http_get(
+            prometheus.addr,
+            &format!("/api/v1/query?query={}", url_encode(&concrete)),
+        )
+        .expect("query prometheus");
+        assert_eq!(status, 200, "dashboard query `{expr}`: {body}");
+    }
+}
+
+fn dashboard_queries() -> Vec<String> {
+    let path = deploy_prometheus().join("../grafana/oversight-operations.json");
+    let text = std::fs::read_to_string(&path).expect("dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|target| target["expr"].as_str().map(str::to_owned))
+        .collect();
+    assert!(queries.len() > 10, "{} queries", queries.len());
+    queries
+}
+
+/// The metric names in `text`, histogram series by their base name.
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("oversight_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        let base = ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        names.push(base.to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_and_the_alert_rules_name_only_metrics_the_services_expose() {
+    let rules = std::fs::read_to_string(deploy_prometheus().join("rules.yml")).expect("rules");
+    let mut used = metric_names(&rules);
+    for query in dashboard_queries() {
+        used.extend(metric_names(&query));
+    }
+    for name in &used {
+        assert!(
+            oversight::metrics::ALL.contains(&name.as_str()),
+            "`{name}` is not a metric the services expose"
+        );
+    }
+    // The operators see every metric somewhere.
+    let unused: Vec<_> = oversight::metrics::ALL
+        .iter()
+        .filter(|name| !used.iter().any(|u| u == *name))
+        .collect();
+    assert!(
+        unused.iter().all(|name| [
+            event_log::metrics::INDEX_SWEEPS,
+            ingest::metrics::ADMIN_COMMANDS,
+            oversight::metrics::NATS_DISCONNECTS,
+        ]
+        .contains(name)),
+        "not on the dashboard nor in a rule: {unused:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,16 @@ fn view_reads(scope: &str) -> [String; 3] {
 impl NatsConfig {
     /// The users for the organisations and regions of `files`, with fresh passwords.
     pub fn generate(files: &ReferenceFiles, listen: &str) -> anyhow::Result<NatsConfig> {
+        NatsConfig::generate_keeping(files, listen, &BTreeMap::new())
+    }
+
+    /// The same, keeping the password of every user `known` already has (user -> password), so
+    /// regenerating after reference changes only adds users.
+    pub fn generate_keeping(
+        files: &ReferenceFiles,
+        listen: &str,
+        known: &BTreeMap<String, String>,
+    ) -> anyhow::Result<NatsConfig> {
         let (events, _) = seed_events(files)?;
         let mut users = vec![User {
             account: SERVICES,
@@ -139,10 +149,37 @@ impl NatsConfig {
             publish: vec!["oversight.admin.*".into()],
             subscribe: vec![format!("{}.>", inbox_prefix(DATA_STANDARDS_USER))],
         });
+        for user in &mut users {
+            if let Some(password) = known.get(&user.name) {
+                user.password.clone_from(password);
+            }
+        }
         Ok(NatsConfig {
             users,
             listen: listen.to_owned(),
         })
+    }
+
+    /// The user -> password pairs of a credentials file written earlier.
+    pub fn read_credentials(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+        let mut reader = csv::Reader::from_path(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut known = BTreeMap::new();
+        for (line, record) in reader.records().enumerate() {
+            let record =
+                record.with_context(|| format!("{}: line {}", path.display(), line + 2))?;
+            match (record.get(1), record.get(2)) {
+                (Some(user), Some(password)) if !password.is_empty() => {
+                    known.insert(user.to_owned(), password.to_owned());
+                }
+                _ => anyhow::bail!(
+                    "{}: line {} is not account,user,password,scope",
+                    path.display(),
+                    line + 2
+                ),
+            }
+        }
+        Ok(known)
     }
 
     pub fn user(&self, name: &str) -> Option<&User> {
@@ -350,6 +387,33 @@ mod tests {
             passwords.len(),
             config.users.len(),
             "passwords are distinct"
+        );
+    }
+
+    #[test]
+    fn regenerating_keeps_the_passwords_already_handed_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first =
+            NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
+        let (_, credentials) = first.write(dir.path()).expect("write");
+        let known = NatsConfig::read_credentials(&credentials).expect("read back");
+        assert_eq!(known.len(), first.users.len());
+        let again =
+            NatsConfig::generate_keeping(&ReferenceFiles::bundled(), "127.0.0.1:4222", &known)
+                .expect("regenerate");
+        for user in &first.users {
+            assert_eq!(
+                again.user(&user.name).map(|u| &u.password),
+                Some(&user.password),
+                "{}",
+                user.name
+            );
+        }
+        let fresh =
+            NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
+        assert_ne!(
+            fresh.user("RJ1").map(|u| &u.password),
+            first.user("RJ1").map(|u| &u.password)
         );
     }
 }

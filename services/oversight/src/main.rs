@@ -98,7 +98,9 @@ enum ConfigCommand {
 enum DeployCommand {
     /// Write nats-server.conf (accounts, users and subject permissions for every trust, CCG,
     /// regional team, corporate and data standards) and credentials.csv (their passwords) from
-    /// the reference data. Both files are readable by their owner only.
+    /// the reference data. Both files are readable by their owner only. Run it again after
+    /// organisations are registered or move: users already in DIR/credentials.csv keep their
+    /// passwords; then `nats-server --signal reload`.
     NatsConfig {
         /// The directory to write into.
         #[arg(long, value_name = "DIR")]
@@ -285,11 +287,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Some(dir) => ingest::seed::ReferenceFiles::from_dir(dir)?,
                 None => ingest::seed::ReferenceFiles::bundled(),
             };
-            let config = oversight::deploy::NatsConfig::generate(&files, &listen)?;
+            let earlier = out.join("credentials.csv");
+            let known = if earlier.exists() {
+                oversight::deploy::NatsConfig::read_credentials(&earlier)?
+            } else {
+                Default::default()
+            };
+            let config = oversight::deploy::NatsConfig::generate_keeping(&files, &listen, &known)?;
             let (conf, credentials) = config.write(&out)?;
+            let kept = config
+                .users
+                .iter()
+                .filter(|u| known.contains_key(&u.name))
+                .count();
             println!(
-                "{} users written: {} (for nats-server -c) and {} (hand each user its line)",
+                "{} users written ({kept} kept their passwords, {} new): {} (for nats-server -c) and {} (hand each new user its line)",
                 config.users.len(),
+                config.users.len() - kept,
                 conf.display(),
                 credentials.display()
             );

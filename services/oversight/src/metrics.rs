@@ -24,6 +24,37 @@ pub const CHECKPOINT_SEQ: &str = "oversight_views_checkpoint_seq";
 pub const DATA_DISK_FREE: &str = "oversight_data_disk_free_bytes";
 pub const DATA_DISK_SIZE: &str = "oversight_data_disk_size_bytes";
 
+/// Every metric the services expose (histograms by their base name), for checking the
+/// dashboards and alert rules against.
+pub const ALL: &[&str] = &[
+    BUILD_INFO,
+    NATS_CONNECTED,
+    NATS_RECONNECTS,
+    NATS_DISCONNECTS,
+    VIEWS_APPLIED_SEQ,
+    VIEWS_LAG_EVENTS,
+    VIEWS_LAG_SECONDS,
+    DELTAS_PUBLISHED,
+    SNAPSHOT_REQUESTS,
+    SNAPSHOT_SECONDS,
+    SUBSCRIBERS_SEEN,
+    CHECKPOINT_SEQ,
+    DATA_DISK_FREE,
+    DATA_DISK_SIZE,
+    event_log::metrics::LAST_SEQ,
+    event_log::metrics::FILE_BYTES,
+    event_log::metrics::INDEX_SWEEPS,
+    ingest::metrics::RECEIVED,
+    ingest::metrics::ACCEPTED,
+    ingest::metrics::DUPLICATES,
+    ingest::metrics::REJECTED,
+    ingest::metrics::BUSY,
+    ingest::metrics::ADMIN_COMMANDS,
+    ingest::metrics::BATCH_SIZE,
+    ingest::metrics::COMMIT_SECONDS,
+    ingest::metrics::COMMIT_FAILURES,
+];
+
 /// Latency buckets, in seconds, from 100 µs (an uncontended commit) to 10 s.
 const SECONDS_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
