@@ -11,6 +11,7 @@ cargo build --locked -p oversight
 oversight=target/debug/oversight
 
 port="${DEMO_NATS_PORT:-14222}"
+metrics_addr="127.0.0.1:${DEMO_METRICS_PORT:-14223}"
 export NATS_URL="nats://127.0.0.1:${port}"
 data="$(mktemp -d)/oversight-data"
 pids=()
@@ -27,8 +28,9 @@ echo "== starting nats-server on 127.0.0.1:${port}"
 nats-server -a 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 pids+=($!)
 
-echo "== starting oversight serve (data in ${data})"
-"$oversight" serve --data "$data" > >(sed -u 's/^/  [serve] /') 2>&1 &
+echo "== starting oversight serve (data in ${data}; metrics on http://${metrics_addr}/metrics)"
+"$oversight" serve --nats "$NATS_URL" --data "$data" --metrics-addr "$metrics_addr" \
+  > >(sed -u 's/^/  [serve] /') 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   "$oversight" log --max 1 >/dev/null 2>&1 && break
