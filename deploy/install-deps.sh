@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the project needs beyond the Rust toolchain, on Debian as root: nats-server and
-# prometheus (with promtool) from Debian's packages, and nats-py for the Python client test. Safe to
-# run again.
+# Installs what the project needs beyond the Rust toolchain, on Debian as root: nats-server,
+# prometheus (with promtool) and openssl from Debian's packages, and nats-py for the Python client
+# test. Safe to run again.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,10 @@ if ! command -v nats-server >/dev/null 2>&1 && [ -z "${NATS_SERVER_BIN:-}" ]; th
 fi
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
   missing+=(prometheus)
+fi
+# openssl makes the certificates of the TLS test.
+if ! command -v openssl >/dev/null 2>&1; then
+  missing+=(openssl)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian packages)" >&2

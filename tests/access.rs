@@ -301,3 +301,22 @@ async fn unauthenticated_and_wrong_passwords_are_refused() {
     let refused = Client::connect_as(&wrong, Duration::from_secs(2)).await;
     assert!(refused.is_err(), "wrong password");
 }
+
+#[test]
+fn the_example_configuration_is_one_nats_server_accepts() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/example.conf");
+    let bin = std::env::var(oversight::natsd::NATS_SERVER_BIN).unwrap_or("nats-server".into());
+    let out = std::process::Command::new(&bin)
+        .arg("-t")
+        .arg("-c")
+        .arg(&example)
+        .output()
+        .unwrap_or_else(|e| panic!("`{bin}`: {e}; install it with `apt-get install nats-server`"));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

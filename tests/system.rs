@@ -13,4 +13,5 @@ mod python_client;
 mod reconcile;
 mod refuse;
 mod shutdown;
+mod tls;
 mod views;
