@@ -6,6 +6,7 @@
 mod geography;
 mod names;
 mod projection;
+pub mod spc;
 mod sum;
 
 pub use projection::Projection;

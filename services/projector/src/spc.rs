@@ -1,0 +1,445 @@
+//! Statistical process control by the NHS "Making Data Count" method, computed as the NHS-R
+//! community's NHSRplotthedots computes it (version 0.2.2 and its rules of precedence), so that a
+//! regional team sees here what it sees in its own charts.
+//!
+//! One series is one scope's metric by month, oldest first. Per rebase group (the points from one
+//! rebase to the next):
+//! - the mean of the points (of the first `fix_after_n_points` only, when the limits are fixed);
+//! - the moving ranges between consecutive points of those, screened once: ranges at or above
+//!   3.267 × their mean are dropped before the mean moving range is taken again;
+//! - process limits at mean ± 2.66 × mean moving range, near limits at two thirds of that.
+//!
+//! Each point then gets the first special cause that applies, in this order: outside the process
+//! limits; part of a trend of seven (six strict rises or falls in a row; an equal value breaks it);
+//! part of two-of-three beyond a near limit (all three on one side of the mean; only the points
+//! beyond the near limit, and within the process limits, are flagged); part of a shift of seven
+//! on one side of the mean (a point on the mean breaks it). The rules look only within a rebase
+//! group.
+//!
+//! Missing months are not invented: the points given are taken as consecutive, as the reference
+//! takes the rows it is given, so a gap joins the months either side of it. A series of one
+//! point has no moving range and so no limits: its point is common cause.
+
+use serde::{Deserialize, Serialize};
+
+/// Which way is better for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher is better (`ae_4hr`).
+    Increase,
+    /// Lower is better (`ae_12hr_dta`).
+    Decrease,
+    /// Neither (`ae_emergency_admissions`): special causes are only high or low.
+    Neutral,
+}
+
+impl Direction {
+    fn sign(self) -> i8 {
+        match self {
+            Direction::Increase => 1,
+            Direction::Decrease => -1,
+            Direction::Neutral => 0,
+        }
+    }
+}
+
+/// How one series is computed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Take the mean and limits from the first N points of each rebase group only (N ≥ 12).
+    pub fix_after_n_points: Option<usize>,
+    /// Indexes of the points where a recalculation starts (a rebase at that month).
+    pub rebase_at: Vec<usize>,
+    /// Leave large moving ranges out of the mean moving range (the reference's default: true).
+    pub keep_outlying_ranges: bool,
+}
+
+/// The least number of points the limits may be fixed after.
+pub const MIN_FIX_AFTER: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("limits fixed after {0} points; at least {MIN_FIX_AFTER} are needed")]
+    FixTooEarly(usize),
+}
+
+/// The rule that flagged a point, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialCause {
+    AboveUpperLimit,
+    BelowLowerLimit,
+    TrendIncreasing,
+    TrendDecreasing,
+    TwoInThreeAbove,
+    TwoInThreeBelow,
+    ShiftAbove,
+    ShiftBelow,
+    CommonCause,
+}
+
+impl SpecialCause {
+    /// +1 for a high or rising cause, -1 for a low or falling one, 0 for none.
+    fn side(self) -> i8 {
+        match self {
+            SpecialCause::AboveUpperLimit
+            | SpecialCause::TrendIncreasing
+            | SpecialCause::TwoInThreeAbove
+            | SpecialCause::ShiftAbove => 1,
+            SpecialCause::BelowLowerLimit
+            | SpecialCause::TrendDecreasing
+            | SpecialCause::TwoInThreeBelow
+            | SpecialCause::ShiftBelow => -1,
+            SpecialCause::CommonCause => 0,
+        }
+    }
+}
+
+/// What a point means for the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointType {
+    CommonCause,
+    SpecialCauseImprovement,
+    SpecialCauseConcern,
+    SpecialCauseNeutralHigh,
+    SpecialCauseNeutralLow,
+}
+
+/// Whether the standard will be met, judged from the limits of the latest rebase group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assurance {
+    /// The standard is beyond the limit on the failing side: every point passes.
+    ConsistentPass,
+    /// The standard is beyond the limit on the passing side: no point can be expected to pass.
+    ConsistentFail,
+    /// The standard is within the limits: hit and miss.
+    Inconsistent,
+}
+
+/// One month of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub value: f64,
+    pub rebase_group: usize,
+    pub mean: f64,
+    pub lower_limit: f64,
+    pub upper_limit: f64,
+    pub near_lower_limit: f64,
+    pub near_upper_limit: f64,
+    /// -1, 0 or 1: below, on or above the mean.
+    pub relative_to_mean: i8,
+    pub outside_limits: bool,
+    /// Beyond a near limit but within the process limits.
+    pub close_to_limits: bool,
+    pub special_cause: SpecialCause,
+    pub point_type: PointType,
+}
+
+/// A series, computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub points: Vec<Point>,
+    /// The variation icon: the last point's type; `None` for an empty series.
+    pub variation: Option<PointType>,
+    /// `None` without a standard, or for a metric with no better direction.
+    pub assurance: Option<Assurance>,
+}
+
+const LIMIT: f64 = 2.66;
+/// Near limits at two thirds of the distance to the process limits, computed as the reference
+/// does so that the same bits come out.
+const LIMIT_CLOSE: f64 = 2.0 * (LIMIT / 3.0);
+/// Moving ranges at or above this many times their mean are screened out.
+const SCREEN: f64 = 3.267;
+
+/// The chart of `values` (oldest first).
+pub fn chart(
+    values: &[f64],
+    direction: Direction,
+    target: Option<f64>,
+    options: &Options,
+) -> Result<Chart, OptionsError> {
+    if let Some(n) = options.fix_after_n_points {
+        if n < MIN_FIX_AFTER {
+            return Err(OptionsError::FixTooEarly(n));
+        }
+    }
+    let mut points = Vec::with_capacity(values.len());
+    for (group, range) in rebase_groups(values.len(), &options.rebase_at)
+        .into_iter()
+        .enumerate()
+    {
+        points.extend(group_points(&values[range], group, options, direction));
+    }
+    let variation = points.last().map(|p| p.point_type);
+    let assurance = match (target, points.last(), direction) {
+        (None, _, _) | (_, None, _) | (_, _, Direction::Neutral) => None,
+        (Some(target), Some(last), direction) => {
+            let increasing = direction == Direction::Increase;
+            Some(if target > last.upper_limit {
+                if increasing {
+                    Assurance::ConsistentFail
+                } else {
+                    Assurance::ConsistentPass
+                }
+            } else if target < last.lower_limit {
+                if increasing {
+                    Assurance::ConsistentPass
+                } else {
+                    Assurance::ConsistentFail
+                }
+            } else {
+                Assurance::Inconsistent
+            })
+        }
+    };
+    Ok(Chart {
+        points,
+        variation,
+        assurance,
+    })
+}
+
+/// The index ranges of the rebase groups: a new group starts at each rebase index.
+fn rebase_groups(len: usize, rebase_at: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut starts: Vec<usize> = rebase_at
+        .iter()
+        .copied()
+        .filter(|&i| i > 0 && i < len)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut groups = Vec::with_capacity(starts.len() + 1);
+    let mut from = 0;
+    for start in starts {
+        groups.push(from..start);
+        from = start;
+    }
+    if from < len || len == 0 {
+        groups.push(from..len);
+    }
+    groups
+}
+
+/// The arithmetic mean the way R's `mean()` takes it: the sum over n, then corrected by the
+/// mean of the residuals. `None` for no values.
+fn r_mean(values: impl Iterator<Item = f64> + Clone) -> Option<f64> {
+    let n = values.clone().count();
+    if n == 0 {
+        return None;
+    }
+    let first = values.clone().sum::<f64>() / n as f64;
+    if !first.is_finite() {
+        return Some(first);
+    }
+    let residual: f64 = values.map(|v| v - first).sum();
+    Some(first + residual / n as f64)
+}
+
+fn sign(x: f64) -> i8 {
+    if x > 0.0 {
+        1
+    } else if x < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+fn group_points(
+    values: &[f64],
+    group: usize,
+    options: &Options,
+    direction: Direction,
+) -> Vec<Point> {
+    let fixed = options
+        .fix_after_n_points
+        .map_or(values.len(), |n| n.min(values.len()));
+    let basis = &values[..fixed];
+    let mean = r_mean(basis.iter().copied()).unwrap_or(f64::NAN);
+    let ranges: Vec<f64> = basis.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let mut amr = r_mean(ranges.iter().copied()).unwrap_or(f64::NAN);
+    if !options.keep_outlying_ranges {
+        let cut = SCREEN * amr;
+        amr = r_mean(ranges.iter().copied().filter(|&r| r < cut)).unwrap_or(f64::NAN);
+    }
+    let lower_limit = mean - LIMIT * amr;
+    let upper_limit = mean + LIMIT * amr;
+    let near_lower_limit = mean - LIMIT_CLOSE * amr;
+    let near_upper_limit = mean + LIMIT_CLOSE * amr;
+
+    let relative: Vec<i8> = values.iter().map(|&y| sign(y - mean)).collect();
+    // Comparisons with NaN limits are false: no limits, no point outside or close to them.
+    let outside: Vec<bool> = values
+        .iter()
+        .map(|&y| y > upper_limit || y < lower_limit)
+        .collect();
+    let close: Vec<bool> = values
+        .iter()
+        .zip(&outside)
+        .map(|(&y, &out)| !out && (y < near_lower_limit || y > near_upper_limit))
+        .collect();
+    let causes = special_causes(values, &relative, &close, &outside);
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &value)| Point {
+            value,
+            rebase_group: group,
+            mean,
+            lower_limit,
+            upper_limit,
+            near_lower_limit,
+            near_upper_limit,
+            relative_to_mean: relative[i],
+            outside_limits: outside[i],
+            close_to_limits: close[i],
+            special_cause: causes[i],
+            point_type: point_type(causes[i], direction),
+        })
+        .collect()
+}
+
+/// For each point, whether seven points ending there are strictly rising (1), falling (-1), or
+/// neither (0).
+pub fn seven_point_trend(y: &[f64]) -> Vec<i8> {
+    let mut out = vec![0; y.len()];
+    for i in 6..y.len() {
+        let steps: Vec<i8> = (i - 6..i).map(|j| sign(y[j + 1] - y[j])).collect();
+        if steps.iter().all(|&s| s == 1) {
+            out[i] = 1;
+        } else if steps.iter().all(|&s| s == -1) {
+            out[i] = -1;
+        }
+    }
+    out
+}
+
+/// For each point, whether it and the six before it are on the same side of the mean.
+pub fn seven_point_one_side_of_mean(relative_to_mean: &[i8]) -> Vec<i8> {
+    (0..relative_to_mean.len())
+        .map(|i| {
+            let here = relative_to_mean[i];
+            i8::from(i >= 6 && here != 0 && relative_to_mean[i - 6..i].iter().all(|&r| r == here))
+        })
+        .collect()
+}
+
+/// For each point, whether a run of seven flagged at it or at one of the six points after it
+/// covers it.
+pub fn part_of_seven(flags: &[i8]) -> Vec<bool> {
+    (0..flags.len())
+        .map(|i| {
+            flags[i..flags.len().min(i + 7)]
+                .iter()
+                .any(|&f| f.abs() == 1)
+        })
+        .collect()
+}
+
+/// For each point, whether it lies in a window of three consecutive points, all on one side of
+/// the mean, at least two of which are close to the limits.
+pub fn two_in_three(close: &[bool], relative_to_mean: &[i8]) -> Vec<bool> {
+    let n = close.len();
+    // Padded with two points either side that are neither close nor off the mean.
+    let at = |k: isize| -> (i32, i32) {
+        if k < 0 || k >= n as isize {
+            (0, 0)
+        } else {
+            let k = k as usize;
+            (i32::from(close[k]), i32::from(relative_to_mean[k]))
+        }
+    };
+    let window = |from: isize| -> bool {
+        let (mut near, mut side) = (0, 0);
+        for k in from..from + 3 {
+            let (c, r) = at(k);
+            near += c;
+            side += r;
+        }
+        near >= 2 && side.abs() == 3
+    };
+    (0..n as isize)
+        .map(|i| window(i - 2) || window(i - 1) || window(i))
+        .collect()
+}
+
+/// The first special cause that applies to each point (outside the limits, then a trend, then
+/// two-in-three, then a shift).
+pub fn special_causes(
+    y: &[f64],
+    relative_to_mean: &[i8],
+    close: &[bool],
+    outside: &[bool],
+) -> Vec<SpecialCause> {
+    let n = y.len();
+    let trend = part_of_seven(&seven_point_trend(y));
+    let in_two_of_three: Vec<bool> = two_in_three(close, relative_to_mean)
+        .into_iter()
+        .zip(close)
+        .map(|(window, &c)| window && c)
+        .collect();
+    let shift = part_of_seven(&seven_point_one_side_of_mean(relative_to_mean));
+    // A trend point's direction: the step after it when the next point is in a trend too,
+    // otherwise the step before it.
+    let step = |from: usize| sign(y[from + 1] - y[from]);
+    (0..n)
+        .map(|i| {
+            let above = relative_to_mean[i] > 0;
+            if outside[i] {
+                if relative_to_mean[i] == 1 {
+                    SpecialCause::AboveUpperLimit
+                } else {
+                    SpecialCause::BelowLowerLimit
+                }
+            } else if trend[i] {
+                let direction = if i + 1 < n && trend[i + 1] {
+                    step(i)
+                } else if i > 0 {
+                    step(i - 1)
+                } else {
+                    0
+                };
+                if direction == 1 {
+                    SpecialCause::TrendIncreasing
+                } else {
+                    SpecialCause::TrendDecreasing
+                }
+            } else if in_two_of_three[i] {
+                if above {
+                    SpecialCause::TwoInThreeAbove
+                } else {
+                    SpecialCause::TwoInThreeBelow
+                }
+            } else if shift[i] {
+                if above {
+                    SpecialCause::ShiftAbove
+                } else {
+                    SpecialCause::ShiftBelow
+                }
+            } else {
+                SpecialCause::CommonCause
+            }
+        })
+        .collect()
+}
+
+/// What a special cause means for a metric whose better direction is `direction`.
+pub fn point_type(cause: SpecialCause, direction: Direction) -> PointType {
+    let side = cause.side();
+    match direction {
+        Direction::Neutral => match side {
+            1 => PointType::SpecialCauseNeutralHigh,
+            -1 => PointType::SpecialCauseNeutralLow,
+            _ => PointType::CommonCause,
+        },
+        direction => match side * direction.sign() {
+            1 => PointType::SpecialCauseImprovement,
+            -1 => PointType::SpecialCauseConcern,
+            _ => PointType::CommonCause,
+        },
+    }
+}
