@@ -306,16 +306,21 @@ fn group_points(
 /// For each point, whether seven points ending there are strictly rising (1), falling (-1), or
 /// neither (0).
 pub fn seven_point_trend(y: &[f64]) -> Vec<i8> {
-    let mut out = vec![0; y.len()];
-    for i in 6..y.len() {
-        let steps: Vec<i8> = (i - 6..i).map(|j| sign(y[j + 1] - y[j])).collect();
-        if steps.iter().all(|&s| s == 1) {
-            out[i] = 1;
-        } else if steps.iter().all(|&s| s == -1) {
-            out[i] = -1;
-        }
-    }
-    out
+    (0..y.len())
+        .map(|i| {
+            if i < 6 {
+                return 0;
+            }
+            let steps: Vec<i8> = y[i - 6..=i].windows(2).map(|w| sign(w[1] - w[0])).collect();
+            if steps.iter().all(|&s| s == 1) {
+                1
+            } else if steps.iter().all(|&s| s == -1) {
+                -1
+            } else {
+                0
+            }
+        })
+        .collect()
 }
 
 /// For each point, whether it and the six before it are on the same side of the mean.
