@@ -171,6 +171,62 @@ async fn the_2016_2019_file_gives_the_published_england_figure_for_january_2019(
         .value;
     assert_eq!(format!("{percent:.2}"), "84.35");
 
+    // England's % within 4 hours by month, as a Making Data Count chart: the winters stand out.
+    let months: Vec<(proto_schema::Period, f64)> = england.metrics["ae_4hr"]
+        .iter()
+        .map(|(period, cell)| (*period, cell.summary.value))
+        .collect();
+    let values: Vec<f64> = months.iter().map(|(_, v)| *v).collect();
+    let chart = projector::spc::chart(
+        &values,
+        projector::spc::Direction::Increase,
+        Some(95.0),
+        &projector::spc::Options::default(),
+    )
+    .expect("chart");
+    let concerns: Vec<String> = months
+        .iter()
+        .zip(&chart.points)
+        .filter(|(_, p)| p.point_type == projector::spc::PointType::SpecialCauseConcern)
+        .map(|((period, value), p)| format!("{period} {value:.2}% {:?}", p.special_cause))
+        .collect();
+    eprintln!(
+        "England ae_4hr, {} months: mean {:.2}%, limits {:.2}%..{:.2}%, assurance {:?}; concerns: {concerns:#?}",
+        months.len(),
+        chart.points[0].mean,
+        chart.points[0].lower_limit,
+        chart.points[0].upper_limit,
+        chart.assurance
+    );
+    let winter = |period: &proto_schema::Period| {
+        let text = period.to_string();
+        ["-12", "-01", "-02", "-03"]
+            .iter()
+            .any(|m| text.ends_with(m))
+    };
+    for ((period, _), point) in months.iter().zip(&chart.points) {
+        if point.point_type == projector::spc::PointType::SpecialCauseConcern {
+            assert!(winter(period), "{period} is a concern outside winter");
+        }
+    }
+    for season in ["2017-01", "2018-01", "2019-01"] {
+        let period = proto_schema::Period::parse(season).expect("period");
+        let at = months
+            .iter()
+            .position(|(p, _)| *p == period)
+            .expect("month");
+        assert_eq!(
+            chart.points[at].point_type,
+            projector::spc::PointType::SpecialCauseConcern,
+            "the winter of {season} is flagged"
+        );
+    }
+    assert_eq!(
+        chart.assurance,
+        Some(projector::spc::Assurance::ConsistentFail),
+        "95% is above the upper process limit"
+    );
+
     // Sites no reference file knows count in England and show under `unassigned`.
     let unassigned = snapshot(&client, "unassigned").await;
     assert!(
