@@ -128,6 +128,11 @@ async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
         live.metrics, england.metrics,
         "live consumer equals the final snapshot"
     );
+    assert_eq!(
+        live.spc, england.spc,
+        "and so do its SPC charts, kept current by the deltas"
+    );
+    assert!(england.spc.contains_key("ae_4hr"));
 
     // The same file again changes nothing.
     let again = import::submit_all(&client, parsed.rows)
@@ -226,6 +231,19 @@ async fn the_2016_2019_file_gives_the_published_england_figure_for_january_2019(
         Some(projector::spc::Assurance::ConsistentFail),
         "95% is above the upper process limit"
     );
+    // The view carries the same chart, in NHSRplotthedots' words.
+    let shown = &england.spc["ae_4hr"];
+    assert_eq!(shown.variation, chart.points[35].point_type);
+    assert_eq!(shown.assurance, chart.assurance);
+    for ((period, _), point) in months.iter().zip(&chart.points) {
+        assert_eq!(shown.points[period], point.point_type, "{period}");
+    }
+    let json = serde_json::to_value(&england).expect("json");
+    assert_eq!(
+        json["spc"]["ae_4hr"]["points"]["2019-01"],
+        "special_cause_concern"
+    );
+    assert_eq!(json["spc"]["ae_4hr"]["assurance"], "consistent_fail");
 
     // Sites no reference file knows count in England and show under `unassigned`.
     let unassigned = snapshot(&client, "unassigned").await;

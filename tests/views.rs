@@ -128,6 +128,7 @@ async fn london_adds_up_live_and_as_of() {
         held.apply_delta(&delta).expect("no gap");
     }
     assert_eq!(held.metrics, fresh.metrics);
+    assert_eq!(held.spc, fresh.spc);
 
     // As it stood before the revision.
     let earlier = snapshot(

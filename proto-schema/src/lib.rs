@@ -33,7 +33,8 @@ pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm}
 pub use timestamp::Timestamp;
 pub use value::{Halves, Value, ValueKind};
 pub use view::{
-    Cell, Change, Delta, Gap, GeographyMode, SnapshotRequest, Summary, View, NATIONAL, UNASSIGNED,
+    Assurance, Cell, Change, Delta, Gap, GeographyMode, PointType, SnapshotRequest, Spc, Summary,
+    View, NATIONAL, UNASSIGNED,
 };
 
 /// The longest submission id a client may choose, in bytes.

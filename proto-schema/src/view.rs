@@ -53,6 +53,46 @@ pub struct View {
     pub last_change_seq: u64,
     /// metric id -> period -> the scope's figure.
     pub metrics: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// metric id -> its statistical process control over the months held (empty with analytics
+    /// off).
+    pub spc: BTreeMap<String, Spc>,
+}
+
+/// A point's classification, in NHSRplotthedots' words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointType {
+    CommonCause,
+    SpecialCauseImprovement,
+    SpecialCauseConcern,
+    SpecialCauseNeutralHigh,
+    SpecialCauseNeutralLow,
+}
+
+/// Whether the standard will be met, judged from where it lies against the process limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assurance {
+    /// The standard is beyond the limit on the failing side: every point passes.
+    ConsistentPass,
+    /// The standard is beyond the limit on the passing side: no point can be expected to pass.
+    ConsistentFail,
+    /// The standard is within the limits: hit and miss.
+    Inconsistent,
+}
+
+/// One metric's Making Data Count chart in a scope: monthly figures only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spc {
+    pub mean: f64,
+    /// Absent when there is no moving range to set limits by (one month, or all equal).
+    pub lower_limit: Option<f64>,
+    pub upper_limit: Option<f64>,
+    /// The variation icon: the latest month's classification.
+    pub variation: PointType,
+    /// Absent without a standard, or for a metric with no better direction.
+    pub assurance: Option<Assurance>,
+    pub points: BTreeMap<Period, PointType>,
 }
 
 /// A scope's figure for one metric and period.
@@ -147,6 +187,8 @@ pub struct Delta {
     pub prev_seq: u64,
     pub seq: u64,
     pub changes: Vec<Change>,
+    /// Each metric whose chart changed: its chart now, or nothing when it has no months left.
+    pub spc: BTreeMap<String, Option<Spc>>,
 }
 
 /// One organisation's figure in one cell, and the cell's new summary.
@@ -175,6 +217,7 @@ impl Delta {
     pub fn append(&mut self, later: Delta) {
         self.seq = later.seq;
         self.changes.extend(later.changes);
+        self.spc.extend(later.spc);
     }
 
     /// Keeps only the last change of each (metric, period, organisation), in order.
@@ -238,6 +281,16 @@ impl View {
                 self.metrics.remove(&change.metric);
             }
         }
+        for (metric, chart) in &delta.spc {
+            match chart {
+                Some(chart) => {
+                    self.spc.insert(metric.clone(), chart.clone());
+                }
+                None => {
+                    self.spc.remove(metric);
+                }
+            }
+        }
         self.seq = delta.seq;
         self.last_change_seq = delta.seq;
         Ok(())
@@ -276,6 +329,7 @@ mod tests {
                 "ae_4hr".to_owned(),
                 BTreeMap::from([(Period::parse("2019-01").expect("period"), cell)]),
             )]),
+            spc: BTreeMap::new(),
         }
     }
 
@@ -313,12 +367,14 @@ mod tests {
             prev_seq: 653,
             seq: 700,
             changes: vec![change("RJ1", 3, 3), change("RAL", 4, 7)],
+            spc: BTreeMap::new(),
         };
         let second = Delta {
             scope: "Y56".into(),
             prev_seq: 700,
             seq: 705,
             changes: vec![change("RJ1", 5, 9)],
+            spc: BTreeMap::new(),
         };
         let mut start = view();
         start.last_change_seq = 653;

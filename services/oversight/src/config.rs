@@ -159,6 +159,8 @@ pub struct ViewsConfig {
     pub enabled: bool,
     /// Log entries applied between checkpoints. Default 100000.
     pub checkpoint_every: u64,
+    /// SPC charts (`spc.<metric>`) in every view and delta. Default true.
+    pub analytics: bool,
 }
 
 impl Default for ViewsConfig {
@@ -166,6 +168,7 @@ impl Default for ViewsConfig {
         ViewsConfig {
             enabled: true,
             checkpoint_every: 100_000,
+            analytics: true,
         }
     }
 }

@@ -73,8 +73,8 @@ enum Command {
     /// changed figures makes new revisions.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Show one scope's view live: metric, latest period, value, standard, met?, and the
-    /// organisations failing it. Scopes: national, a region (Y56 London, Y58 South West,
+    /// Show one scope's view live: metric, latest period, value, standard, met?, SPC (variation
+    /// and assurance), and the organisations failing it. Scopes: national, a region (Y56 London, Y58 South West,
     /// Y59 South East, Y60 Midlands, Y61 East of England, Y62 North West, Y63 North East and
     /// Yorkshire), a system, an organisation, or unassigned.
     Watch(WatchArgs),
@@ -173,6 +173,9 @@ struct ProjectArgs {
     /// Where Prometheus scrapes the metrics (`GET /metrics`).
     #[arg(long, default_value = "127.0.0.1:9721", value_name = "HOST:PORT")]
     metrics_addr: std::net::SocketAddr,
+    /// Views and deltas without SPC charts.
+    #[arg(long)]
+    no_analytics: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -442,6 +445,7 @@ async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         stop_rx,
         checkpoints,
         oversight::project::Feed::Nats,
+        !args.no_analytics,
     ));
     tokio::select! {
         result = &mut views => return result.context("the views task")?,

@@ -46,6 +46,8 @@ struct State {
     saved_seq: u64,
     /// When the entry at `projection.seq()` was committed, once one has been applied here.
     recorded_at: Option<proto_schema::Timestamp>,
+    /// Whether views and deltas carry SPC charts.
+    analytics: bool,
 }
 
 /// Where committed entries come from once the views have caught up.
@@ -100,6 +102,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
     checkpoints: Checkpoints,
     feed: Feed,
+    analytics: bool,
 ) -> anyhow::Result<()> {
     let nats = client.nats().clone();
     // Subscribe before catching up, so nothing committed meanwhile is missed.
@@ -111,6 +114,7 @@ pub async fn run(
         .queue_subscribe(subjects::VIEW_SNAPSHOT_ALL, subjects::VIEW_QUEUE.into())
         .await?;
     let mut state = restore(&client, &checkpoints).await;
+    state.analytics = analytics;
     let resumed_from = state.projection.seq();
     // Nobody holds a snapshot from this instance yet, so the start-up catch-up builds no deltas.
     catch_up(&client, &mut state, u64::MAX, None).await?;
@@ -167,14 +171,16 @@ async fn follow(
                     }
                     pending.add(apply(state, &envelope));
                 }
-                pending.publish(&nats).await;
+                let charts = state.analytics.then_some(&state.projection);
+                pending.publish(&nats, charts).await;
                 record_applied(state, known_last);
                 save(checkpoints, state, checkpoints.every).await;
             }
             request = snapshots.next() => {
                 let Some(request) = request else { break };
                 let started = std::time::Instant::now();
-                let outcome = answer_snapshot(client, &state.projection, request).await;
+                let outcome =
+                    answer_snapshot(client, &state.projection, state.analytics, request).await;
                 metrics::counter!(m::SNAPSHOT_REQUESTS, "outcome" => outcome).increment(1);
                 metrics::histogram!(m::SNAPSHOT_SECONDS).record(started.elapsed().as_secs_f64());
             }
@@ -192,6 +198,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
         entry_checksum: 0,
         saved_seq: 0,
         recorded_at: None,
+        analytics: true,
     };
     let Some(store) = checkpoints.store.clone() else {
         return empty;
@@ -234,6 +241,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
                 entry_checksum: checkpoint.entry_checksum,
                 saved_seq: checkpoint.seq,
                 recorded_at: None,
+                analytics: true,
             }
         }
         None => {
@@ -328,7 +336,7 @@ fn apply(state: &mut State, envelope: &Envelope) -> Vec<Delta> {
         state.entry_checksum = envelope.checksum;
         state.recorded_at = Some(envelope.recorded_at);
     }
-    state.projection.apply(envelope)
+    state.projection.apply_without_charts(envelope)
 }
 
 /// Deltas of several entries, merged per scope, waiting to be published.
@@ -349,9 +357,14 @@ impl PendingDeltas {
         }
     }
 
-    async fn publish(self, nats: &async_nats::Client) {
+    /// Publishes each scope's merged delta, with the charts now of the metrics it changes when
+    /// `charts` holds the projection (analytics on).
+    async fn publish(self, nats: &async_nats::Client, charts: Option<&Projection>) {
         for mut delta in self.by_scope.into_values() {
             delta.compact();
+            if let Some(projection) = charts {
+                projection.complete_charts(&mut delta);
+            }
             let postcard = Encoding::Postcard.encode(&delta);
             let json = Encoding::Json.encode(&delta);
             match nats
@@ -378,6 +391,7 @@ impl PendingDeltas {
 async fn answer_snapshot(
     client: &Client,
     projection: &Projection,
+    analytics: bool,
     message: Message,
 ) -> &'static str {
     let Some(reply) = message.reply.clone() else {
@@ -413,9 +427,9 @@ async fn answer_snapshot(
     let (view, outcome) = match as_of(client, projection, &request).await {
         Ok(None) => {
             metrics::counter!(m::SUBSCRIBERS_SEEN).increment(1);
-            (projection.view(scope, request.geography), "live")
+            (view_of(projection, scope, &request, analytics), "live")
         }
-        Ok(Some(past)) => (past.view(scope, request.geography), "as_of"),
+        Ok(Some(past)) => (view_of(&past, scope, &request, analytics), "as_of"),
         Err(error) => {
             reply_error(nats, reply, 503, &format!("{error:#}")).await;
             return "unavailable";
@@ -423,6 +437,19 @@ async fn answer_snapshot(
     };
     send_view(nats, reply, encoding, &view).await;
     outcome
+}
+
+fn view_of(
+    projection: &Projection,
+    scope: &str,
+    request: &SnapshotRequest,
+    analytics: bool,
+) -> View {
+    if analytics {
+        projection.view(scope, request.geography)
+    } else {
+        projection.view_without_charts(scope, request.geography)
+    }
 }
 
 /// The projection as it stood at the requested point, rebuilt from the log; `None` for now.

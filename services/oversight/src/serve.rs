@@ -128,6 +128,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             views_stop_rx,
             checkpoints,
             crate::project::Feed::Local(feed_rx),
+            config.views.analytics,
         )))
     };
     let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stop_rx.clone()));

@@ -101,8 +101,8 @@ pub fn render(view: &View) -> String {
     };
     let mut text = format!("{} ({geography}), log seq {}\n", view.scope, view.seq);
     text.push_str(&format!(
-        "{:<24} {:<10} {:>14} {:>9} {:>4}  {}\n",
-        "metric", "period", "value", "standard", "met", "organisations failing"
+        "{:<24} {:<10} {:>14} {:>9} {:>4}  {:<16} {}\n",
+        "metric", "period", "value", "standard", "met", "spc", "organisations failing"
     ));
     if view.metrics.is_empty() {
         text.push_str("(no returns yet)\n");
@@ -126,16 +126,38 @@ pub fn render(view: &View) -> String {
             .map(|standard| failing(standard, cell.organisations.iter()))
             .unwrap_or_default();
         text.push_str(&format!(
-            "{:<24} {:<10} {:>14} {:>9} {:>4}  {}\n",
+            "{:<24} {:<10} {:>14} {:>9} {:>4}  {:<16} {}\n",
             metric,
             period.to_string(),
             show_value(&summary.total, summary.value),
             standard,
             met,
+            view.spc
+                .get(metric)
+                .map(show_spc)
+                .unwrap_or_else(|| "-".into()),
             failing
         ));
     }
     text
+}
+
+/// The variation icon and the assurance, in a word each.
+fn show_spc(spc: &proto_schema::Spc) -> String {
+    use proto_schema::{Assurance, PointType};
+    let variation = match spc.variation {
+        PointType::CommonCause => "common",
+        PointType::SpecialCauseImprovement => "improving",
+        PointType::SpecialCauseConcern => "CONCERN",
+        PointType::SpecialCauseNeutralHigh => "high",
+        PointType::SpecialCauseNeutralLow => "low",
+    };
+    match spc.assurance {
+        Some(Assurance::ConsistentPass) => format!("{variation}, pass"),
+        Some(Assurance::ConsistentFail) => format!("{variation}, FAIL"),
+        Some(Assurance::Inconsistent) => format!("{variation}, hit&miss"),
+        None => variation.to_owned(),
+    }
 }
 
 fn latest_key(period: Period) -> (proto_schema::Date, proto_schema::Date) {

@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    Cell, Change, Delta, Envelope, Event, GeographyMode, Period, Standard, Summary, Value,
-    ValueKind, View, NATIONAL, UNASSIGNED,
+    Cell, Change, Delta, Envelope, Event, GeographyMode, Period, Polarity, Spc, Standard, Summary,
+    Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
+use crate::spc::{self, Direction, Options};
 use crate::sum::Sum;
 
 /// (organisation, collection, period): the return whose latest revision counts.
@@ -56,7 +57,7 @@ pub struct Projection {
     geography: Geography,
     /// Scopes that exist: regions, systems and organisations defined so far.
     known_scopes: HashSet<Id>,
-    metrics: HashMap<Id, (ValueKind, Option<Standard>)>,
+    metrics: HashMap<Id, (ValueKind, Option<Standard>, Polarity)>,
     /// The values of the latest revision of each return, to take back when it is replaced.
     returns: HashMap<ReturnKey, Vec<(Id, Value)>>,
     /// Each organisation's returns, for moves.
@@ -97,7 +98,7 @@ type Touched = Vec<(Id, Id, Period, Id)>;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 2;
+const CHECKPOINT_FORMAT: u16 = 3;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -122,6 +123,17 @@ impl Projection {
     /// one per scope it touched. Entries must come in seq order; one at or below the current seq
     /// is ignored (it is already in).
     pub fn apply(&mut self, envelope: &Envelope) -> Vec<Delta> {
+        let mut deltas = self.apply_without_charts(envelope);
+        for delta in &mut deltas {
+            self.complete_charts(delta);
+        }
+        deltas
+    }
+
+    /// [`Projection::apply`] without the charts in the deltas: for a caller that merges the
+    /// deltas of several entries and then calls [`Projection::complete_charts`] once per scope,
+    /// or runs without analytics.
+    pub fn apply_without_charts(&mut self, envelope: &Envelope) -> Vec<Delta> {
         let mut touched = Touched::new();
         if !self.fold(envelope, &mut touched) {
             return Vec::new();
@@ -189,7 +201,8 @@ impl Projection {
             }
             Event::MetricDefined(metric) => {
                 let id = self.names.id(&metric.id);
-                self.metrics.insert(id, (metric.kind, metric.standard));
+                self.metrics
+                    .insert(id, (metric.kind, metric.standard, metric.polarity));
             }
             Event::OrganisationRegistered(_) | Event::OrganisationMoved(_) => {
                 self.move_organisation(&envelope.event, touched);
@@ -230,7 +243,7 @@ impl Projection {
     fn kind_of(&self, metric: Id, value: &Value) -> ValueKind {
         self.metrics
             .get(&metric)
-            .map_or(value.kind(), |(kind, _)| *kind)
+            .map_or(value.kind(), |(kind, _, _)| *kind)
     }
 
     /// Adds (or takes back) a return's values in the organisation's own figures.
@@ -303,6 +316,7 @@ impl Projection {
                     prev_seq,
                     seq,
                     changes: Vec::new(),
+                    spc: BTreeMap::new(),
                 });
             }
             let change = self.change(scope, metric, period, org);
@@ -345,7 +359,78 @@ impl Projection {
     fn standard(&self, metric: Id) -> Option<Standard> {
         self.metrics
             .get(&metric)
-            .and_then(|(_, standard)| *standard)
+            .and_then(|(_, standard, _)| *standard)
+    }
+
+    /// One metric's chart from its figures by period: months only, oldest first.
+    fn chart(&self, metric: Id, figures: impl Iterator<Item = (Period, f64)>) -> Option<Spc> {
+        let months: Vec<(Period, f64)> = figures
+            .filter(|(period, _)| matches!(period, Period::Month { .. }))
+            .collect();
+        if months.is_empty() {
+            return None;
+        }
+        let (kind, standard, polarity) = self.metrics.get(&metric).copied()?;
+        let direction = match polarity {
+            Polarity::HigherIsBetter => Direction::Increase,
+            Polarity::LowerIsBetter => Direction::Decrease,
+            Polarity::Neutral => Direction::Neutral,
+        };
+        // The standard in the unit of the headline figure: ratios are percentages there.
+        let target = standard.map(|s| match kind {
+            ValueKind::Ratio => s.target as f64 / 100.0,
+            _ => s.target as f64,
+        });
+        let values: Vec<f64> = months.iter().map(|(_, v)| *v).collect();
+        let chart = spc::chart(&values, direction, target, &Options::default()).ok()?;
+        let last = chart.points.last()?;
+        let finite = |x: f64| x.is_finite().then_some(x);
+        Some(Spc {
+            mean: last.mean,
+            lower_limit: finite(last.lower_limit),
+            upper_limit: finite(last.upper_limit),
+            variation: last.point_type,
+            assurance: chart.assurance,
+            points: months
+                .iter()
+                .zip(&chart.points)
+                .map(|((period, _), point)| (*period, point.point_type))
+                .collect(),
+        })
+    }
+
+    /// The chart of `metric` in `scope` under the geography as reported, as a delta carries it.
+    fn chart_in(&self, scope: Id, metric: Id) -> Option<Spc> {
+        let cells = if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope)?
+        } else {
+            &self.as_reported.scopes.get(&scope)?.cells
+        };
+        let standard = self.standard(metric);
+        let mut figures: Vec<(Period, f64)> = cells
+            .iter()
+            .filter(|((m, _), cell)| *m == metric && !cell.sum.is_empty())
+            .map(|((_, period), cell)| (*period, cell.sum.summary(cell.kind, standard).value))
+            .collect();
+        figures.sort_unstable_by_key(|(period, _)| *period);
+        self.chart(metric, figures.into_iter())
+    }
+
+    /// Puts into each delta the chart now of every metric it changes. Charts are whole-series
+    /// values, so filling them once for deltas merged over many entries gives what filling
+    /// them per entry and merging would.
+    pub fn complete_charts(&self, delta: &mut Delta) {
+        let Some(scope) = self.names.get(&delta.scope) else {
+            return;
+        };
+        let metrics: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        for name in metrics {
+            let chart = self
+                .names
+                .get(name)
+                .and_then(|metric| self.chart_in(scope, metric));
+            delta.spc.insert(name.to_owned(), chart);
+        }
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
@@ -395,8 +480,23 @@ impl Projection {
         cells
     }
 
-    /// The whole view of one scope now.
+    /// The whole view of one scope now, with the chart of each metric.
     pub fn view(&self, scope: &str, mode: GeographyMode) -> View {
+        let mut view = self.view_without_charts(scope, mode);
+        view.spc = view
+            .metrics
+            .iter()
+            .filter_map(|(name, periods)| {
+                let metric = self.names.get(name)?;
+                let figures = periods.iter().map(|(p, cell)| (*p, cell.summary.value));
+                Some((name.clone(), self.chart(metric, figures)?))
+            })
+            .collect();
+        view
+    }
+
+    /// The view of one scope without charts (analytics off).
+    pub fn view_without_charts(&self, scope: &str, mode: GeographyMode) -> View {
         let id = self.names.get(scope);
         let mut metrics: BTreeMap<String, BTreeMap<Period, Cell>> = BTreeMap::new();
         if let Some(id) = id {
@@ -428,6 +528,7 @@ impl Projection {
                 GeographyMode::Current => self.seq,
             },
             metrics,
+            spc: BTreeMap::new(),
         }
     }
 
@@ -509,7 +610,10 @@ impl Projection {
             let name = self.names.name(id as Id);
             [GeographyMode::AsReported, GeographyMode::Current]
                 .into_iter()
-                .all(|mode| self.view(name, mode).metrics == other.view(name, mode).metrics)
+                .all(|mode| {
+                    self.view_without_charts(name, mode).metrics
+                        == other.view_without_charts(name, mode).metrics
+                })
         })
     }
 }

@@ -96,28 +96,7 @@ impl SpecialCause {
     }
 }
 
-/// What a point means for the metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PointType {
-    CommonCause,
-    SpecialCauseImprovement,
-    SpecialCauseConcern,
-    SpecialCauseNeutralHigh,
-    SpecialCauseNeutralLow,
-}
-
-/// Whether the standard will be met, judged from the limits of the latest rebase group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Assurance {
-    /// The standard is beyond the limit on the failing side: every point passes.
-    ConsistentPass,
-    /// The standard is beyond the limit on the passing side: no point can be expected to pass.
-    ConsistentFail,
-    /// The standard is within the limits: hit and miss.
-    Inconsistent,
-}
+pub use proto_schema::{Assurance, PointType};
 
 /// One month of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -275,6 +275,48 @@ proptest! {
         for (scope, view) in &held {
             let fresh = projection.view(scope, GeographyMode::AsReported);
             prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
+            prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
+        }
+    }
+
+    #[test]
+    fn charts_filled_once_per_merged_delta_equal_charts_per_entry(
+        steps in prop::collection::vec(step(), 1..40),
+        cut in 0usize..60,
+    ) {
+        let log = events(&steps);
+        let cut = cut.min(log.len());
+        let mut projection = Projection::default();
+        for envelope in &log[..cut] {
+            projection.apply(envelope);
+        }
+        let start: BTreeMap<String, View> = all_scopes()
+            .into_iter()
+            .map(|scope| (scope.clone(), projection.view(&scope, GeographyMode::AsReported)))
+            .collect();
+        // As the runner does: deltas without charts, merged per scope, charts filled once.
+        let mut merged: BTreeMap<String, proto_schema::Delta> = BTreeMap::new();
+        for envelope in &log[cut..] {
+            for delta in projection.apply_without_charts(envelope) {
+                match merged.get_mut(&delta.scope) {
+                    Some(pending) => pending.append(delta),
+                    None => {
+                        merged.insert(delta.scope.clone(), delta);
+                    }
+                }
+            }
+        }
+        let mut held = start;
+        for (scope, mut delta) in merged {
+            delta.compact();
+            projection.complete_charts(&mut delta);
+            let view = held.get_mut(&scope).expect("a scope the test knows");
+            prop_assert_eq!(view.apply_delta(&delta), Ok(()));
+        }
+        for (scope, view) in &held {
+            let fresh = projection.view(scope, GeographyMode::AsReported);
+            prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
+            prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
         }
     }
 
