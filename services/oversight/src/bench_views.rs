@@ -34,6 +34,9 @@ pub struct ViewsBenchArgs {
     /// Seconds the latency measurement runs.
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
+    /// Run the service measured for latency without SPC charts.
+    #[arg(long)]
+    pub no_analytics: bool,
 }
 
 /// The organisations of the bundled reference data, by role, open today.
@@ -420,7 +423,9 @@ async fn delta_latency(
     let url = nats.url();
     let data = tempfile_dir()?.join("data");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = tokio::spawn(crate::serve::run(Config::with(&url, data.clone()), async {
+    let mut config = Config::with(&url, data.clone());
+    config.views.analytics = !args.no_analytics;
+    let serve = tokio::spawn(crate::serve::run(config, async {
         let _ = stop_rx.await;
     }));
     let client = Client::connect(&url, Duration::from_secs(10)).await?;
