@@ -156,6 +156,37 @@ fn all_scopes() -> Vec<String> {
     scopes
 }
 
+/// The projection after the first `cut` entries, and every scope's snapshot then.
+fn snapshots_at(log: &[Envelope], cut: usize) -> (Projection, BTreeMap<String, View>) {
+    let mut projection = Projection::default();
+    for envelope in &log[..cut] {
+        projection.apply(envelope);
+    }
+    let held = all_scopes()
+        .into_iter()
+        .map(|scope| {
+            (
+                scope.clone(),
+                projection.view(&scope, GeographyMode::AsReported),
+            )
+        })
+        .collect();
+    (projection, held)
+}
+
+/// Every held view equals a fresh snapshot, figures and charts.
+fn held_equal_fresh(
+    projection: &Projection,
+    held: &BTreeMap<String, View>,
+) -> Result<(), TestCaseError> {
+    for (scope, view) in held {
+        let fresh = projection.view(scope, GeographyMode::AsReported);
+        prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
+        prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -258,25 +289,14 @@ proptest! {
     ) {
         let log = events(&steps);
         let cut = cut.min(log.len());
-        let mut projection = Projection::default();
-        for envelope in &log[..cut] {
-            projection.apply(envelope);
-        }
-        let mut held: BTreeMap<String, View> = all_scopes()
-            .into_iter()
-            .map(|scope| (scope.clone(), projection.view(&scope, GeographyMode::AsReported)))
-            .collect();
+        let (mut projection, mut held) = snapshots_at(&log, cut);
         for envelope in &log[cut..] {
             for delta in projection.apply(envelope) {
                 let view = held.get_mut(&delta.scope).expect("a scope the test knows");
                 prop_assert_eq!(view.apply_delta(&delta), Ok(()));
             }
         }
-        for (scope, view) in &held {
-            let fresh = projection.view(scope, GeographyMode::AsReported);
-            prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
-            prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
-        }
+        held_equal_fresh(&projection, &held)?;
     }
 
     #[test]
@@ -286,14 +306,7 @@ proptest! {
     ) {
         let log = events(&steps);
         let cut = cut.min(log.len());
-        let mut projection = Projection::default();
-        for envelope in &log[..cut] {
-            projection.apply(envelope);
-        }
-        let start: BTreeMap<String, View> = all_scopes()
-            .into_iter()
-            .map(|scope| (scope.clone(), projection.view(&scope, GeographyMode::AsReported)))
-            .collect();
+        let (mut projection, mut held) = snapshots_at(&log, cut);
         // As the runner does: deltas without charts, merged per scope, charts filled once.
         let mut merged: BTreeMap<String, proto_schema::Delta> = BTreeMap::new();
         for envelope in &log[cut..] {
@@ -306,18 +319,13 @@ proptest! {
                 }
             }
         }
-        let mut held = start;
         for (scope, mut delta) in merged {
             delta.compact();
             projection.complete_charts(&mut delta);
             let view = held.get_mut(&scope).expect("a scope the test knows");
             prop_assert_eq!(view.apply_delta(&delta), Ok(()));
         }
-        for (scope, view) in &held {
-            let fresh = projection.view(scope, GeographyMode::AsReported);
-            prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
-            prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
-        }
+        held_equal_fresh(&projection, &held)?;
     }
 
     #[test]
