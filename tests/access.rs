@@ -11,7 +11,7 @@ use proto_schema::{
     OrgRole, Organisation, ReasonCode, Receipt, ReturnForm, SnapshotRequest, View, NATIONAL,
 };
 
-use crate::harness::{ae_return, data_dir, NatsServer, Service};
+use crate::harness::{ae_return, data_dir, run_ok, NatsServer, Service};
 
 /// A London trust, and one in the South West.
 const LONDON_TRUST: &str = "RJ1";
@@ -307,16 +307,10 @@ fn the_example_configuration_is_one_nats_server_accepts() {
     let example =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/example.conf");
     let bin = std::env::var(oversight::natsd::NATS_SERVER_BIN).unwrap_or("nats-server".into());
-    let out = std::process::Command::new(&bin)
-        .arg("-t")
-        .arg("-c")
-        .arg(&example)
-        .output()
-        .unwrap_or_else(|e| panic!("`{bin}`: {e}; install it with `apt-get install nats-server`"));
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(&bin)
+            .arg("-t")
+            .arg("-c")
+            .arg(&example),
     );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use proto_schema::{Receipt, Value};
 
 use crate::harness::{
-    ae_return, data_dir, debian_tool, free_loopback_addr, http_get, nats, serving_client,
+    ae_return, data_dir, debian_tool, free_loopback_addr, http_get, nats, run_ok, serving_client,
     url_encode, Service,
 };
 
@@ -331,17 +331,10 @@ fn the_alert_rules_pass_promtool_and_their_unit_tests() {
         vec!["check", "rules", "rules.yml"],
         vec!["test", "rules", "rules.test.yml"],
     ] {
-        let out = debian_tool("promtool", "prometheus")
-            .args(&args)
-            .current_dir(&dir)
-            .output()
-            .expect("promtool");
-        assert!(
-            out.status.success(),
-            "promtool {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            debian_tool("promtool", "prometheus")
+                .args(&args)
+                .current_dir(&dir),
         );
     }
 }

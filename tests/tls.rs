@@ -8,19 +8,13 @@ use oversight::client::Client;
 use oversight::config::NatsArgs;
 use proto_schema::Receipt;
 
-use crate::harness::{ae_return, data_dir, debian_tool, NatsServer, Service};
+use crate::harness::{ae_return, data_dir, debian_tool, run_ok, NatsServer, Service};
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = debian_tool("openssl", "openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        debian_tool("openssl", "openssl")
+            .args(args)
+            .current_dir(dir),
     );
 }
 

@@ -184,6 +184,19 @@ pub fn url_encode(text: &str) -> String {
         .collect()
 }
 
+/// Runs `command` to its end and fails the test, with its output, unless it succeeded.
+pub fn run_ok(command: &mut Command) {
+    let out = command.output().unwrap_or_else(|e| {
+        panic!("cannot run {command:?}: {e} (deploy/install-deps.sh installs what the tests need)")
+    });
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs a tool from Debian's packages, or fails saying which package installs it.
 pub fn debian_tool(program: &str, package: &str) -> Command {
     let found = std::env::var_os("PATH")

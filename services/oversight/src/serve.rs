@@ -203,12 +203,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     Ok(())
 }
 
+/// Bytes free (for this user) and in all on the file system holding `dir`.
+fn disk_space(dir: &std::path::Path) -> nix::Result<(u64, u64)> {
+    let fs = nix::sys::statvfs::statvfs(dir)?;
+    let block = fs.fragment_size() as u64;
+    Ok((
+        fs.blocks_available() as u64 * block,
+        fs.blocks() as u64 * block,
+    ))
+}
+
 /// Refuses to start on a disk too full to take commits.
 fn check_free_space(config: &Config) -> anyhow::Result<()> {
     let dir = &config.data.dir;
-    let fs = nix::sys::statvfs::statvfs(dir)
+    let (free, _) = disk_space(dir)
         .with_context(|| format!("cannot measure the free space under {}", dir.display()))?;
-    let free = fs.blocks_available() as u64 * fs.fragment_size() as u64;
     let needed = config.data.min_free_bytes;
     if free < needed {
         anyhow::bail!(
@@ -582,12 +591,10 @@ const DISK_WATCH_EVERY: Duration = Duration::from_secs(5);
 /// Keeps the data directory's disk-space gauges current until shutdown.
 async fn watch_disk(data: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
     loop {
-        match nix::sys::statvfs::statvfs(&data) {
-            Ok(fs) => {
-                let block = fs.fragment_size() as f64;
-                metrics::gauge!(crate::metrics::DATA_DISK_FREE)
-                    .set(fs.blocks_available() as f64 * block);
-                metrics::gauge!(crate::metrics::DATA_DISK_SIZE).set(fs.blocks() as f64 * block);
+        match disk_space(&data) {
+            Ok((free, size)) => {
+                metrics::gauge!(crate::metrics::DATA_DISK_FREE).set(free as f64);
+                metrics::gauge!(crate::metrics::DATA_DISK_SIZE).set(size as f64);
             }
             Err(error) => {
                 warn!(%error, data = %data.display(), "cannot measure the free disk space")
