@@ -272,3 +272,112 @@ async fn a_trust_moved_between_regions_is_shown_both_ways() {
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
+
+/// A plan on `oversight.plan.<org>`: receipts by the rules of returns, and London's view shows
+/// the plan rolled up and actual minus plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_are_received_like_returns_and_shown_against_actuals() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+
+    for (org, within, attendances, dta) in &LONDON[..2] {
+        let form = london_return(org, *within, *attendances, *dta, &format!("{org}-actual"));
+        assert!(matches!(
+            client.submit(&form).await.expect("submit"),
+            Receipt::Accepted { .. }
+        ));
+    }
+    let plan = |org: &str, id: &str, within: i64| {
+        format!(
+            r#"{{"submission_id": "{id}", "org": "{org}", "plan": "2025-26",
+                "trajectories": {{"ae_4hr": {{"2025-04": {{"numerator": {within}, "denominator": 20000}},
+                                              "2025-05": {{"numerator": {within}, "denominator": 20000}}}}}}}}"#
+        )
+        .into_bytes()
+    };
+    let send = |org: &'static str, json: Vec<u8>| {
+        let client = &client;
+        async move { client.submit_plan_json(org, json).await.expect("plan") }
+    };
+    let first = send("RJ1", plan("RJ1", "RJ1-plan-v1", 15_000)).await;
+    assert!(
+        matches!(
+            first,
+            Receipt::Accepted {
+                revision: 1,
+                duplicate: false,
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    let again = send("RJ1", plan("RJ1", "RJ1-plan-v1", 15_000)).await;
+    assert!(matches!(
+        again,
+        Receipt::Accepted {
+            revision: 1,
+            duplicate: true,
+            ..
+        }
+    ));
+    let conflict = send("RJ1", plan("RJ1", "RJ1-plan-v1", 15_500)).await;
+    assert!(matches!(&conflict, Receipt::Rejected { reasons }
+        if reasons[0].code == proto_schema::ReasonCode::SubmissionConflict));
+    let revised = send("RJ1", plan("RJ1", "RJ1-plan-v2", 16_000)).await;
+    assert!(
+        matches!(revised, Receipt::Accepted { revision: 2, .. }),
+        "{revised:?}"
+    );
+    let theirs = send("RJ1", plan("RAL", "RAL-plan-v1", 16_000)).await;
+    assert!(matches!(&theirs, Receipt::Rejected { reasons }
+        if reasons[0].code == proto_schema::ReasonCode::OrgMismatch));
+    let wrong_kind = br#"{"submission_id": "x", "org": "RAL", "plan": "2025-26",
+        "trajectories": {"ae_4hr": {"2025-04": {"count": 3}}}}"#;
+    match send("RAL", wrong_kind.to_vec()).await {
+        Receipt::Rejected { reasons } => {
+            assert_eq!(reasons[0].code, proto_schema::ReasonCode::WrongValueKind);
+            assert_eq!(reasons[0].field, "trajectories.ae_4hr.2025-04");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    let Receipt::Accepted { seq, .. } = send("RAL", plan("RAL", "RAL-plan-v1", 14_000)).await
+    else {
+        panic!("RAL's plan refused");
+    };
+    views_at(&client, seq).await;
+
+    let reply = client
+        .request(
+            subjects::view_snapshot("Y56"),
+            Encoding::Json,
+            b"{}".to_vec(),
+        )
+        .await
+        .expect("London snapshot");
+    let london: serde_json::Value = serde_json::from_slice(&reply).expect("JSON view");
+    let april = &london["plans"]["ae_4hr"]["2025-04"];
+    assert_eq!(
+        april["numerator"],
+        16_000 + 14_000,
+        "RJ1's revision counts, not its first"
+    );
+    assert_eq!(april["denominator"], 40_000);
+    assert_eq!(april["organisations"].as_object().expect("rows").len(), 2);
+    assert!(
+        london["plans"]["ae_4hr"]["2025-05"].is_object(),
+        "plans run ahead of actuals"
+    );
+    let actual = london["metrics"]["ae_4hr"]["2025-04"]["value"]
+        .as_f64()
+        .expect("actual");
+    let variance = london["variance"]["ae_4hr"]["2025-04"]
+        .as_f64()
+        .expect("variance");
+    assert!(
+        (variance - (actual - 75.0)).abs() < 1e-9,
+        "{variance} vs {actual}"
+    );
+    assert!(london["variance"]["ae_4hr"].get("2025-05").is_none());
+}

@@ -4,8 +4,20 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::Period;
+use crate::plan::PlanSubmitted;
 use crate::reference::{Metric, Organisation, Region, System};
 use crate::submission::Return;
+
+/// A regional team's decision on an organisation's oversight segment, 1 (no support needs) to 4
+/// (intensive support), shown beside the suggestion the triggers make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentDecided {
+    pub org: String,
+    pub segment: u8,
+    /// Why, in the team's words (may be empty).
+    #[serde(default)]
+    pub rationale: String,
+}
 
 /// An organisation placed in another system (and so perhaps another region) from a period on.
 /// Returns for earlier periods stay where they were reported; a view under today's geography
@@ -37,6 +49,8 @@ pub enum Event {
     OrganisationRegistered(Organisation),
     MetricDefined(Metric),
     OrganisationMoved(OrganisationMoved),
+    PlanSubmitted(PlanSubmitted),
+    SegmentDecided(SegmentDecided),
 }
 
 impl Event {
@@ -49,12 +63,17 @@ impl Event {
             Event::OrganisationRegistered(_) => "organisation_registered",
             Event::MetricDefined(_) => "metric_defined",
             Event::OrganisationMoved(_) => "organisation_moved",
+            Event::PlanSubmitted(_) => "plan_submitted",
+            Event::SegmentDecided(_) => "segment_decided",
         }
     }
 
     /// Whether the event changes reference data (geography or the data standard).
     pub fn is_reference(&self) -> bool {
-        !matches!(self, Event::ReturnSubmitted(_))
+        !matches!(
+            self,
+            Event::ReturnSubmitted(_) | Event::PlanSubmitted(_) | Event::SegmentDecided(_)
+        )
     }
 }
 
@@ -68,6 +87,8 @@ enum EventJsonRef<'a> {
     OrganisationRegistered(&'a Organisation),
     MetricDefined(&'a Metric),
     OrganisationMoved(&'a OrganisationMoved),
+    PlanSubmitted(&'a PlanSubmitted),
+    SegmentDecided(&'a SegmentDecided),
 }
 
 #[derive(Deserialize)]
@@ -79,6 +100,8 @@ enum EventJson {
     OrganisationRegistered(Organisation),
     MetricDefined(Metric),
     OrganisationMoved(OrganisationMoved),
+    PlanSubmitted(PlanSubmitted),
+    SegmentDecided(SegmentDecided),
 }
 
 impl Serialize for Event {
@@ -93,6 +116,8 @@ impl Serialize for Event {
             Event::OrganisationRegistered(e) => EventJsonRef::OrganisationRegistered(e),
             Event::MetricDefined(e) => EventJsonRef::MetricDefined(e),
             Event::OrganisationMoved(e) => EventJsonRef::OrganisationMoved(e),
+            Event::PlanSubmitted(e) => EventJsonRef::PlanSubmitted(e),
+            Event::SegmentDecided(e) => EventJsonRef::SegmentDecided(e),
         }
         .serialize(s)
     }
@@ -110,6 +135,8 @@ impl<'de> Deserialize<'de> for Event {
             EventJson::OrganisationRegistered(e) => Event::OrganisationRegistered(e),
             EventJson::MetricDefined(e) => Event::MetricDefined(e),
             EventJson::OrganisationMoved(e) => Event::OrganisationMoved(e),
+            EventJson::PlanSubmitted(e) => Event::PlanSubmitted(e),
+            EventJson::SegmentDecided(e) => Event::SegmentDecided(e),
         })
     }
 }

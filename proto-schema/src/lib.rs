@@ -11,6 +11,7 @@ mod checksum;
 mod envelope;
 mod event;
 mod log_read;
+mod plan;
 mod receipt;
 mod reference;
 mod submission;
@@ -22,8 +23,9 @@ pub use calendar::{Date, Period, PeriodError};
 pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
 pub use envelope::{DecodeError, Envelope, SCHEMA_VERSION};
-pub use event::{Event, OrganisationMoved, ReturnSubmitted};
+pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{LogEntries, LogReadRequest};
+pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};
 pub use receipt::{Reason, ReasonCode, Receipt};
 pub use reference::{
     Comparison, Domain, Metric, OrgRole, Organisation, Polarity, Region, ReportedBy, Standard,

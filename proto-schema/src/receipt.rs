@@ -50,6 +50,12 @@ pub enum ReasonCode {
     /// The sender's role may not do this: a trust or CCG submitting for another organisation,
     /// or a reference-data command from outside the data-standards role.
     NotPermitted,
+    /// A plan gives the same period twice for one metric.
+    DuplicatePeriod,
+    /// A plan's name is empty, too long, or not lower-case letters, digits, `-` or `_`.
+    MalformedPlanName,
+    /// A segment decision outside 1 to 4.
+    SegmentOutOfRange,
 }
 
 impl ReasonCode {
@@ -84,6 +90,9 @@ impl ReasonCode {
             ReasonCode::MalformedOrganisationCode => "malformed_organisation_code",
             ReasonCode::ClosedBeforeOpened => "closed_before_opened",
             ReasonCode::NotPermitted => "not_permitted",
+            ReasonCode::DuplicatePeriod => "duplicate_period",
+            ReasonCode::MalformedPlanName => "malformed_plan_name",
+            ReasonCode::SegmentOutOfRange => "segment_out_of_range",
         }
     }
 }

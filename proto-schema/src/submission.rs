@@ -72,10 +72,15 @@ impl From<&Return> for ReturnForm {
 
 /// Values as a JSON object (`{"ae_4hr": {...}}`) or, in postcard, a sequence of pairs; both keep
 /// the order and any duplicate keys.
-mod values_in_order {
+pub(crate) mod values_in_order {
+    use std::marker::PhantomData;
+
     use super::*;
 
-    pub fn serialize<S: Serializer>(values: &[(String, Value)], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<V: Serialize, S: Serializer>(
+        values: &[(String, V)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
             s.collect_map(values.iter().map(|(k, v)| (k, v)))
         } else {
@@ -83,26 +88,28 @@ mod values_in_order {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Value)>, D::Error> {
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, V)>, D::Error> {
         if d.is_human_readable() {
-            d.deserialize_map(PairsVisitor)
+            d.deserialize_map(PairsVisitor(PhantomData))
         } else {
             Vec::deserialize(d)
         }
     }
 
-    struct PairsVisitor;
+    struct PairsVisitor<V>(PhantomData<V>);
 
-    impl<'de> Visitor<'de> for PairsVisitor {
-        type Value = Vec<(String, Value)>;
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for PairsVisitor<V> {
+        type Value = Vec<(String, V)>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object of metric id to value")
+            f.write_str("an object")
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
-            while let Some(pair) = map.next_entry::<String, Value>()? {
+            while let Some(pair) = map.next_entry::<String, V>()? {
                 pairs.push(pair);
             }
             Ok(pairs)

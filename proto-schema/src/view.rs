@@ -56,6 +56,12 @@ pub struct View {
     /// metric id -> its statistical process control over the months held (empty with analytics
     /// off).
     pub spc: BTreeMap<String, Spc>,
+    /// metric id -> period -> the scope's plan: the organisations' planned figures rolled up
+    /// like actuals.
+    pub plans: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// metric id -> period -> actual minus plan, in the headline unit (percentage points for
+    /// ratios), where the scope has both.
+    pub variance: BTreeMap<String, BTreeMap<Period, f64>>,
 }
 
 /// A point's classification, in NHSRplotthedots' words.
@@ -189,6 +195,8 @@ pub struct Delta {
     pub changes: Vec<Change>,
     /// Each metric whose chart changed: its chart now, or nothing when it has no months left.
     pub spc: BTreeMap<String, Option<Spc>>,
+    /// Changes to the plan: each organisation's planned figure and the scope's plan now.
+    pub plans: Vec<Change>,
 }
 
 /// One organisation's figure in one cell, and the cell's new summary.
@@ -218,18 +226,55 @@ impl Delta {
         self.seq = later.seq;
         self.changes.extend(later.changes);
         self.spc.extend(later.spc);
+        self.plans.extend(later.plans);
     }
 
     /// Keeps only the last change of each (metric, period, organisation), in order.
     pub fn compact(&mut self) {
-        let mut seen = std::collections::HashSet::new();
-        let mut kept: Vec<Change> = std::mem::take(&mut self.changes)
-            .into_iter()
-            .rev()
-            .filter(|c| seen.insert((c.metric.clone(), c.period, c.organisation.clone())))
-            .collect();
-        kept.reverse();
-        self.changes = kept;
+        compact(&mut self.changes);
+        compact(&mut self.plans);
+    }
+}
+
+fn compact(changes: &mut Vec<Change>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Change> = std::mem::take(changes)
+        .into_iter()
+        .rev()
+        .filter(|c| seen.insert((c.metric.clone(), c.period, c.organisation.clone())))
+        .collect();
+    kept.reverse();
+    *changes = kept;
+}
+
+/// Applies changes to one map of cells.
+fn apply_changes(cells: &mut BTreeMap<String, BTreeMap<Period, Cell>>, changes: &[Change]) {
+    for change in changes {
+        let periods = cells.entry(change.metric.clone()).or_default();
+        match &change.summary {
+            None => {
+                periods.remove(&change.period);
+            }
+            Some(summary) => {
+                let cell = periods.entry(change.period).or_insert_with(|| Cell {
+                    summary: summary.clone(),
+                    organisations: BTreeMap::new(),
+                });
+                cell.summary = summary.clone();
+                match change.value {
+                    Some(value) => {
+                        cell.organisations
+                            .insert(change.organisation.clone(), value);
+                    }
+                    None => {
+                        cell.organisations.remove(&change.organisation);
+                    }
+                }
+            }
+        }
+        if periods.is_empty() {
+            cells.remove(&change.metric);
+        }
     }
 }
 
@@ -241,6 +286,29 @@ pub struct Gap {
 }
 
 impl View {
+    /// Recomputes actual minus plan for one cell, from the figures the view holds.
+    pub fn refresh_variance(&mut self, metric: &str, period: Period) {
+        let actual = self.metrics.get(metric).and_then(|p| p.get(&period));
+        let plan = self.plans.get(metric).and_then(|p| p.get(&period));
+        match (actual, plan) {
+            (Some(actual), Some(plan)) => {
+                let variance = actual.summary.value - plan.summary.value;
+                self.variance
+                    .entry(metric.to_owned())
+                    .or_default()
+                    .insert(period, variance);
+            }
+            _ => {
+                if let Some(periods) = self.variance.get_mut(metric) {
+                    periods.remove(&period);
+                    if periods.is_empty() {
+                        self.variance.remove(metric);
+                    }
+                }
+            }
+        }
+    }
+
     /// Applies a delta in order. Deltas already in the view (seq ≤ its seq) are ignored; one
     /// whose `prev_seq` is not the view's last change is a gap, and the view is left as it was:
     /// take a fresh snapshot.
@@ -254,32 +322,10 @@ impl View {
                 prev_seq: delta.prev_seq,
             });
         }
-        for change in &delta.changes {
-            let periods = self.metrics.entry(change.metric.clone()).or_default();
-            match &change.summary {
-                None => {
-                    periods.remove(&change.period);
-                }
-                Some(summary) => {
-                    let cell = periods.entry(change.period).or_insert_with(|| Cell {
-                        summary: summary.clone(),
-                        organisations: BTreeMap::new(),
-                    });
-                    cell.summary = summary.clone();
-                    match change.value {
-                        Some(value) => {
-                            cell.organisations
-                                .insert(change.organisation.clone(), value);
-                        }
-                        None => {
-                            cell.organisations.remove(&change.organisation);
-                        }
-                    }
-                }
-            }
-            if periods.is_empty() {
-                self.metrics.remove(&change.metric);
-            }
+        apply_changes(&mut self.metrics, &delta.changes);
+        apply_changes(&mut self.plans, &delta.plans);
+        for change in delta.changes.iter().chain(&delta.plans) {
+            self.refresh_variance(&change.metric, change.period);
         }
         for (metric, chart) in &delta.spc {
             match chart {
@@ -330,6 +376,8 @@ mod tests {
                 BTreeMap::from([(Period::parse("2019-01").expect("period"), cell)]),
             )]),
             spc: BTreeMap::new(),
+            plans: BTreeMap::new(),
+            variance: BTreeMap::new(),
         }
     }
 
@@ -368,6 +416,7 @@ mod tests {
             seq: 700,
             changes: vec![change("RJ1", 3, 3), change("RAL", 4, 7)],
             spc: BTreeMap::new(),
+            plans: Vec::new(),
         };
         let second = Delta {
             scope: "Y56".into(),
@@ -375,6 +424,7 @@ mod tests {
             seq: 705,
             changes: vec![change("RJ1", 5, 9)],
             spc: BTreeMap::new(),
+            plans: Vec::new(),
         };
         let mut start = view();
         start.last_change_seq = 653;

@@ -101,6 +101,56 @@ fn fixtures() -> Vec<(&'static str, Envelope)> {
                 from: Period::parse("2020-04").expect("fixture period"),
             }),
         ),
+        (
+            "plan_submitted",
+            Event::PlanSubmitted(PlanSubmitted {
+                revision: 1,
+                plan: Plan {
+                    submission_id: "RJ1-plan-2019-20-v1".into(),
+                    org: "RJ1".into(),
+                    plan: "2019-20".into(),
+                    trajectories: [
+                        (
+                            "ae_4hr".to_owned(),
+                            [
+                                (
+                                    Period::parse("2019-04").expect("fixture period"),
+                                    Value::Ratio {
+                                        numerator: Halves::whole(17500),
+                                        denominator: Halves::whole(21000),
+                                    },
+                                ),
+                                (
+                                    Period::parse("2019-05").expect("fixture period"),
+                                    Value::Ratio {
+                                        numerator: Halves(35601),
+                                        denominator: Halves::whole(21000),
+                                    },
+                                ),
+                            ]
+                            .into(),
+                        ),
+                        (
+                            "finance_surplus".to_owned(),
+                            [(
+                                Period::parse("2019-04").expect("fixture period"),
+                                Value::Money { pence: -5_000_000 },
+                            )]
+                            .into(),
+                        ),
+                    ]
+                    .into(),
+                },
+            }),
+        ),
+        (
+            "segment_decided",
+            Event::SegmentDecided(SegmentDecided {
+                org: "RJ1".into(),
+                segment: 3,
+                rationale: "A&E below standard for six months; agreed support plan".into(),
+            }),
+        ),
     ];
     events
         .into_iter()
@@ -155,7 +205,7 @@ fn every_event_kind_has_a_golden_vector() {
     assert_eq!(kinds, names);
     assert_eq!(
         kinds.len(),
-        6,
+        8,
         "a new event kind needs a golden vector here"
     );
 }

@@ -108,6 +108,11 @@ fn revision_key(org: &str, collection: &str, period: Period) -> String {
     format!("{org}{SEP}{collection}{SEP}{period}")
 }
 
+/// The key of a plan's revision: an empty collection, which no return has, keeps plans apart.
+fn plan_revision_key(org: &str, plan: &str) -> String {
+    format!("{org}{SEP}{SEP}{plan}")
+}
+
 /// The log, open for appending. One per file; appends go through `&mut self`, so there is one
 /// writer by construction.
 #[derive(Debug)]
@@ -139,14 +144,24 @@ impl Recent {
     }
 
     fn note(&mut self, event: &Event, seq: u64) {
-        if let Event::ReturnSubmitted(submitted) = event {
-            let r = &submitted.ret;
-            self.submissions
-                .insert(submission_key(&r.org, &r.submission_id), seq);
-            self.revisions.insert(
-                revision_key(&r.org, &r.collection, r.period),
-                submitted.revision,
-            );
+        match event {
+            Event::ReturnSubmitted(submitted) => {
+                let r = &submitted.ret;
+                self.submissions
+                    .insert(submission_key(&r.org, &r.submission_id), seq);
+                self.revisions.insert(
+                    revision_key(&r.org, &r.collection, r.period),
+                    submitted.revision,
+                );
+            }
+            Event::PlanSubmitted(submitted) => {
+                let p = &submitted.plan;
+                self.submissions
+                    .insert(submission_key(&p.org, &p.submission_id), seq);
+                self.revisions
+                    .insert(plan_revision_key(&p.org, &p.plan), submitted.revision);
+            }
+            _ => {}
         }
     }
 }
@@ -312,7 +327,7 @@ impl std::fmt::Debug for Appender<'_> {
 }
 
 impl Appender<'_> {
-    /// The seq of the return accepted earlier under this organisation's submission id.
+    /// The seq of the return or plan accepted earlier under this organisation's submission id.
     pub fn submission_seq(&self, org: &str, submission_id: &str) -> Result<Option<u64>, LogError> {
         let key = submission_key(org, submission_id);
         let held = self
@@ -347,7 +362,15 @@ impl Appender<'_> {
         collection: &str,
         period: Period,
     ) -> Result<u32, LogError> {
-        let key = revision_key(org, collection, period);
+        self.revision_of(revision_key(org, collection, period))
+    }
+
+    /// The latest revision of an organisation's plan, 0 if none.
+    pub fn latest_plan_revision(&self, org: &str, plan: &str) -> Result<u32, LogError> {
+        self.revision_of(plan_revision_key(org, plan))
+    }
+
+    fn revision_of(&self, key: String) -> Result<u32, LogError> {
         if let Some(&revision) = self
             .staged
             .revisions

@@ -12,4 +12,4 @@ mod validate;
 pub mod writer;
 
 pub use reference::Reference;
-pub use validate::validate;
+pub use validate::{validate, validate_plan};

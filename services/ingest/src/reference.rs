@@ -18,7 +18,7 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// Applies one event; returns are ignored.
+    /// Applies one event; returns, plans and segment decisions are ignored.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::RegionDefined(r) => {
@@ -39,7 +39,7 @@ impl Reference {
                     org.region = m.region.clone();
                 }
             }
-            Event::ReturnSubmitted(_) => {}
+            Event::ReturnSubmitted(_) | Event::PlanSubmitted(_) | Event::SegmentDecided(_) => {}
         }
     }
 

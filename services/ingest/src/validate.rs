@@ -1,15 +1,26 @@
-//! Validation of a submitted return: pure, total, and it reports every reason at once.
+//! Validation of a submitted return or plan: pure, total, and it reports every reason at once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use proto_schema::{
-    Date, Halves, Period, Reason, ReasonCode, Return, ReturnForm, Value, MAX_SUBMISSION_ID_BYTES,
+    Date, Halves, Organisation, Period, Plan, PlanForm, Reason, ReasonCode, Return, ReturnForm,
+    Value, MAX_SUBMISSION_ID_BYTES,
 };
 
 use crate::reference::Reference;
 
-/// The longest collection name, in bytes.
+/// The longest collection or plan name, in bytes.
 const MAX_COLLECTION_BYTES: usize = 64;
+
+/// Reasons found so far.
+#[derive(Default)]
+struct Reasons(Vec<Reason>);
+
+impl Reasons {
+    fn reject(&mut self, code: ReasonCode, field: &str, message: String) {
+        self.0.push(Reason::new(code, field, message));
+    }
+}
 
 /// Checks `form`, submitted on the subject of `subject_org`, against the reference data as of
 /// `today`. Returns the normalised return (values sorted by metric id) or every reason it fails.
@@ -19,54 +30,18 @@ pub fn validate(
     reference: &Reference,
     today: Date,
 ) -> Result<Return, Vec<Reason>> {
-    let mut reasons = Vec::new();
-    let mut reject =
-        |code, field: &str, message: String| reasons.push(Reason::new(code, field, message));
-
-    if form.submission_id.is_empty() {
-        reject(
-            ReasonCode::SubmissionIdEmpty,
-            "submission_id",
-            "the submission id is empty; choose one per return so that a retry is recognised"
-                .into(),
-        );
-    } else if form.submission_id.len() > MAX_SUBMISSION_ID_BYTES {
-        reject(
-            ReasonCode::SubmissionIdTooLong,
-            "submission_id",
-            format!(
-                "the submission id is {} bytes; at most {MAX_SUBMISSION_ID_BYTES} are allowed",
-                form.submission_id.len()
-            ),
-        );
-    }
-
-    if form.org != subject_org {
-        reject(
-            ReasonCode::OrgMismatch,
-            "org",
-            format!(
-                "the return is for `{}` but was sent on the subject for `{subject_org}`",
-                form.org
-            ),
-        );
-    }
-
-    let collection_ok = !form.collection.is_empty()
-        && form.collection.len() <= MAX_COLLECTION_BYTES
-        && form
-            .collection
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !collection_ok {
-        reject(ReasonCode::MalformedCollection, "collection",
+    let mut reasons = Reasons::default();
+    check_submission_id(&form.submission_id, &mut reasons);
+    check_subject(&form.org, subject_org, "return", &mut reasons);
+    if !is_name(&form.collection) {
+        reasons.reject(ReasonCode::MalformedCollection, "collection",
             format!("collection `{}` must be 1 to {MAX_COLLECTION_BYTES} lower-case letters, digits, `-` or `_` (such as `ae-monthly`)", form.collection));
     }
 
     let period = match Period::parse(&form.period) {
         Ok(period) => {
             if period.first_day() > today {
-                reject(
+                reasons.reject(
                     ReasonCode::PeriodInFuture,
                     "period",
                     format!(
@@ -78,37 +53,18 @@ pub fn validate(
             Some(period)
         }
         Err(e) => {
-            reject(ReasonCode::MalformedPeriod, "period", e.to_string());
+            reasons.reject(ReasonCode::MalformedPeriod, "period", e.to_string());
             None
         }
     };
 
-    let organisation = reference.organisation(&form.org);
-    match (organisation, period) {
-        (None, _) => reject(
-            ReasonCode::UnknownOrganisation,
-            "org",
-            format!("no organisation with ODS code `{}` is registered", form.org),
-        ),
-        (Some(org), Some(period)) if !org.existed_during(period) => {
-            let closed = org
-                .closed
-                .map(|d| format!(", closed {d}"))
-                .unwrap_or_default();
-            reject(
-                ReasonCode::OrganisationNotOpen,
-                "period",
-                format!(
-                    "`{}` ({}) did not exist during {period}: opened {}{closed}",
-                    org.code, org.name, org.opened
-                ),
-            );
-        }
-        _ => {}
+    let organisation = known_organisation(&form.org, reference, &mut reasons);
+    if let (Some(org), Some(period)) = (organisation, period) {
+        check_open(org, period, "period", &mut reasons);
     }
 
     if form.values.is_empty() {
-        reject(
+        reasons.reject(
             ReasonCode::EmptyValues,
             "values",
             "the return has no values".into(),
@@ -118,83 +74,20 @@ pub fn validate(
     for (metric_id, value) in &form.values {
         let field = format!("values.{metric_id}");
         if !seen.insert(metric_id.as_str()) {
-            reject(
+            reasons.reject(
                 ReasonCode::DuplicateMetric,
                 &field,
                 format!("metric `{metric_id}` appears more than once"),
             );
             continue;
         }
-        let Some(metric) = reference.metric(metric_id) else {
-            reject(
-                ReasonCode::UnknownMetric,
-                &field,
-                format!("no metric `{metric_id}` in the data standard"),
-            );
-            continue;
-        };
-        if let Some(org) = organisation {
-            if !metric.reported_by.includes(org.role) {
-                reject(
-                    ReasonCode::MetricNotReportedByOrg,
-                    &field,
-                    format!(
-                        "`{metric_id}` is reported by {:?} organisations, and `{}` is a {:?}",
-                        metric.reported_by, org.code, org.role
-                    )
-                    .to_lowercase(),
-                );
-            }
-        }
-        if value.kind() != metric.kind {
-            reject(
-                ReasonCode::WrongValueKind,
-                &field,
-                format!(
-                    "`{metric_id}` is a {} metric but a {} was given",
-                    metric.kind,
-                    value.kind()
-                ),
-            );
-            continue;
-        }
-        for (part, amount) in signed_parts(value) {
-            if amount < 0 {
-                reject(
-                    ReasonCode::NegativeValue,
-                    &format!("{field}.{part}"),
-                    format!("{part} must not be negative"),
-                );
-            }
-        }
-        match *value {
-            Value::Ratio {
-                numerator,
-                denominator,
-            } => {
-                if denominator == Halves(0) {
-                    reject(ReasonCode::ZeroDenominator, &format!("{field}.denominator"), "the denominator is zero; leave the metric out when there is nothing to report".into());
-                } else if numerator > denominator {
-                    reject(
-                        ReasonCode::NumeratorExceedsDenominator,
-                        &field,
-                        format!("numerator {numerator} is greater than denominator {denominator}"),
-                    );
-                }
-            }
-            Value::Duration { cases: 0, .. } => {
-                reject(
-                    ReasonCode::ZeroDenominator,
-                    &format!("{field}.cases"),
-                    "a duration needs at least one case".into(),
-                );
-            }
-            _ => {}
+        if check_metric(metric_id, &field, organisation, reference, &mut reasons) {
+            check_value(metric_id, value, &field, reference, &mut reasons);
         }
     }
 
     match period {
-        Some(period) if reasons.is_empty() => {
+        Some(period) if reasons.0.is_empty() => {
             let mut values = form.values;
             values.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(Return {
@@ -205,7 +98,247 @@ pub fn validate(
                 values,
             })
         }
-        _ => Err(reasons),
+        _ => Err(reasons.0),
+    }
+}
+
+/// Checks a plan sent on the subject of `subject_org`. Plans are for future periods too, so there
+/// is no check against today; every planned figure is checked as a returned one would be.
+pub fn validate_plan(
+    form: PlanForm,
+    subject_org: &str,
+    reference: &Reference,
+) -> Result<Plan, Vec<Reason>> {
+    let mut reasons = Reasons::default();
+    check_submission_id(&form.submission_id, &mut reasons);
+    check_subject(&form.org, subject_org, "plan", &mut reasons);
+    if !is_name(&form.plan) {
+        reasons.reject(ReasonCode::MalformedPlanName, "plan",
+            format!("plan `{}` must be 1 to {MAX_COLLECTION_BYTES} lower-case letters, digits, `-` or `_` (such as `2019-20`)", form.plan));
+    }
+    let organisation = known_organisation(&form.org, reference, &mut reasons);
+    if form.trajectories.iter().all(|(_, t)| t.0.is_empty()) {
+        reasons.reject(
+            ReasonCode::EmptyValues,
+            "trajectories",
+            "the plan has no planned figures".into(),
+        );
+    }
+    let mut trajectories: BTreeMap<String, BTreeMap<Period, Value>> = BTreeMap::new();
+    for (metric_id, trajectory) in &form.trajectories {
+        let field = format!("trajectories.{metric_id}");
+        if trajectories.contains_key(metric_id) {
+            reasons.reject(
+                ReasonCode::DuplicateMetric,
+                &field,
+                format!("metric `{metric_id}` appears more than once"),
+            );
+            continue;
+        }
+        let metric_ok = check_metric(metric_id, &field, organisation, reference, &mut reasons);
+        let points = trajectories.entry(metric_id.clone()).or_default();
+        for (written, value) in &trajectory.0 {
+            let field = format!("{field}.{written}");
+            let period = match Period::parse(written) {
+                Ok(period) => period,
+                Err(e) => {
+                    reasons.reject(ReasonCode::MalformedPeriod, &field, e.to_string());
+                    continue;
+                }
+            };
+            if points.insert(period, *value).is_some() {
+                reasons.reject(
+                    ReasonCode::DuplicatePeriod,
+                    &field,
+                    format!("period {period} appears more than once for `{metric_id}`"),
+                );
+                continue;
+            }
+            if let Some(org) = organisation {
+                check_open(org, period, &field, &mut reasons);
+            }
+            if metric_ok {
+                check_value(metric_id, value, &field, reference, &mut reasons);
+            }
+        }
+    }
+    if !reasons.0.is_empty() {
+        return Err(reasons.0);
+    }
+    trajectories.retain(|_, points| !points.is_empty());
+    Ok(Plan {
+        submission_id: form.submission_id,
+        org: form.org,
+        plan: form.plan,
+        trajectories,
+    })
+}
+
+fn check_submission_id(submission_id: &str, reasons: &mut Reasons) {
+    if submission_id.is_empty() {
+        reasons.reject(
+            ReasonCode::SubmissionIdEmpty,
+            "submission_id",
+            "the submission id is empty; choose one per submission so that a retry is recognised"
+                .into(),
+        );
+    } else if submission_id.len() > MAX_SUBMISSION_ID_BYTES {
+        reasons.reject(
+            ReasonCode::SubmissionIdTooLong,
+            "submission_id",
+            format!(
+                "the submission id is {} bytes; at most {MAX_SUBMISSION_ID_BYTES} are allowed",
+                submission_id.len()
+            ),
+        );
+    }
+}
+
+fn check_subject(org: &str, subject_org: &str, what: &str, reasons: &mut Reasons) {
+    if org != subject_org {
+        reasons.reject(
+            ReasonCode::OrgMismatch,
+            "org",
+            format!("the {what} is for `{org}` but was sent on the subject for `{subject_org}`"),
+        );
+    }
+}
+
+/// A collection or plan name: lower-case letters, digits, `-` and `_`.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_COLLECTION_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn known_organisation<'r>(
+    code: &str,
+    reference: &'r Reference,
+    reasons: &mut Reasons,
+) -> Option<&'r Organisation> {
+    let organisation = reference.organisation(code);
+    if organisation.is_none() {
+        reasons.reject(
+            ReasonCode::UnknownOrganisation,
+            "org",
+            format!("no organisation with ODS code `{code}` is registered"),
+        );
+    }
+    organisation
+}
+
+fn check_open(org: &Organisation, period: Period, field: &str, reasons: &mut Reasons) {
+    if !org.existed_during(period) {
+        let closed = org
+            .closed
+            .map(|d| format!(", closed {d}"))
+            .unwrap_or_default();
+        reasons.reject(
+            ReasonCode::OrganisationNotOpen,
+            field,
+            format!(
+                "`{}` ({}) did not exist during {period}: opened {}{closed}",
+                org.code, org.name, org.opened
+            ),
+        );
+    }
+}
+
+/// Whether the metric is in the data standard, and reported by this kind of organisation.
+/// False when the value cannot be checked further.
+fn check_metric(
+    metric_id: &str,
+    field: &str,
+    organisation: Option<&Organisation>,
+    reference: &Reference,
+    reasons: &mut Reasons,
+) -> bool {
+    let Some(metric) = reference.metric(metric_id) else {
+        reasons.reject(
+            ReasonCode::UnknownMetric,
+            field,
+            format!("no metric `{metric_id}` in the data standard"),
+        );
+        return false;
+    };
+    if let Some(org) = organisation {
+        if !metric.reported_by.includes(org.role) {
+            reasons.reject(
+                ReasonCode::MetricNotReportedByOrg,
+                field,
+                format!(
+                    "`{metric_id}` is reported by {:?} organisations, and `{}` is a {:?}",
+                    metric.reported_by, org.code, org.role
+                )
+                .to_lowercase(),
+            );
+        }
+    }
+    true
+}
+
+/// The checks on one figure of a known metric: its kind, signs and ratio rules.
+fn check_value(
+    metric_id: &str,
+    value: &Value,
+    field: &str,
+    reference: &Reference,
+    reasons: &mut Reasons,
+) {
+    let Some(metric) = reference.metric(metric_id) else {
+        return;
+    };
+    if value.kind() != metric.kind {
+        reasons.reject(
+            ReasonCode::WrongValueKind,
+            field,
+            format!(
+                "`{metric_id}` is a {} metric but a {} was given",
+                metric.kind,
+                value.kind()
+            ),
+        );
+        return;
+    }
+    for (part, amount) in signed_parts(value) {
+        if amount < 0 {
+            reasons.reject(
+                ReasonCode::NegativeValue,
+                &format!("{field}.{part}"),
+                format!("{part} must not be negative"),
+            );
+        }
+    }
+    match *value {
+        Value::Ratio {
+            numerator,
+            denominator,
+        } => {
+            if denominator == Halves(0) {
+                reasons.reject(
+                    ReasonCode::ZeroDenominator,
+                    &format!("{field}.denominator"),
+                    "the denominator is zero; leave the metric out when there is nothing to report"
+                        .into(),
+                );
+            } else if numerator > denominator {
+                reasons.reject(
+                    ReasonCode::NumeratorExceedsDenominator,
+                    field,
+                    format!("numerator {numerator} is greater than denominator {denominator}"),
+                );
+            }
+        }
+        Value::Duration { cases: 0, .. } => {
+            reasons.reject(
+                ReasonCode::ZeroDenominator,
+                &format!("{field}.cases"),
+                "a duration needs at least one case".into(),
+            );
+        }
+        _ => {}
     }
 }
 
@@ -458,5 +591,101 @@ mod tests {
                 denominator: Halves(50)
             })
         );
+    }
+
+    fn plan(org: &str, name: &str, trajectories: Vec<(&str, Vec<(&str, Value)>)>) -> PlanForm {
+        PlanForm {
+            schema_version: SCHEMA_VERSION,
+            submission_id: format!("{org}-plan-{name}"),
+            org: org.into(),
+            plan: name.into(),
+            trajectories: trajectories
+                .into_iter()
+                .map(|(metric, points)| {
+                    let points = points.into_iter().map(|(p, v)| (p.to_owned(), v)).collect();
+                    (metric.to_owned(), proto_schema::Trajectory(points))
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_plan_for_future_periods_is_accepted_and_sorted() {
+        let f = plan(
+            "RJ1",
+            "2030-31",
+            vec![(
+                "ae_4hr",
+                vec![("2031-01", ratio(90, 100)), ("2030-04", ratio(95, 100))],
+            )],
+        );
+        let p = validate_plan(f, "RJ1", &reference()).expect("valid");
+        let periods: Vec<String> = p.trajectories["ae_4hr"]
+            .keys()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(periods, ["2030-04", "2031-01"]);
+    }
+
+    #[test]
+    fn every_problem_in_a_plan_is_named_with_its_place() {
+        use ReasonCode::*;
+        let f = plan(
+            "RJ1",
+            "Plan 2019",
+            vec![
+                (
+                    "ae_4hr",
+                    vec![
+                        ("2019-04", ratio(95, 100)),
+                        ("2019-04", ratio(96, 100)),
+                        ("2019-13", ratio(1, 2)),
+                        ("2019-05", Value::Count(3)),
+                        ("2019-06", ratio(101, 100)),
+                    ],
+                ),
+                ("ae_4hour", vec![("2019-04", Value::Count(1))]),
+            ],
+        );
+        let reasons: Vec<(ReasonCode, String)> = validate_plan(f, "RAL", &reference())
+            .expect_err("invalid")
+            .into_iter()
+            .map(|r| (r.code, r.field))
+            .collect();
+        let field = |code, f: &str| (code, f.to_owned());
+        assert_eq!(
+            reasons,
+            [
+                field(OrgMismatch, "org"),
+                field(MalformedPlanName, "plan"),
+                field(DuplicatePeriod, "trajectories.ae_4hr.2019-04"),
+                field(MalformedPeriod, "trajectories.ae_4hr.2019-13"),
+                field(WrongValueKind, "trajectories.ae_4hr.2019-05"),
+                field(NumeratorExceedsDenominator, "trajectories.ae_4hr.2019-06"),
+                field(UnknownMetric, "trajectories.ae_4hour"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plan_with_no_figures_or_for_a_closed_organisation_is_refused() {
+        let empty = plan("RJ1", "2019-20", vec![("ae_4hr", vec![])]);
+        let codes: Vec<ReasonCode> = validate_plan(empty, "RJ1", &reference())
+            .expect_err("empty")
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
+        assert_eq!(codes, [ReasonCode::EmptyValues]);
+        let closed = plan(
+            "00C",
+            "2021-22",
+            vec![("dementia_dx", vec![("2021-04", ratio(2, 3))])],
+        );
+        let codes: Vec<ReasonCode> = validate_plan(closed, "00C", &reference())
+            .expect_err("closed")
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
+        assert_eq!(codes, [ReasonCode::OrganisationNotOpen]);
     }
 }

@@ -4,7 +4,8 @@
 
 use event_log::{Appender, EventLog, LogError};
 use proto_schema::{
-    Envelope, Event, Reason, ReasonCode, Receipt, Return, ReturnSubmitted, Timestamp,
+    Envelope, Event, Plan, PlanSubmitted, Reason, ReasonCode, Receipt, Return, ReturnSubmitted,
+    Timestamp,
 };
 use tokio::sync::mpsc;
 
@@ -20,6 +21,8 @@ pub struct Pending<R> {
 pub enum Work {
     /// A return from an organisation.
     Return(Return),
+    /// A plan from an organisation.
+    Plan(Plan),
     /// A reference-data command (a registration or a move), already checked.
     Reference { sender: String, event: Event },
 }
@@ -81,6 +84,7 @@ fn commit_batch<R>(
             .iter()
             .map(|p| match &p.work {
                 Work::Return(ret) => decide(appender, ret, recorded_at),
+                Work::Plan(plan) => decide_plan(appender, plan, recorded_at),
                 Work::Reference { sender, event } => {
                     let seq = appender.append(recorded_at, sender, event.clone())?.seq;
                     Ok(Receipt::Accepted {
@@ -146,6 +150,38 @@ fn decide(
         ret: ret.clone(),
     });
     let seq = appender.append(recorded_at, &ret.org, event)?.seq;
+    Ok(Receipt::Accepted {
+        seq,
+        revision,
+        duplicate: false,
+    })
+}
+
+/// The receipt for one plan, by the rules of returns: a duplicate, a conflict, or the next
+/// revision of its (organisation, plan).
+fn decide_plan(
+    appender: &mut Appender<'_>,
+    plan: &Plan,
+    recorded_at: Timestamp,
+) -> Result<Receipt, LogError> {
+    if let Some(seq) = appender.submission_seq(&plan.org, &plan.submission_id)? {
+        return Ok(match appender.envelope(seq)? {
+            Some(Envelope { event: Event::PlanSubmitted(earlier), .. }) if earlier.plan == *plan => {
+                Receipt::Accepted { seq, revision: earlier.revision, duplicate: true }
+            }
+            _ => Receipt::rejected(Reason::new(
+                ReasonCode::SubmissionConflict,
+                "submission_id",
+                format!("submission id `{}` was accepted at seq {seq} with other content; choose a new id for a new revision", plan.submission_id),
+            )),
+        });
+    }
+    let revision = appender.latest_plan_revision(&plan.org, &plan.plan)? + 1;
+    let event = Event::PlanSubmitted(PlanSubmitted {
+        revision,
+        plan: plan.clone(),
+    });
+    let seq = appender.append(recorded_at, &plan.org, event)?.seq;
     Ok(Receipt::Accepted {
         seq,
         revision,

@@ -5,7 +5,8 @@ use std::time::Duration;
 use async_nats::client::RequestErrorKind;
 use bytes::Bytes;
 use proto_schema::{
-    encode_return_form, LogEntries, LogReadRequest, Receipt, ReturnForm, SnapshotRequest, View,
+    encode_plan_form, encode_return_form, LogEntries, LogReadRequest, PlanForm, Receipt,
+    ReturnForm, SnapshotRequest, View,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -148,7 +149,21 @@ impl Client {
     /// Submits a JSON return as is (the service reports every problem with it) and decodes the JSON
     /// receipt.
     pub async fn submit_json(&self, org: &str, json: Vec<u8>) -> Result<Receipt, ClientError> {
-        let subject = subjects::submit(org);
+        self.json_receipt(subjects::submit(org), json).await
+    }
+
+    /// Submits one plan in postcard, once.
+    pub async fn submit_plan(&self, form: &PlanForm) -> Result<Receipt, ClientError> {
+        self.postcard(subjects::plan(&form.org), encode_plan_form(form))
+            .await
+    }
+
+    /// Submits a JSON plan as is and decodes the JSON receipt.
+    pub async fn submit_plan_json(&self, org: &str, json: Vec<u8>) -> Result<Receipt, ClientError> {
+        self.json_receipt(subjects::plan(org), json).await
+    }
+
+    async fn json_receipt(&self, subject: String, json: Vec<u8>) -> Result<Receipt, ClientError> {
         let reply = self.request(subject.clone(), Encoding::Json, json).await?;
         Encoding::Json
             .decode(&reply)

@@ -64,6 +64,15 @@ enum Command {
     /// Exit status: 0 accepted (also when it was already accepted), 1 rejected, 2 busy or
     /// unreachable.
     Submit(SubmitArgs),
+    /// Submit a plan (trajectories per metric and period) from a JSON file and print its receipt.
+    ///
+    ///   oversight plan plan.json
+    ///
+    /// The file: {"submission_id": "RJ1-plan-2019-20-v1", "org": "RJ1", "plan": "2019-20",
+    /// "trajectories": {"ae_4hr": {"2019-04": {"numerator": 17500, "denominator": 21000}}}}.
+    /// A later plan with the same "plan" is a new revision and replaces the earlier trajectory
+    /// whole. Exit status as for submit.
+    Plan(PlanArgs),
     /// Print log entries in seq order.
     Log(LogArgs),
     /// Measure bare NATS request/reply against durable submissions, side by side.
@@ -217,6 +226,21 @@ struct SubmitArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// The JSON plan; "-" reads standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Print the receipt as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for the receipt.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
 struct LogArgs {
     #[command(flatten)]
     nats: NatsArgs,
@@ -317,6 +341,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Submit(args) => submit(args).await,
+        Command::Plan(args) => plan(args).await,
         Command::Log(args) => log(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
@@ -471,10 +496,27 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             retry_busy(5, || client.submit(&form)).await?
         }
     };
-    if args.json {
-        println!("{}", serde_json::to_string(&receipt)?);
+    report_receipt(&receipt, args.json)
+}
+
+async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
+    let json = read_input(&args.file)?;
+    let org = org_of_json(&json).with_context(|| {
+        format!(
+            "{}: no \"org\" field to send the plan on",
+            args.file.display()
+        )
+    })?;
+    let receipt = retry_busy(5, || client.submit_plan_json(&org, json.clone())).await?;
+    report_receipt(&receipt, args.json)
+}
+
+fn report_receipt(receipt: &Receipt, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string(receipt)?);
     } else {
-        print_receipt(&receipt);
+        print_receipt(receipt);
     }
     Ok(match receipt {
         Receipt::Accepted { .. } => ExitCode::SUCCESS,
@@ -654,6 +696,33 @@ fn describe(envelope: &Envelope) -> String {
         Event::MetricDefined(m) => format!("{} ({}): {}", m.id, m.kind, m.name),
         Event::OrganisationMoved(m) => {
             format!("{} to {} {} from {}", m.code, m.region, m.system, m.from)
+        }
+        Event::PlanSubmitted(s) => {
+            let p = &s.plan;
+            let metrics: Vec<String> = p
+                .trajectories
+                .iter()
+                .map(|(id, points)| {
+                    let first = points.keys().next().map(|p| p.to_string());
+                    let last = points.keys().last().map(|p| p.to_string());
+                    format!(
+                        "{id} {}..{}",
+                        first.unwrap_or_default(),
+                        last.unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!(
+                "{} plan {} rev {} [{}]: {}",
+                p.org,
+                p.plan,
+                s.revision,
+                p.submission_id,
+                metrics.join(", ")
+            )
+        }
+        Event::SegmentDecided(d) => {
+            format!("{} segment {}: {}", d.org, d.segment, d.rationale)
         }
     };
     format!(

@@ -85,7 +85,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let admin_commands = client
         .queue_subscribe(subjects::ADMIN_ALL, subjects::INGEST_QUEUE.into())
         .await?;
+    let plans = client
+        .queue_subscribe(subjects::PLAN_ALL, subjects::INGEST_QUEUE.into())
+        .await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let plan_intake = tokio::spawn(intake(
+        client.clone(),
+        plans,
+        pending_tx.clone(),
+        Arc::clone(&reference),
+        config.clone(),
+        stop_rx.clone(),
+    ));
     let admin_intake = tokio::spawn(intake(
         client.clone(),
         admin_commands,
@@ -140,6 +151,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _ = stop_tx.send(true);
     intake.await.context("intake task")?;
     admin_intake.await.context("admin intake task")?;
+    plan_intake.await.context("plan intake task")?;
 
     info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
     // The writer commits everything it was handed whatever NATS is doing; only the replies and
@@ -307,11 +319,13 @@ async fn intake(
             encoding,
             admin,
         };
-        let checked = match message.subject.strip_prefix(subjects::ADMIN_PREFIX) {
-            Some(command) => check_admin(command, &message, &reference, &config),
-            None => {
-                check(&message, &reference, &config).map(|ret| Checked::Append(Work::Return(ret)))
-            }
+        let checked = if let Some(command) = message.subject.strip_prefix(subjects::ADMIN_PREFIX) {
+            check_admin(command, &message, &reference, &config)
+        } else if let Some(org) = message.subject.strip_prefix(subjects::PLAN_PREFIX) {
+            check_plan(org, &message, &reference, &config)
+                .map(|plan| Checked::Append(Work::Plan(plan)))
+        } else {
+            check(&message, &reference, &config).map(|ret| Checked::Append(Work::Return(ret)))
         };
         let receipt = match checked {
             Err(reasons) => Receipt::Rejected { reasons },
@@ -369,6 +383,35 @@ fn check(
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     validate(form, org, &reference, Timestamp::now().date())
+}
+
+/// A plan on `oversight.plan.<org>`: the same sender rule and limits as a return.
+fn check_plan(
+    org: &str,
+    message: &Message,
+    reference: &RwLock<Reference>,
+    config: &Config,
+) -> Result<proto_schema::Plan, Vec<Reason>> {
+    let requester = Requester::of(message.headers.as_ref());
+    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
+    if message.payload.len() > config.intake.max_payload_bytes as usize {
+        return Err(vec![Reason::new(
+            ReasonCode::PayloadTooLarge,
+            "",
+            format!(
+                "the plan is {} bytes; at most {} are accepted",
+                message.payload.len(),
+                config.intake.max_payload_bytes
+            ),
+        )]);
+    }
+    let form = Encoding::of(message.headers.as_ref())
+        .decode_plan(&message.payload)
+        .map_err(|r| vec![r])?;
+    let reference = reference
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    ingest::validate_plan(form, org, &reference)
 }
 
 /// What intake does with a message: hand work to the writer, or answer at once.

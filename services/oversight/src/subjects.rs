@@ -4,6 +4,16 @@
 pub const SUBMIT_PREFIX: &str = "oversight.submit.";
 /// Every organisation's submit subject.
 pub const SUBMIT_ALL: &str = "oversight.submit.*";
+/// Prefix of `oversight.plan.<org>`.
+pub const PLAN_PREFIX: &str = "oversight.plan.";
+/// Every organisation's plan subject.
+pub const PLAN_ALL: &str = "oversight.plan.*";
+
+/// The plan subject of one organisation.
+pub fn plan(org: &str) -> String {
+    format!("{PLAN_PREFIX}{org}")
+}
+
 /// Prefix of the reference-data commands, `oversight.admin.<command>`.
 pub const ADMIN_PREFIX: &str = "oversight.admin.";
 pub const ADMIN_ALL: &str = "oversight.admin.*";

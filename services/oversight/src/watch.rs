@@ -101,8 +101,8 @@ pub fn render(view: &View) -> String {
     };
     let mut text = format!("{} ({geography}), log seq {}\n", view.scope, view.seq);
     text.push_str(&format!(
-        "{:<24} {:<10} {:>14} {:>9} {:>4}  {:<16} {}\n",
-        "metric", "period", "value", "standard", "met", "spc", "organisations failing"
+        "{:<24} {:<10} {:>14} {:>9} {:>4} {:>10}  {:<16} {}\n",
+        "metric", "period", "value", "standard", "met", "vs plan", "spc", "organisations failing"
     ));
     if view.metrics.is_empty() {
         text.push_str("(no returns yet)\n");
@@ -125,13 +125,20 @@ pub fn render(view: &View) -> String {
             .standard
             .map(|standard| failing(standard, cell.organisations.iter()))
             .unwrap_or_default();
+        let vs_plan = view
+            .variance
+            .get(metric)
+            .and_then(|periods| periods.get(period))
+            .map(|variance| show_variance(&summary.total, *variance))
+            .unwrap_or_else(|| "-".into());
         text.push_str(&format!(
-            "{:<24} {:<10} {:>14} {:>9} {:>4}  {:<16} {}\n",
+            "{:<24} {:<10} {:>14} {:>9} {:>4} {:>10}  {:<16} {}\n",
             metric,
             period.to_string(),
             show_value(&summary.total, summary.value),
             standard,
             met,
+            vs_plan,
             view.spc
                 .get(metric)
                 .map(show_spc)
@@ -196,6 +203,16 @@ fn show_value(total: &Value, headline: f64) -> String {
         Value::Count(n) => n.to_string(),
         Value::Money { pence } => format!("£{:.0}", *pence as f64 / 100.0),
         Value::Duration { seconds, .. } => format!("{seconds} s"),
+    }
+}
+
+/// Actual minus plan: percentage points for ratios, else the figure's own unit.
+fn show_variance(total: &Value, variance: f64) -> String {
+    match total {
+        Value::Ratio { .. } => format!("{variance:+.2}pp"),
+        Value::Money { .. } => format!("{:+.0}£", variance / 100.0),
+        Value::Duration { .. } => format!("{variance:+.0} s"),
+        Value::Count(_) => format!("{variance:+.0}"),
     }
 }
 

@@ -3,8 +3,10 @@
 
 use async_nats::HeaderMap;
 use proto_schema::{
-    decode_return_form, DecodeError, Reason, ReasonCode, ReturnForm, SCHEMA_VERSION,
+    decode_plan_form, decode_return_form, DecodeError, PlanForm, Reason, ReasonCode, ReturnForm,
+    SCHEMA_VERSION,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub const CONTENT_TYPE: &str = "Content-Type";
@@ -63,13 +65,27 @@ impl Encoding {
 
     /// Decodes a submitted return, or the one reason it cannot be read.
     pub fn decode_return(self, bytes: &[u8]) -> Result<ReturnForm, Reason> {
+        self.decode_form(bytes, "return", decode_return_form)
+    }
+
+    /// Decodes a submitted plan, or the one reason it cannot be read.
+    pub fn decode_plan(self, bytes: &[u8]) -> Result<PlanForm, Reason> {
+        self.decode_form(bytes, "plan", decode_plan_form)
+    }
+
+    fn decode_form<T: DeserializeOwned>(
+        self,
+        bytes: &[u8],
+        what: &str,
+        from_postcard: fn(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<T, Reason> {
         match self {
-            Encoding::Postcard => decode_return_form(bytes).map_err(|e| match e {
-                DecodeError::Truncated => Reason::new(ReasonCode::TruncatedPayload, "", "the postcard payload ends before the return does"),
+            Encoding::Postcard => from_postcard(bytes).map_err(|e| match e {
+                DecodeError::Truncated => Reason::new(ReasonCode::TruncatedPayload, "", format!("the postcard payload ends before the {what} does")),
                 DecodeError::UnknownSchemaVersion(v) => unknown_version(v),
-                other => Reason::new(ReasonCode::MalformedPayload, "", format!("the payload is not a postcard return ({other}); send JSON with the header `Content-Type: application/json`")),
+                other => Reason::new(ReasonCode::MalformedPayload, "", format!("the payload is not a postcard {what} ({other}); send JSON with the header `Content-Type: application/json`")),
             }),
-            Encoding::Json => decode_json_return(bytes),
+            Encoding::Json => decode_json_form(bytes),
         }
     }
 }
@@ -84,7 +100,7 @@ fn unknown_version(version: u16) -> Reason {
     )
 }
 
-/// Reads only the version, so a return of another version is named as such rather than as bad
+/// Reads only the version, so a submission of another version is named as such rather than as bad
 /// JSON.
 #[derive(Deserialize)]
 struct VersionProbe {
@@ -92,7 +108,7 @@ struct VersionProbe {
     schema_version: Option<u16>,
 }
 
-fn decode_json_return(bytes: &[u8]) -> Result<ReturnForm, Reason> {
+fn decode_json_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reason> {
     if let Ok(VersionProbe {
         schema_version: Some(v),
     }) = serde_json::from_slice::<VersionProbe>(bytes)
@@ -102,7 +118,7 @@ fn decode_json_return(bytes: &[u8]) -> Result<ReturnForm, Reason> {
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let form: ReturnForm = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let form: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { String::new() } else { field };
         Reason::new(ReasonCode::InvalidJson, field, e.into_inner().to_string())

@@ -69,6 +69,12 @@ pub struct Projection {
     /// ever moved, its figures where it is now minus where it was. Organisations that never moved
     /// count in the same scopes under both, so they cost nothing here.
     current_adjust: Views,
+    /// The latest revision of each (organisation, plan).
+    plans: HashMap<(Id, Id), PlanFigures>,
+    /// Each organisation's plans, in the order first seen.
+    plans_of: HashMap<Id, Vec<Id>>,
+    /// Plan metric id -> the metric it plans.
+    planned_metric: HashMap<Id, Id>,
 }
 
 impl Default for Projection {
@@ -77,7 +83,11 @@ impl Default for Projection {
         // Fixed ids, so geography can name these scopes without a lookup.
         let national = names.id(NATIONAL);
         let unassigned = names.id(UNASSIGNED);
-        debug_assert_eq!((national, unassigned), (NATIONAL_ID, UNASSIGNED_ID));
+        let plan = names.id(PLAN_COLLECTION);
+        debug_assert_eq!(
+            (national, unassigned, plan),
+            (NATIONAL_ID, UNASSIGNED_ID, PLAN_COLLECTION_ID)
+        );
         Projection {
             seq: 0,
             names,
@@ -89,16 +99,30 @@ impl Default for Projection {
             leaves: HashMap::default(),
             as_reported: Views::default(),
             current_adjust: Views::default(),
+            plans: HashMap::default(),
+            plans_of: HashMap::default(),
+            planned_metric: HashMap::default(),
         }
     }
 }
+
+/// The collection under which each organisation's plan figures in force are kept, as if they were
+/// a return, so that they roll up, move and revise exactly as returns do. No real collection can
+/// have this name (collections are lower-case letters, digits, `-` and `_`).
+const PLAN_COLLECTION: &str = "\u{1f}plan";
+const PLAN_COLLECTION_ID: Id = 2;
+/// Plan figures are held under a metric id of their own: this prefix and the metric's id.
+const PLAN_METRIC_PREFIX: &str = "\u{1f}plan\u{1f}";
+
+/// The latest revision of one plan: the seq it was recorded at, and (plan metric, period, figure).
+type PlanFigures = (u64, Vec<(Id, Period, Value)>);
 
 /// What one entry touched, under the geography as reported: (scope, metric, period, organisation).
 type Touched = Vec<(Id, Id, Period, Id)>;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 3;
+const CHECKPOINT_FORMAT: u16 = 4;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -179,18 +203,31 @@ impl Projection {
                     .iter()
                     .map(|(metric, value)| (self.names.id(metric), *value))
                     .collect();
-                if let Some(old) = self.returns.remove(&key) {
-                    self.contribute(key, &old, false, Some(&mut *touched));
-                    self.leaf(key, &old, false);
-                }
-                self.contribute(key, &values, true, Some(&mut *touched));
-                self.leaf(key, &values, true);
-                self.returns_of
-                    .entry(org)
-                    .or_default()
-                    .insert((collection, ret.period));
-                self.returns.insert(key, values);
+                self.replace_return(key, values, touched);
             }
+            Event::PlanSubmitted(submitted) => {
+                let plan = &submitted.plan;
+                let org = self.names.id(&plan.org);
+                let name = self.names.id(&plan.plan);
+                let mut figures = Vec::new();
+                for (metric, points) in &plan.trajectories {
+                    let planned = self.plan_metric(metric);
+                    figures.extend(points.iter().map(|(p, v)| (planned, *p, *v)));
+                }
+                let mut periods: BTreeSet<Period> = figures.iter().map(|(_, p, _)| *p).collect();
+                if let Some((_, old)) = self.plans.insert((org, name), (self.seq, figures)) {
+                    periods.extend(old.iter().map(|(_, p, _)| *p));
+                }
+                let of = self.plans_of.entry(org).or_default();
+                if !of.contains(&name) {
+                    of.push(name);
+                }
+                for period in periods {
+                    let values = self.plan_in_force(org, period);
+                    self.replace_return((org, PLAN_COLLECTION_ID, period), values, touched);
+                }
+            }
+            Event::SegmentDecided(_) => {}
             Event::RegionDefined(region) => {
                 let id = self.names.id(&region.code);
                 self.known_scopes.insert(id);
@@ -209,6 +246,54 @@ impl Projection {
             }
         }
         true
+    }
+
+    /// Replaces the figures counted for one return (or one period of a plan) with `values`: the
+    /// earlier figures are taken back from every scope and the new ones added.
+    fn replace_return(&mut self, key: ReturnKey, values: Vec<(Id, Value)>, touched: &mut Touched) {
+        let (org, collection, period) = key;
+        if let Some(old) = self.returns.remove(&key) {
+            self.contribute(key, &old, false, Some(&mut *touched));
+            self.leaf(key, &old, false);
+        }
+        if values.is_empty() {
+            if let Some(keys) = self.returns_of.get_mut(&org) {
+                keys.remove(&(collection, period));
+            }
+            return;
+        }
+        self.contribute(key, &values, true, Some(&mut *touched));
+        self.leaf(key, &values, true);
+        self.returns_of
+            .entry(org)
+            .or_default()
+            .insert((collection, period));
+        self.returns.insert(key, values);
+    }
+
+    /// The id under which `metric`'s planned figures are held.
+    fn plan_metric(&mut self, metric: &str) -> Id {
+        let planned = self.names.id(&format!("{PLAN_METRIC_PREFIX}{metric}"));
+        let metric = self.names.id(metric);
+        self.planned_metric.insert(planned, metric);
+        planned
+    }
+
+    /// An organisation's planned figures for one period: for each metric, from the plan recorded
+    /// last among those that plan it, so overlapping planning rounds never add up.
+    fn plan_in_force(&self, org: Id, period: Period) -> Vec<(Id, Value)> {
+        let mut best: BTreeMap<Id, (u64, Value)> = BTreeMap::new();
+        for name in self.plans_of.get(&org).into_iter().flatten() {
+            let Some((seq, figures)) = self.plans.get(&(org, *name)) else {
+                continue;
+            };
+            for (metric, _, value) in figures.iter().filter(|(_, p, _)| *p == period) {
+                if best.get(metric).is_none_or(|(held, _)| held < seq) {
+                    best.insert(*metric, (*seq, *value));
+                }
+            }
+        }
+        best.into_iter().map(|(m, (_, v))| (m, v)).collect()
     }
 
     /// A reference event that may place an organisation elsewhere: its returns leave the scopes
@@ -317,11 +402,19 @@ impl Projection {
                     seq,
                     changes: Vec::new(),
                     spc: BTreeMap::new(),
+                    plans: Vec::new(),
                 });
             }
-            let change = self.change(scope, metric, period, org);
-            if let Some(delta) = deltas.last_mut() {
-                delta.changes.push(change);
+            let mut change = self.change(scope, metric, period, org);
+            let Some(delta) = deltas.last_mut() else {
+                continue;
+            };
+            match self.planned_metric.get(&metric) {
+                Some(planned) => {
+                    change.metric = self.names.name(*planned).to_owned();
+                    delta.plans.push(change);
+                }
+                None => delta.changes.push(change),
             }
         }
         deltas
@@ -515,10 +608,16 @@ impl Projection {
             }
             self.fill_organisations(id, mode, &mut metrics);
         }
+        let mut plans = BTreeMap::new();
+        for (name, periods) in
+            metrics.extract_if(.., |name, _| name.starts_with(PLAN_METRIC_PREFIX))
+        {
+            plans.insert(name[PLAN_METRIC_PREFIX.len()..].to_owned(), periods);
+        }
         let last_change = id
             .and_then(|id| self.as_reported.scopes.get(&id))
             .map_or(0, |s| s.last_change_seq);
-        View {
+        let mut view = View {
             scope: scope.to_owned(),
             geography: mode,
             seq: self.seq,
@@ -529,7 +628,18 @@ impl Projection {
             },
             metrics,
             spc: BTreeMap::new(),
+            plans,
+            variance: BTreeMap::new(),
+        };
+        let planned: Vec<(String, Period)> = view
+            .plans
+            .iter()
+            .flat_map(|(m, periods)| periods.keys().map(move |p| (m.clone(), *p)))
+            .collect();
+        for (metric, period) in planned {
+            view.refresh_variance(&metric, period);
         }
+        view
     }
 
     /// Each cell's organisations, from their own figures.
@@ -582,6 +692,9 @@ impl Projection {
             geography: self.geography.clone(),
             known_scopes: self.known_scopes.clone(),
             metrics: self.metrics.clone(),
+            plans: self.plans.clone(),
+            plans_of: self.plans_of.clone(),
+            planned_metric: self.planned_metric.clone(),
             ..Projection::default()
         };
         let mut keys: Vec<&ReturnKey> = self.returns.keys().collect();
@@ -611,8 +724,11 @@ impl Projection {
             [GeographyMode::AsReported, GeographyMode::Current]
                 .into_iter()
                 .all(|mode| {
-                    self.view_without_charts(name, mode).metrics
-                        == other.view_without_charts(name, mode).metrics
+                    let (mine, theirs) = (
+                        self.view_without_charts(name, mode),
+                        other.view_without_charts(name, mode),
+                    );
+                    (mine.metrics, mine.plans) == (theirs.metrics, theirs.plans)
                 })
         })
     }

@@ -1,5 +1,5 @@
 //! Rebuild equals incremental (contract 3) and snapshot-plus-deltas equals a fresh snapshot
-//! (contract 4), over random sequences of returns, revisions and organisation moves.
+//! (contract 4), over random sequences of returns, plans, revisions and organisation moves.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +33,12 @@ enum Step {
         place: usize,
         month: u8,
     },
+    /// A revision of one of two planning rounds: (metric, month, a, b) figures.
+    Plan {
+        org: usize,
+        round: usize,
+        figures: Vec<(usize, u8, i64, i64)>,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -40,6 +46,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..ORGS.len(), 1u8..=4, prop::collection::vec((0..METRICS.len(), 0i64..1000, 1i64..1000), 1..4))
             .prop_map(|(org, month, values)| Step::Return { org, month, values }),
         1 => (0..ORGS.len(), 0..PLACES.len(), 1u8..=4).prop_map(|(org, place, month)| Step::Move { org, place, month }),
+        1 => (0..ORGS.len(), 0..2usize, prop::collection::vec((0..METRICS.len(), 1u8..=5, 0i64..1000, 1i64..1000), 1..5))
+            .prop_map(|(org, round, figures)| Step::Plan { org, round, figures }),
     ]
 }
 
@@ -94,6 +102,7 @@ fn reference() -> Vec<Event> {
 
 fn events(steps: &[Step]) -> Vec<Envelope> {
     let mut revisions = BTreeMap::new();
+    let mut plan_revisions = BTreeMap::new();
     let mut all = reference();
     for (n, step) in steps.iter().enumerate() {
         all.push(match step {
@@ -132,6 +141,31 @@ fn events(steps: &[Step]) -> Vec<Envelope> {
                 system: PLACES[*place].1.into(),
                 from: month(*m),
             }),
+            Step::Plan {
+                org,
+                round,
+                figures,
+            } => {
+                let revision = plan_revisions.entry((*org, *round)).or_insert(0u32);
+                *revision += 1;
+                let mut trajectories: BTreeMap<String, BTreeMap<Period, Value>> = BTreeMap::new();
+                for (metric, m, a, b) in figures {
+                    let (id, kind) = METRICS[*metric];
+                    trajectories
+                        .entry(id.into())
+                        .or_default()
+                        .insert(month(*m), value(kind, *a, *b));
+                }
+                Event::PlanSubmitted(PlanSubmitted {
+                    revision: *revision,
+                    plan: Plan {
+                        submission_id: format!("s{n}"),
+                        org: ORGS[*org].into(),
+                        plan: format!("round-{round}"),
+                        trajectories,
+                    },
+                })
+            }
         });
     }
     all.into_iter()
@@ -183,6 +217,13 @@ fn held_equal_fresh(
         let fresh = projection.view(scope, GeographyMode::AsReported);
         prop_assert_eq!(&view.metrics, &fresh.metrics, "scope {}", scope);
         prop_assert_eq!(&view.spc, &fresh.spc, "charts of scope {}", scope);
+        prop_assert_eq!(&view.plans, &fresh.plans, "plans of scope {}", scope);
+        prop_assert_eq!(
+            &view.variance,
+            &fresh.variance,
+            "variance of scope {}",
+            scope
+        );
     }
     Ok(())
 }
@@ -388,4 +429,57 @@ fn moving_a_trust_between_regions_gives_both_answers() {
         .organisations
         .contains_key("RQW"));
     assert!(!current_east.metrics.contains_key("ae_4hr"));
+}
+
+/// Plans roll up like actuals, the plan recorded last wins where rounds overlap, a revision
+/// replaces its round whole, and variance is actual minus plan.
+#[test]
+fn plans_roll_up_and_the_latest_round_wins() {
+    let plan = |org: usize, round: usize, figures: Vec<(u8, i64)>| Step::Plan {
+        org,
+        round,
+        figures: figures.into_iter().map(|(m, n)| (1, m, n, 1)).collect(),
+    };
+    // RJ1 and RAL are both in London (QMJ and QKK); ae_12hr_dta is a count.
+    let steps = [
+        plan(0, 0, vec![(4, 10), (5, 10)]),
+        plan(1, 0, vec![(4, 3)]),
+        plan(0, 1, vec![(5, 7), (6, 7)]),
+        Step::Return {
+            org: 0,
+            month: 5,
+            values: vec![(1, 12, 1)],
+        },
+    ];
+    let mut projection = Projection::default();
+    for envelope in events(&steps) {
+        projection.apply(&envelope);
+    }
+    let london = projection.view("Y56", GeographyMode::AsReported);
+    let planned = |view: &View, m: u8| {
+        view.plans
+            .get("ae_12hr_dta")
+            .and_then(|p| p.get(&month(m)))
+            .map(|cell| cell.summary.total)
+    };
+    assert_eq!(planned(&london, 4), Some(Value::Count(13)));
+    assert_eq!(
+        planned(&london, 5),
+        Some(Value::Count(7)),
+        "round 1 was recorded last"
+    );
+    assert_eq!(london.variance["ae_12hr_dta"][&month(5)], 5.0);
+    assert!(!london.variance["ae_12hr_dta"].contains_key(&month(4)));
+
+    // Revising round 1 without May brings back round 0's figure for May.
+    let mut steps = steps.to_vec();
+    steps.push(plan(0, 1, vec![(6, 8)]));
+    let mut projection = Projection::default();
+    for envelope in events(&steps) {
+        projection.apply(&envelope);
+    }
+    let rj1 = projection.view("RJ1", GeographyMode::AsReported);
+    assert_eq!(planned(&rj1, 5), Some(Value::Count(10)));
+    assert_eq!(planned(&rj1, 6), Some(Value::Count(8)));
+    assert_eq!(rj1.variance["ae_12hr_dta"][&month(5)], 2.0);
 }
