@@ -14,6 +14,7 @@ mod log_read;
 mod plan;
 mod receipt;
 mod reference;
+mod schedule;
 mod submission;
 mod timestamp;
 mod value;
@@ -30,6 +31,10 @@ pub use receipt::{Reason, ReasonCode, Receipt};
 pub use reference::{
     Comparison, Domain, Metric, OrgRole, Organisation, Polarity, Region, ReportedBy, Standard,
     System,
+};
+pub use schedule::{
+    add_working_days, bank_holidays, due_date, is_working_day, Schedule, DAILY_DEFAULT,
+    MONTHLY_DEFAULT, SCHEDULES, WEEKLY_DEFAULT,
 };
 pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
 pub use timestamp::Timestamp;

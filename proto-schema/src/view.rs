@@ -62,6 +62,12 @@ pub struct View {
     /// metric id -> period -> actual minus plan, in the headline unit (percentage points for
     /// ratios), where the scope has both.
     pub variance: BTreeMap<String, BTreeMap<Period, f64>>,
+    /// collection id -> period -> how many organisations' returns are in (`count`), and which.
+    pub received: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// collection id -> period -> the organisations whose return is due and absent: expected
+    /// (they returned an earlier period of the collection), the period returned by someone, and
+    /// its due date passed by the log's date.
+    pub missing: BTreeMap<String, BTreeMap<Period, Cell>>,
 }
 
 /// A point's classification, in NHSRplotthedots' words.
@@ -197,6 +203,10 @@ pub struct Delta {
     pub spc: BTreeMap<String, Option<Spc>>,
     /// Changes to the plan: each organisation's planned figure and the scope's plan now.
     pub plans: Vec<Change>,
+    /// Changes to the returns received, by collection (in `metric`).
+    pub received: Vec<Change>,
+    /// Changes to the returns missing, by collection (in `metric`).
+    pub missing: Vec<Change>,
 }
 
 /// One organisation's figure in one cell, and the cell's new summary.
@@ -227,12 +237,16 @@ impl Delta {
         self.changes.extend(later.changes);
         self.spc.extend(later.spc);
         self.plans.extend(later.plans);
+        self.received.extend(later.received);
+        self.missing.extend(later.missing);
     }
 
     /// Keeps only the last change of each (metric, period, organisation), in order.
     pub fn compact(&mut self) {
         compact(&mut self.changes);
         compact(&mut self.plans);
+        compact(&mut self.received);
+        compact(&mut self.missing);
     }
 }
 
@@ -324,6 +338,8 @@ impl View {
         }
         apply_changes(&mut self.metrics, &delta.changes);
         apply_changes(&mut self.plans, &delta.plans);
+        apply_changes(&mut self.received, &delta.received);
+        apply_changes(&mut self.missing, &delta.missing);
         for change in delta.changes.iter().chain(&delta.plans) {
             self.refresh_variance(&change.metric, change.period);
         }
@@ -378,6 +394,8 @@ mod tests {
             spc: BTreeMap::new(),
             plans: BTreeMap::new(),
             variance: BTreeMap::new(),
+            received: BTreeMap::new(),
+            missing: BTreeMap::new(),
         }
     }
 
@@ -417,6 +435,8 @@ mod tests {
             changes: vec![change("RJ1", 3, 3), change("RAL", 4, 7)],
             spc: BTreeMap::new(),
             plans: Vec::new(),
+            received: Vec::new(),
+            missing: Vec::new(),
         };
         let second = Delta {
             scope: "Y56".into(),
@@ -425,6 +445,8 @@ mod tests {
             changes: vec![change("RJ1", 5, 9)],
             spc: BTreeMap::new(),
             plans: Vec::new(),
+            received: Vec::new(),
+            missing: Vec::new(),
         };
         let mut start = view();
         start.last_change_seq = 653;

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    Cell, Change, Delta, Envelope, Event, GeographyMode, Period, Polarity, Spc, Standard, Summary,
-    Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    due_date, Cell, Change, Date, Delta, Envelope, Event, GeographyMode, Period, Polarity, Spc,
+    Standard, Summary, Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
@@ -73,8 +73,55 @@ pub struct Projection {
     plans: HashMap<(Id, Id), PlanFigures>,
     /// Each organisation's plans, in the order first seen.
     plans_of: HashMap<Id, Vec<Id>>,
-    /// Plan metric id -> the metric it plans.
-    planned_metric: HashMap<Id, Id>,
+    /// Derived metric id -> what it holds, and the metric or collection it is derived from.
+    derived: HashMap<Id, (Derived, Id)>,
+    /// The other way round.
+    derived_ids: HashMap<(Derived, Id), Id>,
+    /// The log's date: the latest day an entry was recorded on (days since 1970). Returns fall
+    /// due by it, so the views stay a function of the log alone.
+    today: i64,
+    /// Each collection's organisations, with the first period each returned: an organisation is
+    /// expected to return every later period that any organisation has returned.
+    on_collection: HashMap<Id, HashMap<Id, Period>>,
+    /// The periods of each collection that some organisation returned, with their due dates
+    /// (days since 1970).
+    periods_reported: HashMap<Id, BTreeMap<Period, i64>>,
+    /// Reported periods not yet due: (due date, collection, period).
+    awaiting: BTreeSet<(i64, Id, Period)>,
+    /// Organisations' closing dates: nothing is expected of them after.
+    closed: HashMap<Id, Date>,
+}
+
+/// Figures the fold derives and keeps as metrics of their own, so that they roll up, move and
+/// revise exactly as returned figures do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+enum Derived {
+    /// An organisation's planned figure for a metric.
+    Plan,
+    /// 1 for each organisation whose return for a collection and period is in.
+    Received,
+    /// 1 for each organisation whose return for a collection and period is due and absent.
+    Missing,
+}
+
+impl Derived {
+    const ALL: [Derived; 3] = [Derived::Plan, Derived::Received, Derived::Missing];
+
+    /// The prefix of the derived metric's name; no metric or collection id can contain it.
+    fn prefix(self) -> &'static str {
+        match self {
+            Derived::Plan => "\u{1f}plan\u{1f}",
+            Derived::Received => "\u{1f}received\u{1f}",
+            Derived::Missing => "\u{1f}missing\u{1f}",
+        }
+    }
+
+    /// What a derived name holds and the name it is derived from.
+    fn of(name: &str) -> Option<(Derived, &str)> {
+        Derived::ALL
+            .into_iter()
+            .find_map(|d| name.strip_prefix(d.prefix()).map(|base| (d, base)))
+    }
 }
 
 impl Default for Projection {
@@ -101,7 +148,13 @@ impl Default for Projection {
             current_adjust: Views::default(),
             plans: HashMap::default(),
             plans_of: HashMap::default(),
-            planned_metric: HashMap::default(),
+            derived: HashMap::default(),
+            derived_ids: HashMap::default(),
+            today: i64::MIN,
+            on_collection: HashMap::default(),
+            periods_reported: HashMap::default(),
+            awaiting: BTreeSet::new(),
+            closed: HashMap::default(),
         }
     }
 }
@@ -111,8 +164,6 @@ impl Default for Projection {
 /// have this name (collections are lower-case letters, digits, `-` and `_`).
 const PLAN_COLLECTION: &str = "\u{1f}plan";
 const PLAN_COLLECTION_ID: Id = 2;
-/// Plan figures are held under a metric id of their own: this prefix and the metric's id.
-const PLAN_METRIC_PREFIX: &str = "\u{1f}plan\u{1f}";
 
 /// The latest revision of one plan: the seq it was recorded at, and (plan metric, period, figure).
 type PlanFigures = (u64, Vec<(Id, Period, Value)>);
@@ -192,18 +243,26 @@ impl Projection {
             return false;
         }
         self.seq = envelope.seq;
+        let today = envelope.recorded_at.date().days_since_epoch();
+        if today > self.today {
+            self.today = today;
+            self.fall_due(touched);
+        }
         match &envelope.event {
             Event::ReturnSubmitted(submitted) => {
                 let ret = &submitted.ret;
                 let org = self.names.id(&ret.org);
                 let collection = self.names.id(&ret.collection);
                 let key = (org, collection, ret.period);
-                let values: Vec<(Id, Value)> = ret
+                let mut values: Vec<(Id, Value)> = ret
                     .values
                     .iter()
                     .map(|(metric, value)| (self.names.id(metric), *value))
                     .collect();
+                let received = self.derived_of(Derived::Received, collection);
+                values.push((received, Value::Count(1)));
                 self.replace_return(key, values, touched);
+                self.returned(org, collection, ret.period, touched);
             }
             Event::PlanSubmitted(submitted) => {
                 let plan = &submitted.plan;
@@ -211,7 +270,7 @@ impl Projection {
                 let name = self.names.id(&plan.plan);
                 let mut figures = Vec::new();
                 for (metric, points) in &plan.trajectories {
-                    let planned = self.plan_metric(metric);
+                    let planned = self.derived_id(Derived::Plan, metric);
                     figures.extend(points.iter().map(|(p, v)| (planned, *p, *v)));
                 }
                 let mut periods: BTreeSet<Period> = figures.iter().map(|(_, p, _)| *p).collect();
@@ -241,7 +300,12 @@ impl Projection {
                 self.metrics
                     .insert(id, (metric.kind, metric.standard, metric.polarity));
             }
-            Event::OrganisationRegistered(_) | Event::OrganisationMoved(_) => {
+            Event::OrganisationRegistered(registered) => {
+                self.move_organisation(&envelope.event, touched);
+                let org = self.names.id(&registered.code);
+                self.reclose(org, registered.closed, touched);
+            }
+            Event::OrganisationMoved(_) => {
                 self.move_organisation(&envelope.event, touched);
             }
         }
@@ -271,12 +335,142 @@ impl Projection {
         self.returns.insert(key, values);
     }
 
-    /// The id under which `metric`'s planned figures are held.
-    fn plan_metric(&mut self, metric: &str) -> Id {
-        let planned = self.names.id(&format!("{PLAN_METRIC_PREFIX}{metric}"));
-        let metric = self.names.id(metric);
-        self.planned_metric.insert(planned, metric);
-        planned
+    /// The id of a derived metric of `base` (a metric or a collection).
+    fn derived_id(&mut self, derived: Derived, base: &str) -> Id {
+        let base = self.names.id(base);
+        self.derived_of(derived, base)
+    }
+
+    fn derived_of(&mut self, derived: Derived, base: Id) -> Id {
+        if let Some(id) = self.derived_ids.get(&(derived, base)) {
+            return *id;
+        }
+        let id = self
+            .names
+            .id(&format!("{}{}", derived.prefix(), self.names.name(base)));
+        self.derived.insert(id, (derived, base));
+        self.derived_ids.insert((derived, base), id);
+        id
+    }
+
+    /// A return for (organisation, collection, period) is in: the organisation is expected from
+    /// its first period on, a period returned for the first time is due for everyone on the
+    /// collection, and this return is no longer missing.
+    fn returned(&mut self, org: Id, collection: Id, period: Period, touched: &mut Touched) {
+        let members = self.on_collection.entry(collection).or_default();
+        let earlier_first = match members.get(&org) {
+            Some(first) if *first <= period => None,
+            Some(first) => Some(Some(*first)),
+            None => Some(None),
+        };
+        if let Some(until) = earlier_first {
+            members.insert(org, period);
+            // Periods already returned by others are now expected of this organisation too.
+            let newly: Vec<Period> = self
+                .periods_reported
+                .get(&collection)
+                .map(|periods| {
+                    periods
+                        .range(period..)
+                        .map(|(p, _)| *p)
+                        .take_while(|p| until.is_none_or(|until| *p < until))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for p in newly {
+                self.refresh_missing(org, collection, p, touched);
+            }
+        }
+        let name = self.names.name(collection);
+        let periods = self.periods_reported.entry(collection).or_default();
+        if let std::collections::btree_map::Entry::Vacant(entry) = periods.entry(period) {
+            let due = due_date(name, period).days_since_epoch();
+            entry.insert(due);
+            if due < self.today {
+                self.refresh_everyone(collection, period, touched);
+            } else {
+                self.awaiting.insert((due, collection, period));
+            }
+        }
+        self.refresh_missing(org, collection, period, touched);
+    }
+
+    /// Periods whose due date the log's date has passed: whoever has not returned is missing.
+    fn fall_due(&mut self, touched: &mut Touched) {
+        while let Some(&(due, collection, period)) = self.awaiting.first() {
+            if due >= self.today {
+                break;
+            }
+            self.awaiting.pop_first();
+            self.refresh_everyone(collection, period, touched);
+        }
+    }
+
+    fn refresh_everyone(&mut self, collection: Id, period: Period, touched: &mut Touched) {
+        let mut members: Vec<Id> = self
+            .on_collection
+            .get(&collection)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        members.sort_unstable();
+        for org in members {
+            self.refresh_missing(org, collection, period, touched);
+        }
+    }
+
+    /// Whether an organisation's return is due and absent, brought up to date.
+    fn refresh_missing(&mut self, org: Id, collection: Id, period: Period, touched: &mut Touched) {
+        let due = self
+            .periods_reported
+            .get(&collection)
+            .and_then(|periods| periods.get(&period));
+        let expected = self
+            .on_collection
+            .get(&collection)
+            .and_then(|members| members.get(&org))
+            .is_some_and(|first| *first <= period);
+        let open = self
+            .closed
+            .get(&org)
+            .is_none_or(|closed| period.first_day() <= *closed);
+        let should = due.is_some_and(|due| *due < self.today)
+            && expected
+            && open
+            && !self.returns.contains_key(&(org, collection, period));
+        let missing = self.derived_of(Derived::Missing, collection);
+        let key = (org, missing, period);
+        if should != self.returns.contains_key(&key) {
+            let values = if should {
+                vec![(missing, Value::Count(1))]
+            } else {
+                Vec::new()
+            };
+            self.replace_return(key, values, touched);
+        }
+    }
+
+    /// An organisation's closing date changed: what is expected of it changes with it.
+    fn reclose(&mut self, org: Id, closed: Option<Date>, touched: &mut Touched) {
+        if self.closed.get(&org).copied() == closed {
+            return;
+        }
+        match closed {
+            Some(date) => self.closed.insert(org, date),
+            None => self.closed.remove(&org),
+        };
+        let mut due: Vec<(Id, Period)> = Vec::new();
+        for (collection, members) in &self.on_collection {
+            let Some(first) = members.get(&org) else {
+                continue;
+            };
+            if let Some(periods) = self.periods_reported.get(collection) {
+                due.extend(periods.range(*first..).map(|(p, _)| (*collection, *p)));
+            }
+        }
+        due.sort_unstable();
+        for (collection, period) in due {
+            self.refresh_missing(org, collection, period, touched);
+        }
     }
 
     /// An organisation's planned figures for one period: for each metric, from the plan recorded
@@ -403,16 +597,22 @@ impl Projection {
                     changes: Vec::new(),
                     spc: BTreeMap::new(),
                     plans: Vec::new(),
+                    received: Vec::new(),
+                    missing: Vec::new(),
                 });
             }
             let mut change = self.change(scope, metric, period, org);
             let Some(delta) = deltas.last_mut() else {
                 continue;
             };
-            match self.planned_metric.get(&metric) {
-                Some(planned) => {
-                    change.metric = self.names.name(*planned).to_owned();
-                    delta.plans.push(change);
+            match self.derived.get(&metric) {
+                Some((derived, base)) => {
+                    change.metric = self.names.name(*base).to_owned();
+                    match derived {
+                        Derived::Plan => delta.plans.push(change),
+                        Derived::Received => delta.received.push(change),
+                        Derived::Missing => delta.missing.push(change),
+                    }
                 }
                 None => delta.changes.push(change),
             }
@@ -608,11 +808,17 @@ impl Projection {
             }
             self.fill_organisations(id, mode, &mut metrics);
         }
-        let mut plans = BTreeMap::new();
-        for (name, periods) in
-            metrics.extract_if(.., |name, _| name.starts_with(PLAN_METRIC_PREFIX))
-        {
-            plans.insert(name[PLAN_METRIC_PREFIX.len()..].to_owned(), periods);
+        let (mut plans, mut received, mut missing) =
+            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (name, periods) in metrics.extract_if(.., |name, _| Derived::of(name).is_some()) {
+            if let Some((derived, base)) = Derived::of(&name) {
+                let into = match derived {
+                    Derived::Plan => &mut plans,
+                    Derived::Received => &mut received,
+                    Derived::Missing => &mut missing,
+                };
+                into.insert(base.to_owned(), periods);
+            }
         }
         let last_change = id
             .and_then(|id| self.as_reported.scopes.get(&id))
@@ -630,6 +836,8 @@ impl Projection {
             spc: BTreeMap::new(),
             plans,
             variance: BTreeMap::new(),
+            received,
+            missing,
         };
         let planned: Vec<(String, Period)> = view
             .plans
@@ -694,7 +902,13 @@ impl Projection {
             metrics: self.metrics.clone(),
             plans: self.plans.clone(),
             plans_of: self.plans_of.clone(),
-            planned_metric: self.planned_metric.clone(),
+            derived: self.derived.clone(),
+            derived_ids: self.derived_ids.clone(),
+            today: self.today,
+            on_collection: self.on_collection.clone(),
+            periods_reported: self.periods_reported.clone(),
+            awaiting: self.awaiting.clone(),
+            closed: self.closed.clone(),
             ..Projection::default()
         };
         let mut keys: Vec<&ReturnKey> = self.returns.keys().collect();
@@ -728,7 +942,13 @@ impl Projection {
                         self.view_without_charts(name, mode),
                         other.view_without_charts(name, mode),
                     );
-                    (mine.metrics, mine.plans) == (theirs.metrics, theirs.plans)
+                    (mine.metrics, mine.plans, mine.received, mine.missing)
+                        == (
+                            theirs.metrics,
+                            theirs.plans,
+                            theirs.received,
+                            theirs.missing,
+                        )
                 })
         })
     }

@@ -294,6 +294,49 @@ proptest! {
     }
 
     #[test]
+    fn a_return_is_missing_exactly_when_expected_due_and_absent(
+        steps in prop::collection::vec(step(), 0..40),
+    ) {
+        let mut projection = Projection::default();
+        for envelope in events(&steps) {
+            projection.apply(&envelope);
+        }
+        // Every entry is recorded in 2023, so every month of 2019 is due.
+        let mut returned: BTreeMap<usize, std::collections::BTreeSet<u8>> = BTreeMap::new();
+        for step in &steps {
+            if let Step::Return { org, month, .. } = step {
+                returned.entry(*org).or_default().insert(*month);
+            }
+        }
+        let reported: std::collections::BTreeSet<u8> = returned.values().flatten().copied().collect();
+        let national = projection.view(NATIONAL, GeographyMode::AsReported);
+        for m in 1u8..=5 {
+            let mut expected_missing = Vec::new();
+            for (org, months) in &returned {
+                let first = months.first().copied().unwrap_or(u8::MAX);
+                if reported.contains(&m) && m >= first && !months.contains(&m) {
+                    expected_missing.push(ORGS[*org].to_owned());
+                }
+            }
+            expected_missing.sort();
+            let missing: Vec<String> = national
+                .missing
+                .get("monthly")
+                .and_then(|p| p.get(&month(m)))
+                .map(|cell| cell.organisations.keys().cloned().collect())
+                .unwrap_or_default();
+            prop_assert_eq!(&missing, &expected_missing, "2019-{:02}", m);
+            let received = national
+                .received
+                .get("monthly")
+                .and_then(|p| p.get(&month(m)))
+                .map(|cell| cell.summary.total);
+            let count = returned.values().filter(|months| months.contains(&m)).count() as i64;
+            prop_assert_eq!(received, (count > 0).then_some(Value::Count(count)), "2019-{:02}", m);
+        }
+    }
+
+    #[test]
     fn folding_silently_leaves_the_same_state(steps in prop::collection::vec(step(), 0..40)) {
         let mut loud = Projection::default();
         let mut quiet = Projection::default();
@@ -482,4 +525,137 @@ fn plans_roll_up_and_the_latest_round_wins() {
     assert_eq!(planned(&rj1, 5), Some(Value::Count(10)));
     assert_eq!(planned(&rj1, 6), Some(Value::Count(8)));
     assert_eq!(rj1.variance["ae_12hr_dta"][&month(5)], 2.0);
+}
+
+/// Missing returns as the log's date passes due dates: each case is a sequence of (day recorded,
+/// event) and, after each, the organisations whose April 2019 A&E return is missing in England
+/// and in London.
+#[test]
+fn missing_returns_follow_the_schedule() {
+    enum At {
+        Submit(&'static str, &'static str),
+        Close(&'static str, &'static str),
+        Move(&'static str, &'static str, &'static str),
+        Nothing,
+    }
+    use At::*;
+    // ae-monthly is due 10 working days after the period: April 2019 by Wednesday 15 May
+    // (6 May is a bank holiday).
+    /// (day recorded, event, missing in England, missing in London).
+    type Expect = (
+        &'static str,
+        At,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let cases: Vec<(&str, Vec<Expect>)> = vec![
+        (
+            "absent after the due date, and no longer once it arrives",
+            vec![
+                ("2019-04-05", Submit("RJ1", "2019-03"), &[], &[]),
+                ("2019-04-05", Submit("RAL", "2019-03"), &[], &[]),
+                ("2019-05-03", Submit("RAL", "2019-04"), &[], &[]),
+                ("2019-05-15", Nothing, &[], &[]),
+                ("2019-05-16", Nothing, &["RJ1"], &["RJ1"]),
+                ("2019-05-20", Submit("RJ1", "2019-04"), &[], &[]),
+            ],
+        ),
+        (
+            "a period nobody has returned is not yet missing for anyone",
+            vec![
+                ("2019-04-05", Submit("RJ1", "2019-03"), &[], &[]),
+                ("2019-06-30", Nothing, &[], &[]),
+                ("2019-07-01", Submit("RAL", "2019-04"), &["RJ1"], &["RJ1"]),
+            ],
+        ),
+        (
+            "an organisation is expected only from its first return, and not after it closes",
+            vec![
+                ("2019-04-05", Submit("RAL", "2019-04"), &[], &[]),
+                ("2019-06-01", Submit("RJ1", "2019-05"), &[], &[]),
+                ("2019-06-01", Submit("RQW", "2019-03"), &["RQW"], &[]),
+                ("2019-06-02", Close("RQW", "2019-03-31"), &[], &[]),
+            ],
+        ),
+        (
+            "a missing return moves with its organisation",
+            vec![
+                ("2019-04-05", Submit("RQW", "2019-03"), &[], &[]),
+                ("2019-05-20", Submit("RAL", "2019-04"), &["RQW"], &[]),
+                ("2019-05-21", Move("RQW", "Y56", "QMJ"), &["RQW"], &["RQW"]),
+            ],
+        ),
+    ];
+    for (name, steps) in cases {
+        let mut events = reference();
+        let mut days = vec!["2019-01-01"; events.len()];
+        let mut expectations = Vec::new();
+        for (n, (day, at, national, london)) in steps.iter().enumerate() {
+            let event = match at {
+                Submit(org, period) => Event::ReturnSubmitted(ReturnSubmitted {
+                    revision: 1,
+                    ret: Return {
+                        submission_id: format!("s{n}"),
+                        org: (*org).into(),
+                        collection: "ae-monthly".into(),
+                        period: Period::parse(period).expect("period"),
+                        values: vec![("ae_12hr_dta".into(), Value::Count(1))],
+                    },
+                }),
+                Close(org, date) => {
+                    let i = ORGS.iter().position(|o| o == org).expect("org");
+                    let (region, system) = PLACES[i % PLACES.len()];
+                    Event::OrganisationRegistered(Organisation {
+                        code: (*org).into(),
+                        name: (*org).into(),
+                        role: OrgRole::Provider,
+                        system: system.into(),
+                        region: region.into(),
+                        opened: Date::parse("2000-01-01").expect("date"),
+                        closed: Some(Date::parse(date).expect("date")),
+                    })
+                }
+                Move(org, region, system) => Event::OrganisationMoved(OrganisationMoved {
+                    code: (*org).into(),
+                    region: (*region).into(),
+                    system: (*system).into(),
+                    from: Period::parse("2019-01").expect("period"),
+                }),
+                Nothing => Event::RegionDefined(Region {
+                    code: "Y56".into(),
+                    name: "London".into(),
+                }),
+            };
+            events.push(event);
+            days.push(day);
+            expectations.push((events.len(), *national, *london));
+        }
+        let log: Vec<Envelope> = events
+            .into_iter()
+            .zip(days)
+            .enumerate()
+            .map(|(i, (event, day))| {
+                let at = Timestamp::parse(&format!("{day}T12:00:00Z")).expect("time");
+                Envelope::seal(i as u64 + 1, at, "test".into(), event)
+            })
+            .collect();
+        let mut projection = Projection::default();
+        let mut applied = 0;
+        for (upto, national, london) in expectations {
+            for envelope in &log[applied..upto] {
+                projection.apply(envelope);
+            }
+            applied = upto;
+            for (scope, expected) in [(NATIONAL, national), ("Y56", london)] {
+                let view = projection.view(scope, GeographyMode::Current);
+                let missing: Vec<&str> = view
+                    .missing
+                    .get("ae-monthly")
+                    .and_then(|p| p.get(&Period::parse("2019-04").expect("period")))
+                    .map(|cell| cell.organisations.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                assert_eq!(missing, expected, "{name}: {scope} after seq {upto}");
+            }
+        }
+    }
 }
