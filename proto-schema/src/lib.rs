@@ -40,8 +40,9 @@ pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm}
 pub use timestamp::Timestamp;
 pub use value::{Halves, Value, ValueKind};
 pub use view::{
-    Assurance, Cell, Change, Delta, Gap, GeographyMode, PointType, SnapshotRequest, Spc, Summary,
-    View, NATIONAL, UNASSIGNED,
+    Alert, AlertKind, Assurance, Cell, Change, Delta, Gap, GeographyMode, PointType, Segment,
+    SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind, View, NATIONAL,
+    UNASSIGNED,
 };
 
 /// The longest submission id a client may choose, in bytes.

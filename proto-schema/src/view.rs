@@ -68,6 +68,87 @@ pub struct View {
     /// (they returned an earlier period of the collection), the period returned by someone, and
     /// its due date passed by the log's date.
     pub missing: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// An organisation's oversight segment: suggested from its triggers, and the regional
+    /// team's decision beside it (organisation views with analytics on).
+    pub segment: Option<Segment>,
+}
+
+/// An organisation's oversight segment, 1 (no support needs) to 4 (intensive support).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// From the triggers' points: none 1, 1–2 points 2, 3–5 points 3, 6 or more 4.
+    pub suggested: u8,
+    pub triggers: Vec<Trigger>,
+    /// The regional team's decision, if any (`oversight.admin.segment`).
+    pub decided: Option<SegmentDecision>,
+}
+
+/// One reason behind a suggested segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub kind: TriggerKind,
+    /// The metric (or, for a missing return, the collection).
+    pub subject: String,
+    /// The period it concerns.
+    pub period: Period,
+    pub points: u8,
+    /// A sentence for the regional team.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// The latest month misses the national standard (1 point).
+    StandardMissed,
+    /// The latest month is a special cause of concern (1 point).
+    SpcConcern,
+    /// The process limits lie beyond the standard: it will not be met without change (1 point).
+    ConsistentFail,
+    /// A finance metric worse than plan in the latest planned month (2 points).
+    OffPlan,
+    /// A return due and absent (1 point per collection).
+    MissingReturn,
+}
+
+/// A regional team's decision on an organisation's segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentDecision {
+    pub segment: u8,
+    pub rationale: String,
+    /// The user that decided it, as the NATS server named it.
+    pub by: String,
+    /// The log entry that recorded it.
+    pub seq: u64,
+}
+
+/// A message on `oversight.alert.<scope>`: sent once when a condition starts, not again while
+/// it lasts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub scope: String,
+    /// The log entry that made it happen.
+    pub seq: u64,
+    pub kind: AlertKind,
+    /// The metric, or for an overdue return its collection.
+    pub subject: String,
+    pub period: Period,
+    /// The organisation, for an overdue return.
+    pub organisation: Option<String>,
+    /// A sentence for the regional team.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The scope's latest month of a metric misses its standard after meeting it (or after
+    /// having no figure).
+    StandardMissed,
+    /// The scope's latest month of a metric became a special cause of concern.
+    SpcConcern,
+    /// An organisation's return became due and absent.
+    ReturnOverdue,
 }
 
 /// A point's classification, in NHSRplotthedots' words.
@@ -207,6 +288,8 @@ pub struct Delta {
     pub received: Vec<Change>,
     /// Changes to the returns missing, by collection (in `metric`).
     pub missing: Vec<Change>,
+    /// An organisation scope's segment now (with analytics on).
+    pub segment: Option<Segment>,
 }
 
 /// One organisation's figure in one cell, and the cell's new summary.
@@ -239,6 +322,9 @@ impl Delta {
         self.plans.extend(later.plans);
         self.received.extend(later.received);
         self.missing.extend(later.missing);
+        if later.segment.is_some() {
+            self.segment = later.segment;
+        }
     }
 
     /// Keeps only the last change of each (metric, period, organisation), in order.
@@ -343,6 +429,9 @@ impl View {
         for change in delta.changes.iter().chain(&delta.plans) {
             self.refresh_variance(&change.metric, change.period);
         }
+        if let Some(segment) = &delta.segment {
+            self.segment = Some(segment.clone());
+        }
         for (metric, chart) in &delta.spc {
             match chart {
                 Some(chart) => {
@@ -396,6 +485,7 @@ mod tests {
             variance: BTreeMap::new(),
             received: BTreeMap::new(),
             missing: BTreeMap::new(),
+            segment: None,
         }
     }
 
@@ -437,6 +527,7 @@ mod tests {
             plans: Vec::new(),
             received: Vec::new(),
             missing: Vec::new(),
+            segment: None,
         };
         let second = Delta {
             scope: "Y56".into(),
@@ -447,6 +538,7 @@ mod tests {
             plans: Vec::new(),
             received: Vec::new(),
             missing: Vec::new(),
+            segment: None,
         };
         let mut start = view();
         start.last_change_seq = 653;

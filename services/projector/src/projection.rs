@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    due_date, Cell, Change, Date, Delta, Envelope, Event, GeographyMode, Period, Polarity, Spc,
-    Standard, Summary, Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    due_date, Alert, AlertKind, Assurance, Cell, Change, Date, Delta, Domain, Envelope, Event,
+    GeographyMode, Period, PointType, Polarity, Segment, SegmentDecision, Spc, Standard, Summary,
+    Trigger, TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +91,10 @@ pub struct Projection {
     awaiting: BTreeSet<(i64, Id, Period)>,
     /// Organisations' closing dates: nothing is expected of them after.
     closed: HashMap<Id, Date>,
+    /// Metrics of the finance domain: off plan is a segment trigger for them.
+    finance: HashSet<Id>,
+    /// Each organisation's segment as its regional team decided it.
+    decisions: HashMap<Id, SegmentDecision>,
 }
 
 /// Figures the fold derives and keeps as metrics of their own, so that they roll up, move and
@@ -155,6 +160,8 @@ impl Default for Projection {
             periods_reported: HashMap::default(),
             awaiting: BTreeSet::new(),
             closed: HashMap::default(),
+            finance: HashSet::default(),
+            decisions: HashMap::default(),
         }
     }
 }
@@ -167,6 +174,13 @@ const PLAN_COLLECTION_ID: Id = 2;
 
 /// The latest revision of one plan: the seq it was recorded at, and (plan metric, period, figure).
 type PlanFigures = (u64, Vec<(Id, Period, Value)>);
+
+/// Marks a scope touched without a figure changing (a segment decision).
+const NO_METRIC: Id = Id::MAX;
+const NO_PERIOD: Period = Period::Month { year: 0, month: 1 };
+
+/// Points at which each segment starts: 1 with none, 2 from 1, 3 from 3, 4 from 6.
+const SEGMENT_FROM_POINTS: [u32; 3] = [1, 3, 6];
 
 /// What one entry touched, under the geography as reported: (scope, metric, period, organisation).
 type Touched = Vec<(Id, Id, Period, Id)>;
@@ -286,7 +300,20 @@ impl Projection {
                     self.replace_return((org, PLAN_COLLECTION_ID, period), values, touched);
                 }
             }
-            Event::SegmentDecided(_) => {}
+            Event::SegmentDecided(decided) => {
+                let org = self.names.id(&decided.org);
+                self.decisions.insert(
+                    org,
+                    SegmentDecision {
+                        segment: decided.segment,
+                        rationale: decided.rationale.clone(),
+                        by: envelope.sender.clone(),
+                        seq: envelope.seq,
+                    },
+                );
+                // No figure changes, but the organisation's view does.
+                touched.push((org, NO_METRIC, NO_PERIOD, org));
+            }
             Event::RegionDefined(region) => {
                 let id = self.names.id(&region.code);
                 self.known_scopes.insert(id);
@@ -299,6 +326,11 @@ impl Projection {
                 let id = self.names.id(&metric.id);
                 self.metrics
                     .insert(id, (metric.kind, metric.standard, metric.polarity));
+                if metric.domain == Domain::Finance {
+                    self.finance.insert(id);
+                } else {
+                    self.finance.remove(&id);
+                }
             }
             Event::OrganisationRegistered(registered) => {
                 self.move_organisation(&envelope.event, touched);
@@ -599,7 +631,11 @@ impl Projection {
                     plans: Vec::new(),
                     received: Vec::new(),
                     missing: Vec::new(),
+                    segment: None,
                 });
+            }
+            if metric == NO_METRIC {
+                continue;
             }
             let mut change = self.change(scope, metric, period, org);
             let Some(delta) = deltas.last_mut() else {
@@ -724,6 +760,231 @@ impl Projection {
                 .and_then(|metric| self.chart_in(scope, metric));
             delta.spc.insert(name.to_owned(), chart);
         }
+        if self.has_segment(scope) {
+            delta.segment = Some(self.segment(scope));
+        }
+    }
+
+    /// An organisation has a segment once it has returned, planned or been decided on: each of
+    /// those sends a delta to its scope, so a consumer learns of the segment as it appears.
+    fn has_segment(&self, scope: Id) -> bool {
+        self.geography.is_organisation(scope)
+            && (self.leaves.contains_key(&scope) || self.decisions.contains_key(&scope))
+    }
+
+    /// An organisation's segment now: each trigger from its own figures, charts, plans and
+    /// missing returns, the suggestion from their points, and its region's decision.
+    fn segment(&self, org: Id) -> Segment {
+        let mut series: BTreeMap<Id, Vec<(Period, &CellState)>> = BTreeMap::new();
+        for ((metric, period), cell) in self.leaves.get(&org).into_iter().flatten() {
+            if !cell.sum.is_empty() {
+                series.entry(*metric).or_default().push((*period, cell));
+            }
+        }
+        for periods in series.values_mut() {
+            periods.sort_unstable_by_key(|(period, _)| latest_key(*period));
+        }
+        let mut triggers = Vec::new();
+        let mut trigger = |kind, subject: Id, period, points, detail: String| {
+            triggers.push(Trigger {
+                kind,
+                subject: self.names.name(subject).to_owned(),
+                period,
+                points,
+                detail,
+            });
+        };
+        for (&metric, periods) in &series {
+            if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
+                let (first, _) = periods[0];
+                let (last, _) = periods[periods.len() - 1];
+                let detail = if periods.len() == 1 {
+                    format!("{} return for {last} overdue", self.names.name(*collection))
+                } else {
+                    format!(
+                        "{} {} returns overdue, {first} to {last}",
+                        periods.len(),
+                        self.names.name(*collection)
+                    )
+                };
+                trigger(TriggerKind::MissingReturn, *collection, last, 1, detail);
+                continue;
+            }
+            if self.derived.contains_key(&metric) {
+                continue;
+            }
+            let Some(&(period, latest)) = periods.last() else {
+                continue;
+            };
+            let standard = self.standard(metric);
+            let summary = latest.sum.summary(latest.kind, standard);
+            if let (Some(false), Some(standard)) = (summary.met, standard) {
+                let detail = format!(
+                    "{} {}: {} against the standard {}",
+                    self.names.name(metric),
+                    period,
+                    headline(&summary),
+                    show_standard(standard, latest.kind)
+                );
+                trigger(TriggerKind::StandardMissed, metric, period, 1, detail);
+            }
+            let figures = periods
+                .iter()
+                .map(|(p, cell)| (*p, cell.sum.summary(cell.kind, standard).value));
+            if let Some(chart) = self.chart(metric, figures) {
+                let month = chart.points.keys().next_back().copied().unwrap_or(period);
+                if chart.variation == PointType::SpecialCauseConcern {
+                    let detail = format!(
+                        "{} {month}: special cause of concern",
+                        self.names.name(metric)
+                    );
+                    trigger(TriggerKind::SpcConcern, metric, month, 1, detail);
+                }
+                if chart.assurance == Some(Assurance::ConsistentFail) {
+                    let detail = format!(
+                        "{}: the process limits lie beyond the standard; it will not be met without change",
+                        self.names.name(metric)
+                    );
+                    trigger(TriggerKind::ConsistentFail, metric, month, 1, detail);
+                }
+            }
+            if self.finance.contains(&metric) {
+                if let Some(off) = self.off_plan(org, metric, periods) {
+                    trigger(TriggerKind::OffPlan, metric, off.0, 2, off.1);
+                }
+            }
+        }
+        let points: u32 = triggers.iter().map(|t| u32::from(t.points)).sum();
+        let suggested = 1 + SEGMENT_FROM_POINTS
+            .iter()
+            .filter(|from| points >= **from)
+            .count() as u8;
+        Segment {
+            suggested,
+            triggers,
+            decided: self.decisions.get(&org).cloned(),
+        }
+    }
+
+    /// The latest period with both an actual and a plan, when the actual is worse.
+    fn off_plan(
+        &self,
+        org: Id,
+        metric: Id,
+        actuals: &[(Period, &CellState)],
+    ) -> Option<(Period, String)> {
+        let planned = *self.derived_ids.get(&(Derived::Plan, metric))?;
+        let leaves = self.leaves.get(&org)?;
+        let polarity = self.metrics.get(&metric).map(|(_, _, p)| *p)?;
+        let (period, actual, plan) = actuals.iter().rev().find_map(|(period, actual)| {
+            let plan = leaves
+                .get(&(planned, *period))
+                .filter(|p| !p.sum.is_empty())?;
+            Some((*period, actual, plan))
+        })?;
+        let actual = actual.sum.summary(actual.kind, None);
+        let plan = plan.sum.summary(plan.kind, None);
+        let worse = match polarity {
+            Polarity::HigherIsBetter => actual.value < plan.value,
+            Polarity::LowerIsBetter => actual.value > plan.value,
+            Polarity::Neutral => false,
+        };
+        worse.then(|| {
+            (
+                period,
+                format!(
+                    "{} {period}: {} against a plan of {}",
+                    self.names.name(metric),
+                    headline(&actual),
+                    headline(&plan)
+                ),
+            )
+        })
+    }
+
+    /// The conditions that raise alerts in `scope` now, for the metrics and collections a delta
+    /// changed: the latest month missing its standard, the latest month a special cause of
+    /// concern (from the delta's charts), and each return overdue.
+    pub fn alert_conditions(&self, delta: &Delta) -> Vec<Alert> {
+        let Some(scope) = self.names.get(&delta.scope) else {
+            return Vec::new();
+        };
+        let cells = if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope)
+        } else {
+            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
+        };
+        let mut alerts = Vec::new();
+        let alert = |kind, subject: &str, period, organisation: Option<String>, message| Alert {
+            scope: delta.scope.clone(),
+            seq: self.seq,
+            kind,
+            subject: subject.to_owned(),
+            period,
+            organisation,
+            message,
+        };
+        let metrics: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        for name in metrics {
+            let Some(metric) = self.names.get(name) else {
+                continue;
+            };
+            let Some(standard) = self.standard(metric) else {
+                continue;
+            };
+            let latest = cells.and_then(|cells| {
+                cells
+                    .iter()
+                    .filter(|((m, _), cell)| *m == metric && !cell.sum.is_empty())
+                    .max_by_key(|((_, period), _)| latest_key(*period))
+            });
+            if let Some(((_, period), cell)) = latest {
+                let summary = cell.sum.summary(cell.kind, Some(standard));
+                if summary.met == Some(false) {
+                    let message = format!(
+                        "{} in {}, {period}: {} misses the standard {}",
+                        name,
+                        delta.scope,
+                        headline(&summary),
+                        show_standard(standard, cell.kind)
+                    );
+                    alerts.push(alert(
+                        AlertKind::StandardMissed,
+                        name,
+                        *period,
+                        None,
+                        message,
+                    ));
+                }
+            }
+        }
+        for (name, chart) in &delta.spc {
+            let Some(chart) = chart else { continue };
+            let Some(month) = chart.points.keys().next_back() else {
+                continue;
+            };
+            if chart.variation == PointType::SpecialCauseConcern {
+                let message = format!(
+                    "{name} in {}, {month}: a special cause of concern",
+                    delta.scope
+                );
+                alerts.push(alert(AlertKind::SpcConcern, name, *month, None, message));
+            }
+        }
+        for change in delta.missing.iter().filter(|c| c.value.is_some()) {
+            let message = format!(
+                "{}'s {} return for {} is overdue",
+                change.organisation, change.metric, change.period
+            );
+            alerts.push(alert(
+                AlertKind::ReturnOverdue,
+                &change.metric,
+                change.period,
+                Some(change.organisation.clone()),
+                message,
+            ));
+        }
+        alerts
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
@@ -773,9 +1034,15 @@ impl Projection {
         cells
     }
 
-    /// The whole view of one scope now, with the chart of each metric.
+    /// The whole view of one scope now, with the chart of each metric and, for an
+    /// organisation, its segment.
     pub fn view(&self, scope: &str, mode: GeographyMode) -> View {
         let mut view = self.view_without_charts(scope, mode);
+        view.segment = self
+            .names
+            .get(scope)
+            .filter(|id| self.has_segment(*id))
+            .map(|id| self.segment(id));
         view.spc = view
             .metrics
             .iter()
@@ -838,6 +1105,7 @@ impl Projection {
             variance: BTreeMap::new(),
             received,
             missing,
+            segment: None,
         };
         let planned: Vec<(String, Period)> = view
             .plans
@@ -909,6 +1177,8 @@ impl Projection {
             periods_reported: self.periods_reported.clone(),
             awaiting: self.awaiting.clone(),
             closed: self.closed.clone(),
+            finance: self.finance.clone(),
+            decisions: self.decisions.clone(),
             ..Projection::default()
         };
         let mut keys: Vec<&ReturnKey> = self.returns.keys().collect();
@@ -966,5 +1236,31 @@ fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: 
         cell.sum.add(value);
     } else {
         cell.sum.subtract(value);
+    }
+}
+
+/// Orders periods by when they end, so the latest is last.
+fn latest_key(period: Period) -> (Date, Date) {
+    (period.last_day(), period.first_day())
+}
+
+/// A summary's headline figure as people read it.
+fn headline(summary: &Summary) -> String {
+    match summary.total {
+        Value::Ratio { .. } => format!("{:.2}%", summary.value),
+        Value::Money { pence } => format!("£{:.0}", pence as f64 / 100.0),
+        Value::Duration { .. } => format!("{:.0} s", summary.value),
+        Value::Count(n) => n.to_string(),
+    }
+}
+
+fn show_standard(standard: Standard, kind: ValueKind) -> String {
+    let sign = match standard.comparison {
+        proto_schema::Comparison::AtLeast => "at least",
+        proto_schema::Comparison::AtMost => "at most",
+    };
+    match kind {
+        ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
+        _ => format!("{sign} {}", standard.target),
     }
 }
