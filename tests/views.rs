@@ -381,3 +381,90 @@ async fn plans_are_received_like_returns_and_shown_against_actuals() {
     );
     assert!(london["variance"]["ae_4hr"].get("2025-05").is_none());
 }
+
+/// A standard newly missed raises one alert, not one per delta; a region's segment decision
+/// shows beside the suggestion, and a segment outside 1 to 4 is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_come_once_and_segments_are_decided() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+    let seeded = client.read_log(1, 1).await.expect("log").last_seq;
+    views_at(&client, seeded).await;
+    let mut alerts = client
+        .nats()
+        .subscribe(subjects::alert("RJ1"))
+        .await
+        .expect("subscribe");
+
+    let month = |period: &str, within: i64, id: &str| ReturnForm {
+        period: period.into(),
+        ..london_return("RJ1", within, 1_000, 0, id)
+    };
+    let mut last = 0;
+    for form in [
+        month("2025-03", 960, "RJ1-03"),
+        month("2025-04", 800, "RJ1-04"),
+        month("2025-04", 810, "RJ1-04-v2"),
+    ] {
+        match client.submit(&form).await.expect("submit") {
+            Receipt::Accepted { seq, .. } => last = seq,
+            other => panic!("{other:?}"),
+        }
+        views_at(&client, last).await;
+    }
+    let mut received = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(1500), alerts.next()).await
+    {
+        let alert: proto_schema::Alert =
+            serde_json::from_slice(&message.payload).expect("a JSON alert");
+        received.push(alert);
+    }
+    let missed: Vec<_> = received
+        .iter()
+        .filter(|a| a.kind == proto_schema::AlertKind::StandardMissed && a.subject == "ae_4hr")
+        .collect();
+    assert_eq!(missed.len(), 1, "once per occurrence: {received:?}");
+    assert_eq!(missed[0].period.to_string(), "2025-04");
+    assert!(
+        missed[0].message.contains("80.00%"),
+        "{}",
+        missed[0].message
+    );
+
+    let decide = |segment: u8| proto_schema::SegmentDecided {
+        org: "RJ1".into(),
+        segment,
+        rationale: "A&E below standard since April".into(),
+    };
+    let Receipt::Accepted { seq, .. } = client
+        .admin(subjects::DECIDE_SEGMENT, &decide(3))
+        .await
+        .expect("decide")
+    else {
+        panic!("decision refused");
+    };
+    views_at(&client, seq).await;
+    let rj1 = snapshot(&client, "RJ1", &SnapshotRequest::default())
+        .await
+        .expect("RJ1");
+    let segment = rj1.segment.expect("RJ1 has a segment");
+    assert_eq!(segment.decided.map(|d| d.segment), Some(3));
+    assert!(segment.suggested >= 2, "the standard missed is a trigger");
+    assert!(segment
+        .triggers
+        .iter()
+        .any(|t| t.kind == proto_schema::TriggerKind::StandardMissed));
+    match client
+        .admin(subjects::DECIDE_SEGMENT, &decide(5))
+        .await
+        .expect("decide")
+    {
+        Receipt::Rejected { reasons } => {
+            assert_eq!(reasons[0].code, proto_schema::ReasonCode::SegmentOutOfRange)
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}

@@ -17,6 +17,43 @@ pub enum Decision {
     AlreadyInForce(u64),
 }
 
+/// Checks a regional team's segment decision: a known organisation, a segment from 1 to 4.
+/// Returns the organisation's region, whose team alone may decide.
+pub fn check_segment(
+    decided: &proto_schema::SegmentDecided,
+    reference: &Reference,
+) -> Result<String, Vec<Reason>> {
+    let mut reasons = Vec::new();
+    if !(1..=4).contains(&decided.segment) {
+        reasons.push(Reason::new(
+            ReasonCode::SegmentOutOfRange,
+            "segment",
+            format!(
+                "segment {} is not one of 1 (no support needs) to 4 (intensive support)",
+                decided.segment
+            ),
+        ));
+    }
+    let region = match reference.organisation(&decided.org) {
+        Some(org) => Some(org.region.clone()),
+        None => {
+            reasons.push(Reason::new(
+                ReasonCode::UnknownOrganisation,
+                "org",
+                format!(
+                    "no organisation with ODS code `{}` is registered",
+                    decided.org
+                ),
+            ));
+            None
+        }
+    };
+    match region {
+        Some(region) if reasons.is_empty() => Ok(region),
+        _ => Err(reasons),
+    }
+}
+
 /// Checks a registration or a move against the reference data held now.
 pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision, Vec<Reason>> {
     let mut reasons = Vec::new();

@@ -124,6 +124,7 @@ impl NatsConfig {
                 publish: scopes
                     .iter()
                     .map(|s| format!("oversight.view.{s}.snapshot"))
+                    .chain(["oversight.admin.segment".to_owned()])
                     .collect(),
                 subscribe,
                 name,
@@ -220,8 +221,8 @@ impl NatsConfig {
             ),
             (
                 REGIONS,
-                "regional teams: each reads its region's views and alerts only",
-                &["oversight.view.*.snapshot"],
+                "regional teams: each reads its region's views and alerts only, and decides its organisations' segments",
+                &["oversight.view.*.snapshot", "oversight.admin.segment"],
                 &[
                     "oversight.view.*.delta",
                     "oversight.view.*.delta.json",

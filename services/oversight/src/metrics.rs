@@ -17,6 +17,7 @@ pub const VIEWS_APPLIED_SEQ: &str = "oversight_views_applied_seq";
 pub const VIEWS_LAG_EVENTS: &str = "oversight_views_lag_events";
 pub const VIEWS_LAG_SECONDS: &str = "oversight_views_lag_seconds";
 pub const DELTAS_PUBLISHED: &str = "oversight_views_deltas_published_total";
+pub const ALERTS_PUBLISHED: &str = "oversight_alerts_published_total";
 pub const SNAPSHOT_REQUESTS: &str = "oversight_views_snapshot_requests_total";
 pub const SNAPSHOT_SECONDS: &str = "oversight_views_snapshot_seconds";
 pub const SUBSCRIBERS_SEEN: &str = "oversight_views_subscribers_seen_total";
@@ -35,6 +36,7 @@ pub const ALL: &[&str] = &[
     VIEWS_LAG_EVENTS,
     VIEWS_LAG_SECONDS,
     DELTAS_PUBLISHED,
+    ALERTS_PUBLISHED,
     SNAPSHOT_REQUESTS,
     SNAPSHOT_SECONDS,
     SUBSCRIBERS_SEEN,
@@ -123,6 +125,11 @@ fn describe() {
         DELTAS_PUBLISHED,
         Unit::Count,
         "Deltas published on oversight.view.<scope>.delta, by encoding."
+    );
+    describe_counter!(
+        ALERTS_PUBLISHED,
+        Unit::Count,
+        "Alerts published on oversight.alert.<scope>, by kind."
     );
     describe_counter!(
         SNAPSHOT_REQUESTS,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use futures_util::{FutureExt, StreamExt};
 use projector::Projection;
-use proto_schema::{DecodeError, Delta, Envelope, SnapshotRequest, View};
+use proto_schema::{Alert, AlertKind, DecodeError, Delta, Envelope, Period, SnapshotRequest, View};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -46,8 +46,74 @@ struct State {
     saved_seq: u64,
     /// When the entry at `projection.seq()` was committed, once one has been applied here.
     recorded_at: Option<proto_schema::Timestamp>,
-    /// Whether views and deltas carry SPC charts.
+    /// Whether views and deltas carry SPC charts (and so segments and alerts).
     analytics: bool,
+    /// The alert conditions holding in each scope, so each is announced once.
+    alerts: Option<AlertTracker>,
+}
+
+/// What makes two alerts the same occurrence: a metric's standard missed or concern lasts
+/// while it holds, whatever month is latest; an overdue return is one organisation's period.
+type AlertKey = (AlertKind, String, Option<String>, Option<Period>);
+
+fn alert_key(alert: &Alert) -> AlertKey {
+    let period = (alert.kind == AlertKind::ReturnOverdue).then_some(alert.period);
+    (
+        alert.kind,
+        alert.subject.clone(),
+        alert.organisation.clone(),
+        period,
+    )
+}
+
+/// The alert conditions holding per scope. Started from the projection when the views start
+/// following the log, so conditions that already held are not announced again.
+#[derive(Default)]
+struct AlertTracker {
+    holding: HashMap<String, std::collections::HashSet<AlertKey>>,
+}
+
+impl AlertTracker {
+    fn start(projection: &Projection) -> AlertTracker {
+        let mut tracker = AlertTracker::default();
+        for scope in projection.scopes() {
+            let keys = projection
+                .alert_conditions_now(&scope)
+                .iter()
+                .map(alert_key)
+                .collect();
+            tracker.holding.insert(scope, keys);
+        }
+        tracker
+    }
+
+    /// The alerts a published delta starts: conditions now holding that did not before, for the
+    /// metrics and returns the delta changed. Conditions of those that no longer hold end.
+    fn started(&mut self, projection: &Projection, delta: &Delta) -> Vec<Alert> {
+        let now = projection.alert_conditions(delta);
+        let holding = self.holding.entry(delta.scope.clone()).or_default();
+        let standards: std::collections::HashSet<&str> =
+            delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        holding.retain(|(kind, subject, org, period)| {
+            let looked_at = match kind {
+                AlertKind::StandardMissed => standards.contains(subject.as_str()),
+                AlertKind::SpcConcern => delta.spc.contains_key(subject),
+                AlertKind::ReturnOverdue => delta.missing.iter().any(|c| {
+                    c.value.is_none()
+                        && &c.metric == subject
+                        && Some(&c.organisation) == org.as_ref()
+                        && Some(c.period) == *period
+                }),
+            };
+            !looked_at
+                || now
+                    .iter()
+                    .any(|a| alert_key(a) == (*kind, subject.clone(), org.clone(), *period))
+        });
+        now.into_iter()
+            .filter(|alert| holding.insert(alert_key(alert)))
+            .collect()
+    }
 }
 
 /// Where committed entries come from once the views have caught up.
@@ -172,7 +238,10 @@ async fn follow(
                     pending.add(apply(state, &envelope));
                 }
                 let charts = state.analytics.then_some(&state.projection);
-                pending.publish(&nats, charts).await;
+                if state.analytics && state.alerts.is_none() {
+                    state.alerts = Some(AlertTracker::start(&state.projection));
+                }
+                pending.publish(&nats, charts, state.alerts.as_mut()).await;
                 record_applied(state, known_last);
                 save(checkpoints, state, checkpoints.every).await;
             }
@@ -199,6 +268,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
         saved_seq: 0,
         recorded_at: None,
         analytics: true,
+        alerts: None,
     };
     let Some(store) = checkpoints.store.clone() else {
         return empty;
@@ -242,6 +312,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
                 saved_seq: checkpoint.seq,
                 recorded_at: None,
                 analytics: true,
+                alerts: None,
             }
         }
         None => {
@@ -358,12 +429,28 @@ impl PendingDeltas {
     }
 
     /// Publishes each scope's merged delta, with the charts now of the metrics it changes when
-    /// `charts` holds the projection (analytics on).
-    async fn publish(self, nats: &async_nats::Client, charts: Option<&Projection>) {
-        for mut delta in self.by_scope.into_values() {
+    /// `charts` holds the projection (analytics on), and the alerts it starts.
+    async fn publish(
+        self,
+        nats: &async_nats::Client,
+        charts: Option<&Projection>,
+        mut alerts: Option<&mut AlertTracker>,
+    ) {
+        let mut scopes: Vec<Delta> = self.by_scope.into_values().collect();
+        scopes.sort_unstable_by(|a, b| a.scope.cmp(&b.scope));
+        for mut delta in scopes {
             delta.compact();
             if let Some(projection) = charts {
                 projection.complete_charts(&mut delta);
+                if let Some(tracker) = alerts.as_deref_mut() {
+                    for alert in tracker.started(projection, &delta) {
+                        let subject = subjects::alert(&alert.scope);
+                        match nats.publish(subject, Bytes::from(Encoding::Json.encode(&alert))).await {
+                            Ok(()) => metrics::counter!(m::ALERTS_PUBLISHED, "kind" => alert_kind(alert.kind)).increment(1),
+                            Err(error) => warn!(%error, "cannot publish an alert"),
+                        }
+                    }
+                }
             }
             let postcard = Encoding::Postcard.encode(&delta);
             let json = Encoding::Json.encode(&delta);
@@ -508,5 +595,13 @@ async fn reply_error(
         .await
     {
         warn!(%error, "cannot send an error reply");
+    }
+}
+
+fn alert_kind(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::StandardMissed => "standard_missed",
+        AlertKind::SpcConcern => "spc_concern",
+        AlertKind::ReturnOverdue => "return_overdue",
     }
 }

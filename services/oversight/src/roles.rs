@@ -71,6 +71,20 @@ pub fn may_submit(requester: Option<&Requester>, org: &str) -> Result<(), Reason
     }
 }
 
+/// A segment decision: only the team of the organisation's region may send one.
+pub fn may_decide_segment(requester: Option<&Requester>, region: &str) -> Result<(), Reason> {
+    match requester {
+        None => Ok(()),
+        Some(r) if r.account == REGIONS && r.user == region_user(region) => Ok(()),
+        Some(r) => Err(not_permitted(format!(
+            "user `{}` of account `{}` may not decide segments in {region}; only {}'s team may",
+            r.user,
+            r.account,
+            region_user(region)
+        ))),
+    }
+}
+
 /// A reference-data command: only the data-standards role may send one.
 pub fn may_change_reference(requester: Option<&Requester>) -> Result<(), Reason> {
     match requester {

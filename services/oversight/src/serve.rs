@@ -428,6 +428,9 @@ fn check_admin(
     config: &Config,
 ) -> Result<Checked, Vec<Reason>> {
     let requester = Requester::of(message.headers.as_ref());
+    if command == subjects::DECIDE_SEGMENT {
+        return check_segment(message, requester, reference, config);
+    }
     roles::may_change_reference(requester.as_ref()).map_err(|reason| vec![reason])?;
     if message.payload.len() > config.intake.max_payload_bytes as usize {
         return Err(vec![Reason::new(
@@ -468,10 +471,11 @@ fn check_admin(
                 ReasonCode::MalformedSubject,
                 "",
                 format!(
-                    "no admin command `{other}`: use {}, {} or {}",
+                    "no admin command `{other}`: use {}, {}, {} or {}",
                     subjects::REGISTER_ORGANISATION,
                     subjects::MOVE_ORGANISATION,
-                    subjects::DEFINE_SYSTEM
+                    subjects::DEFINE_SYSTEM,
+                    subjects::DECIDE_SEGMENT
                 ),
             )])
         }
@@ -493,6 +497,53 @@ fn check_admin(
             duplicate: true,
         }),
     })
+}
+
+/// A regional team's segment decision on `oversight.admin.segment`.
+fn check_segment(
+    message: &Message,
+    requester: Option<Requester>,
+    reference: &RwLock<Reference>,
+    config: &Config,
+) -> Result<Checked, Vec<Reason>> {
+    if message.payload.len() > config.intake.max_payload_bytes as usize {
+        return Err(vec![Reason::new(
+            ReasonCode::PayloadTooLarge,
+            "",
+            format!(
+                "at most {} bytes are accepted",
+                config.intake.max_payload_bytes
+            ),
+        )]);
+    }
+    let encoding = Encoding::of(message.headers.as_ref());
+    let decided = encoding
+        .decode::<proto_schema::SegmentDecided>(&message.payload)
+        .map_err(|why| {
+            let code = match encoding {
+                Encoding::Json => ReasonCode::InvalidJson,
+                Encoding::Postcard => ReasonCode::MalformedPayload,
+            };
+            vec![Reason::new(
+                code,
+                "",
+                format!("not a segment decision: {why}"),
+            )]
+        })?;
+    let region = {
+        let reference = reference
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        ingest::admin::check_segment(&decided, &reference)?
+    };
+    roles::may_decide_segment(requester.as_ref(), &region).map_err(|reason| vec![reason])?;
+    Ok(Checked::Append(Work::Reference {
+        sender: requester
+            .map(|r| r.user)
+            .filter(|user| !user.is_empty())
+            .unwrap_or_else(|| roles::region_user(&region)),
+        event: Event::SegmentDecided(decided),
+    }))
 }
 
 /// Committed batches the in-process views may fall behind by before they read the log instead.

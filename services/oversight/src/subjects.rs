@@ -21,11 +21,18 @@ pub const ADMIN_ALL: &str = "oversight.admin.*";
 pub const REGISTER_ORGANISATION: &str = "register_organisation";
 /// Defines (or renames) a system in a region: a `System`.
 pub const DEFINE_SYSTEM: &str = "define_system";
+/// A regional team's decision on an organisation's segment: a `SegmentDecided`.
+pub const DECIDE_SEGMENT: &str = "segment";
 /// Moves an organisation from a period on: an `OrganisationMoved`.
 pub const MOVE_ORGANISATION: &str = "move_organisation";
 
 pub fn admin(command: &str) -> String {
     format!("{ADMIN_PREFIX}{command}")
+}
+
+/// Alerts of one scope.
+pub fn alert(scope: &str) -> String {
+    format!("oversight.alert.{scope}")
 }
 
 /// Committed envelopes, in seq order.

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use proto_schema::{Delta, GeographyMode, Period, SnapshotRequest, Standard, Value, View};
+use proto_schema::{Alert, Delta, GeographyMode, Period, SnapshotRequest, Standard, Value, View};
 
 use crate::client::Client;
 use crate::subjects;
@@ -13,6 +13,9 @@ use crate::wire::Encoding;
 
 /// The most organisation codes listed as failing on one line.
 const FAILING_LISTED: usize = 6;
+
+/// The most recent alerts shown under the table.
+const ALERTS_SHOWN: usize = 5;
 
 /// How often the table is redrawn at most.
 const REDRAW_EVERY: Duration = Duration::from_millis(250);
@@ -29,9 +32,11 @@ pub async fn run(
         ..SnapshotRequest::default()
     };
     let mut deltas = client.nats().subscribe(subjects::view_delta(scope)).await?;
+    let mut alert_feed = client.nats().subscribe(subjects::alert(scope)).await?;
+    let mut alerts: Vec<Alert> = Vec::new();
     let mut view = client.snapshot(scope, &request).await?;
     let terminal = std::io::stdout().is_terminal();
-    draw(&view, terminal, None)?;
+    draw(&view, &alerts, terminal, None)?;
     if once {
         return Ok(());
     }
@@ -64,9 +69,19 @@ pub async fn run(
                 }
                 dirty = true;
             }
+            message = alert_feed.next() => {
+                let Some(message) = message else { break };
+                if let Ok(alert) = Encoding::Json.decode::<Alert>(&message.payload) {
+                    alerts.push(alert);
+                    if alerts.len() > ALERTS_SHOWN {
+                        alerts.remove(0);
+                    }
+                    dirty = true;
+                }
+            }
             _ = tick.tick() => {
                 if dirty {
-                    draw(&view, terminal, note.take())?;
+                    draw(&view, &alerts, terminal, note.take())?;
                     dirty = false;
                 }
             }
@@ -76,13 +91,21 @@ pub async fn run(
     Ok(())
 }
 
-fn draw(view: &View, terminal: bool, note: Option<String>) -> std::io::Result<()> {
+fn draw(
+    view: &View,
+    alerts: &[Alert],
+    terminal: bool,
+    note: Option<String>,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if terminal {
         // Home and clear, so the table updates in place.
         write!(out, "\x1b[H\x1b[2J")?;
     }
     write!(out, "{}", render(view))?;
+    for alert in alerts {
+        writeln!(out, "ALERT seq {}: {}", alert.seq, alert.message)?;
+    }
     if let Some(note) = note {
         writeln!(out, "({note})")?;
     }
@@ -145,6 +168,54 @@ pub fn render(view: &View) -> String {
                 .unwrap_or_else(|| "-".into()),
             failing
         ));
+    }
+    for (collection, periods) in &view.received {
+        let Some((period, received)) = periods.iter().max_by_key(|(p, _)| latest_key(**p)) else {
+            continue;
+        };
+        let missing: Vec<&str> = view
+            .missing
+            .get(collection)
+            .and_then(|m| m.get(period))
+            .map(|cell| cell.organisations.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let count = match received.summary.total {
+            Value::Count(n) => n,
+            _ => 0,
+        };
+        let listed = missing
+            .iter()
+            .take(FAILING_LISTED)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let more = if missing.len() > FAILING_LISTED {
+            " ..."
+        } else {
+            ""
+        };
+        if missing.is_empty() {
+            text.push_str(&format!("returns {collection} {period}: {count} in\n"));
+        } else {
+            text.push_str(&format!(
+                "returns {collection} {period}: {count} in, {} overdue: {listed}{more}\n",
+                missing.len()
+            ));
+        }
+    }
+    if let Some(segment) = &view.segment {
+        let decided = segment
+            .decided
+            .as_ref()
+            .map(|d| format!("; decided {} by {}", d.segment, d.by))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "segment: suggested {}{decided}\n",
+            segment.suggested
+        ));
+        for trigger in &segment.triggers {
+            text.push_str(&format!("  +{} {}\n", trigger.points, trigger.detail));
+        }
     }
     text
 }

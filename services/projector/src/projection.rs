@@ -902,6 +902,63 @@ impl Projection {
         })
     }
 
+    /// Every scope that has a view: England, `unassigned`, and each region, system and
+    /// organisation defined.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = self
+            .known_scopes
+            .iter()
+            .map(|id| self.names.name(*id).to_owned())
+            .chain([NATIONAL.to_owned(), UNASSIGNED.to_owned()])
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
+
+    /// The alert conditions that hold in `scope` now, over all its metrics and returns: what a
+    /// service starting up already knows of, so it does not announce them again.
+    pub fn alert_conditions_now(&self, scope: &str) -> Vec<Alert> {
+        let view = self.view_without_charts(scope, GeographyMode::AsReported);
+        let mut delta = Delta {
+            scope: scope.to_owned(),
+            prev_seq: view.last_change_seq,
+            seq: self.seq,
+            changes: Vec::new(),
+            spc: BTreeMap::new(),
+            plans: Vec::new(),
+            received: Vec::new(),
+            missing: Vec::new(),
+            segment: None,
+        };
+        for (metric, periods) in &view.metrics {
+            if let Some((period, cell)) = periods.iter().next_back() {
+                delta.changes.push(Change {
+                    metric: metric.clone(),
+                    period: *period,
+                    organisation: String::new(),
+                    value: None,
+                    summary: Some(cell.summary.clone()),
+                });
+            }
+        }
+        for (collection, periods) in &view.missing {
+            for (period, cell) in periods {
+                for org in cell.organisations.keys() {
+                    delta.missing.push(Change {
+                        metric: collection.clone(),
+                        period: *period,
+                        organisation: org.clone(),
+                        value: Some(Value::Count(1)),
+                        summary: None,
+                    });
+                }
+            }
+        }
+        self.complete_charts(&mut delta);
+        self.alert_conditions(&delta)
+    }
+
     /// The conditions that raise alerts in `scope` now, for the metrics and collections a delta
     /// changed: the latest month missing its standard, the latest month a special cause of
     /// concern (from the delta's charts), and each return overdue.
