@@ -402,17 +402,15 @@ async fn alerts_come_once_and_segments_are_decided() {
         period: period.into(),
         ..london_return("RJ1", within, 1_000, 0, id)
     };
-    let mut last = 0;
     for form in [
         month("2025-03", 960, "RJ1-03"),
         month("2025-04", 800, "RJ1-04"),
         month("2025-04", 810, "RJ1-04-v2"),
     ] {
         match client.submit(&form).await.expect("submit") {
-            Receipt::Accepted { seq, .. } => last = seq,
+            Receipt::Accepted { seq, .. } => views_at(&client, seq).await,
             other => panic!("{other:?}"),
-        }
-        views_at(&client, last).await;
+        };
     }
     let mut received = Vec::new();
     while let Ok(Some(message)) =
