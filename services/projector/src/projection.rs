@@ -179,6 +179,9 @@ type PlanFigures = (u64, Vec<(Id, Period, Value)>);
 const NO_METRIC: Id = Id::MAX;
 const NO_PERIOD: Period = Period::Month { year: 0, month: 1 };
 
+/// How long after its due date an overdue return is still announced as news.
+const OVERDUE_NEWS_DAYS: i64 = 35;
+
 /// Points at which each segment starts: 1 with none, 2 from 1, 3 from 3, 4 from 6.
 const SEGMENT_FROM_POINTS: [u32; 3] = [1, 3, 6];
 
@@ -416,7 +419,10 @@ impl Projection {
         let name = self.names.name(collection);
         let periods = self.periods_reported.entry(collection).or_default();
         if let std::collections::btree_map::Entry::Vacant(entry) = periods.entry(period) {
-            let due = due_date(name, period).days_since_epoch();
+            // A period first returned after its due date (a backfill, an import of history)
+            // falls due for the others the next day: until then they are likely arriving in
+            // the same load.
+            let due = due_date(name, period).days_since_epoch().max(self.today);
             entry.insert(due);
             if due < self.today {
                 self.refresh_everyone(collection, period, touched);
@@ -1028,7 +1034,17 @@ impl Projection {
                 alerts.push(alert(AlertKind::SpcConcern, name, *month, None, message));
             }
         }
-        for change in delta.missing.iter().filter(|c| c.value.is_some()) {
+        // Only returns fallen due lately: a backfill's old gaps are in the view, not news.
+        let recent = |change: &&Change| {
+            self.today - due_date(&change.metric, change.period).days_since_epoch()
+                <= OVERDUE_NEWS_DAYS
+        };
+        for change in delta
+            .missing
+            .iter()
+            .filter(|c| c.value.is_some())
+            .filter(recent)
+        {
             let message = format!(
                 "{}'s {} return for {} is overdue",
                 change.organisation, change.metric, change.period

@@ -307,7 +307,15 @@ proptest! {
         for envelope in events(&steps) {
             projection.apply(&envelope);
         }
-        // Every entry is recorded in 2023, so every month of 2019 is due.
+        // Every entry is recorded in 2023, after every month of 2019 was due; an entry a day
+        // later makes the periods first returned that day due for the others too.
+        let next_day = Envelope::seal(
+            projection.seq() + 1,
+            Timestamp(1_700_000_000_000 + 86_400_000),
+            "test".into(),
+            Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() }),
+        );
+        projection.apply(&next_day);
         let mut returned: BTreeMap<usize, std::collections::BTreeSet<u8>> = BTreeMap::new();
         for step in &steps {
             if let Step::Return { org, month, .. } = step {
@@ -571,7 +579,10 @@ fn missing_returns_follow_the_schedule() {
             vec![
                 ("2019-04-05", Submit("RJ1", "2019-03"), &[], &[]),
                 ("2019-06-30", Nothing, &[], &[]),
-                ("2019-07-01", Submit("RAL", "2019-04"), &["RJ1"], &["RJ1"]),
+                // Returned long after its due date: the others fall due the next day, as they may
+                // be arriving in the same load.
+                ("2019-07-01", Submit("RAL", "2019-04"), &[], &[]),
+                ("2019-07-02", Nothing, &["RJ1"], &["RJ1"]),
             ],
         ),
         (
@@ -587,7 +598,8 @@ fn missing_returns_follow_the_schedule() {
             "a missing return moves with its organisation",
             vec![
                 ("2019-04-05", Submit("RQW", "2019-03"), &[], &[]),
-                ("2019-05-20", Submit("RAL", "2019-04"), &["RQW"], &[]),
+                ("2019-05-10", Submit("RAL", "2019-04"), &[], &[]),
+                ("2019-05-20", Nothing, &["RQW"], &[]),
                 ("2019-05-21", Move("RQW", "Y56", "QMJ"), &["RQW"], &["RQW"]),
             ],
         ),
@@ -846,10 +858,13 @@ fn segments_follow_from_their_triggers() {
             rationale: "agreed".into(),
         }));
         let mut projection = Projection::default();
+        let count = events.len();
         for (i, event) in events.into_iter().enumerate() {
+            // The decision comes a day later, when what was returned late has fallen due.
+            let day = if i + 1 == count { 86_400_000 } else { 0 };
             projection.apply(&Envelope::seal(
                 i as u64 + 1,
-                Timestamp(1_700_000_000_000),
+                Timestamp(1_700_000_000_000 + day),
                 "region-Y56".into(),
                 event,
             ));
