@@ -350,7 +350,7 @@ async fn intake(
     }
 }
 
-/// Everything that can be said about a submission before the writer sees it.
+/// Everything that can be said about a return before the writer sees it.
 fn check(
     message: &Message,
     reference: &RwLock<Reference>,
@@ -363,19 +363,7 @@ fn check(
             format!("`{}` is not oversight.submit.<org>", message.subject),
         )]);
     };
-    let requester = Requester::of(message.headers.as_ref());
-    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
-    if message.payload.len() > config.intake.max_payload_bytes as usize {
-        return Err(vec![Reason::new(
-            ReasonCode::PayloadTooLarge,
-            "",
-            format!(
-                "the return is {} bytes; at most {} are accepted",
-                message.payload.len(),
-                config.intake.max_payload_bytes
-            ),
-        )]);
-    }
+    may_send(org, message, config, "return")?;
     let form = Encoding::of(message.headers.as_ref())
         .decode_return(&message.payload)
         .map_err(|r| vec![r])?;
@@ -392,19 +380,7 @@ fn check_plan(
     reference: &RwLock<Reference>,
     config: &Config,
 ) -> Result<proto_schema::Plan, Vec<Reason>> {
-    let requester = Requester::of(message.headers.as_ref());
-    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
-    if message.payload.len() > config.intake.max_payload_bytes as usize {
-        return Err(vec![Reason::new(
-            ReasonCode::PayloadTooLarge,
-            "",
-            format!(
-                "the plan is {} bytes; at most {} are accepted",
-                message.payload.len(),
-                config.intake.max_payload_bytes
-            ),
-        )]);
-    }
+    may_send(org, message, config, "plan")?;
     let form = Encoding::of(message.headers.as_ref())
         .decode_plan(&message.payload)
         .map_err(|r| vec![r])?;
@@ -412,6 +388,25 @@ fn check_plan(
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     ingest::validate_plan(form, org, &reference)
+}
+
+/// What a return or plan must pass before it is read: only the organisation's own user sends
+/// it, and it is within the size limit.
+fn may_send(org: &str, message: &Message, config: &Config, what: &str) -> Result<(), Vec<Reason>> {
+    let requester = Requester::of(message.headers.as_ref());
+    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
+    if message.payload.len() > config.intake.max_payload_bytes as usize {
+        return Err(vec![Reason::new(
+            ReasonCode::PayloadTooLarge,
+            "",
+            format!(
+                "the {what} is {} bytes; at most {} are accepted",
+                message.payload.len(),
+                config.intake.max_payload_bytes
+            ),
+        )]);
+    }
+    Ok(())
 }
 
 /// What intake does with a message: hand work to the writer, or answer at once.
