@@ -76,43 +76,34 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         feed_tx,
     ));
 
-    let submissions = client
-        .queue_subscribe(subjects::SUBMIT_ALL, subjects::INGEST_QUEUE.into())
-        .await?;
     let reads = client
         .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
         .await?;
-    let admin_commands = client
-        .queue_subscribe(subjects::ADMIN_ALL, subjects::INGEST_QUEUE.into())
-        .await?;
-    let plans = client
-        .queue_subscribe(subjects::PLAN_ALL, subjects::INGEST_QUEUE.into())
-        .await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let plan_intake = tokio::spawn(intake(
-        client.clone(),
-        plans,
-        pending_tx.clone(),
-        Arc::clone(&reference),
-        config.clone(),
-        stop_rx.clone(),
-    ));
-    let admin_intake = tokio::spawn(intake(
-        client.clone(),
-        admin_commands,
-        pending_tx.clone(),
-        Arc::clone(&reference),
-        config.clone(),
-        stop_rx.clone(),
-    ));
-    let intake = tokio::spawn(intake(
-        client.clone(),
-        submissions,
-        pending_tx,
-        Arc::clone(&reference),
-        config.clone(),
-        stop_rx.clone(),
-    ));
+    // One intake per subject family, so a flood of one never queues the others behind it.
+    let mut intakes = Vec::new();
+    for subject in [
+        subjects::SUBMIT_ALL,
+        subjects::PLAN_ALL,
+        subjects::ADMIN_ALL,
+    ] {
+        let subscription = client
+            .queue_subscribe(subject, subjects::INGEST_QUEUE.into())
+            .await?;
+        intakes.push((
+            subject,
+            tokio::spawn(intake(
+                client.clone(),
+                subscription,
+                pending_tx.clone(),
+                Arc::clone(&reference),
+                config.clone(),
+                stop_rx.clone(),
+            )),
+        ));
+    }
+    // The writer stops once every intake has dropped its sender.
+    drop(pending_tx);
     // Log reads outlive intake: the views may need them to reach the last seq at shutdown.
     let (reads_stop_tx, reads_stop_rx) = watch::channel(false);
     let log_reads = tokio::spawn(serve_log_reads(
@@ -149,9 +140,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let step_limit = config.shutdown_step_limit();
     info!("shutting down (1/5): intake stops taking requests and answers what it received");
     let _ = stop_tx.send(true);
-    intake.await.context("intake task")?;
-    admin_intake.await.context("admin intake task")?;
-    plan_intake.await.context("plan intake task")?;
+    for (subject, task) in intakes {
+        task.await.with_context(|| format!("intake of {subject}"))?;
+    }
 
     info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
     // The writer commits everything it was handed whatever NATS is doing; only the replies and
