@@ -132,29 +132,19 @@ fn decide(
     ret: &Return,
     recorded_at: Timestamp,
 ) -> Result<Receipt, LogError> {
-    if let Some(seq) = appender.submission_seq(&ret.org, &ret.submission_id)? {
-        return Ok(match appender.envelope(seq)? {
-            Some(Envelope { event: Event::ReturnSubmitted(earlier), .. }) if earlier.ret == *ret => {
-                Receipt::Accepted { seq, revision: earlier.revision, duplicate: true }
-            }
-            _ => Receipt::rejected(Reason::new(
-                ReasonCode::SubmissionConflict,
-                "submission_id",
-                format!("submission id `{}` was accepted at seq {seq} with other content; choose a new id for a new revision", ret.submission_id),
-            )),
-        });
+    let same = |event: &Event| match event {
+        Event::ReturnSubmitted(earlier) if earlier.ret == *ret => Some(earlier.revision),
+        _ => None,
+    };
+    if let Some(receipt) = earlier_receipt(appender, &ret.org, &ret.submission_id, same)? {
+        return Ok(receipt);
     }
     let revision = appender.latest_revision(&ret.org, &ret.collection, ret.period)? + 1;
     let event = Event::ReturnSubmitted(ReturnSubmitted {
         revision,
         ret: ret.clone(),
     });
-    let seq = appender.append(recorded_at, &ret.org, event)?.seq;
-    Ok(Receipt::Accepted {
-        seq,
-        revision,
-        duplicate: false,
-    })
+    append_revision(appender, recorded_at, &ret.org, event, revision)
 }
 
 /// The receipt for one plan, by the rules of returns: a duplicate, a conflict, or the next
@@ -164,24 +154,55 @@ fn decide_plan(
     plan: &Plan,
     recorded_at: Timestamp,
 ) -> Result<Receipt, LogError> {
-    if let Some(seq) = appender.submission_seq(&plan.org, &plan.submission_id)? {
-        return Ok(match appender.envelope(seq)? {
-            Some(Envelope { event: Event::PlanSubmitted(earlier), .. }) if earlier.plan == *plan => {
-                Receipt::Accepted { seq, revision: earlier.revision, duplicate: true }
-            }
-            _ => Receipt::rejected(Reason::new(
-                ReasonCode::SubmissionConflict,
-                "submission_id",
-                format!("submission id `{}` was accepted at seq {seq} with other content; choose a new id for a new revision", plan.submission_id),
-            )),
-        });
+    let same = |event: &Event| match event {
+        Event::PlanSubmitted(earlier) if earlier.plan == *plan => Some(earlier.revision),
+        _ => None,
+    };
+    if let Some(receipt) = earlier_receipt(appender, &plan.org, &plan.submission_id, same)? {
+        return Ok(receipt);
     }
     let revision = appender.latest_plan_revision(&plan.org, &plan.plan)? + 1;
     let event = Event::PlanSubmitted(PlanSubmitted {
         revision,
         plan: plan.clone(),
     });
-    let seq = appender.append(recorded_at, &plan.org, event)?.seq;
+    append_revision(appender, recorded_at, &plan.org, event, revision)
+}
+
+/// When the submission id was accepted before: the original receipt if `same` finds the same
+/// content there (and gives its revision), else a conflict. `None` for a new id.
+fn earlier_receipt(
+    appender: &Appender<'_>,
+    org: &str,
+    submission_id: &str,
+    same: impl Fn(&Event) -> Option<u32>,
+) -> Result<Option<Receipt>, LogError> {
+    let Some(seq) = appender.submission_seq(org, submission_id)? else {
+        return Ok(None);
+    };
+    let earlier = appender.envelope(seq)?;
+    Ok(Some(match earlier.as_ref().and_then(|e| same(&e.event)) {
+        Some(revision) => Receipt::Accepted {
+            seq,
+            revision,
+            duplicate: true,
+        },
+        None => Receipt::rejected(Reason::new(
+            ReasonCode::SubmissionConflict,
+            "submission_id",
+            format!("submission id `{submission_id}` was accepted at seq {seq} with other content; choose a new id for a new revision"),
+        )),
+    }))
+}
+
+fn append_revision(
+    appender: &mut Appender<'_>,
+    recorded_at: Timestamp,
+    org: &str,
+    event: Event,
+    revision: u32,
+) -> Result<Receipt, LogError> {
+    let seq = appender.append(recorded_at, org, event)?.seq;
     Ok(Receipt::Accepted {
         seq,
         revision,
