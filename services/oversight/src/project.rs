@@ -91,10 +91,12 @@ impl AlertTracker {
     /// metrics and returns the delta changed. Conditions of those that no longer hold end.
     fn started(&mut self, projection: &Projection, delta: &Delta) -> Vec<Alert> {
         let now = projection.alert_conditions(delta);
+        let now_keys: std::collections::HashSet<AlertKey> = now.iter().map(alert_key).collect();
         let holding = self.holding.entry(delta.scope.clone()).or_default();
         let standards: std::collections::HashSet<&str> =
             delta.changes.iter().map(|c| c.metric.as_str()).collect();
-        holding.retain(|(kind, subject, org, period)| {
+        holding.retain(|key| {
+            let (kind, subject, org, period) = key;
             let looked_at = match kind {
                 AlertKind::StandardMissed => standards.contains(subject.as_str()),
                 AlertKind::SpcConcern => delta.spc.contains_key(subject),
@@ -105,10 +107,7 @@ impl AlertTracker {
                         && Some(c.period) == *period
                 }),
             };
-            !looked_at
-                || now
-                    .iter()
-                    .any(|a| alert_key(a) == (*kind, subject.clone(), org.clone(), *period))
+            !looked_at || now_keys.contains(key)
         });
         now.into_iter()
             .filter(|alert| holding.insert(alert_key(alert)))
