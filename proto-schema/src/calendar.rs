@@ -240,6 +240,12 @@ impl Period {
         }
     }
 
+    /// Orders periods by when they end (then by when they start), so the latest sorts last
+    /// whether months, weeks or days are mixed.
+    pub fn end_order(self) -> (Date, Date) {
+        (self.last_day(), self.first_day())
+    }
+
     /// The last day the period covers.
     pub fn last_day(self) -> Date {
         match self {

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use proto_schema::{Alert, Delta, GeographyMode, Period, SnapshotRequest, Standard, Value, View};
+use proto_schema::{Alert, Delta, GeographyMode, SnapshotRequest, Standard, Value, View};
 
 use crate::client::Client;
 use crate::subjects;
@@ -131,7 +131,7 @@ pub fn render(view: &View) -> String {
         text.push_str("(no returns yet)\n");
     }
     for (metric, periods) in &view.metrics {
-        let Some((period, cell)) = periods.iter().max_by_key(|(p, _)| latest_key(**p)) else {
+        let Some((period, cell)) = periods.iter().max_by_key(|(p, _)| p.end_order()) else {
             continue;
         };
         let summary = &cell.summary;
@@ -170,7 +170,7 @@ pub fn render(view: &View) -> String {
         ));
     }
     for (collection, periods) in &view.received {
-        let Some((period, received)) = periods.iter().max_by_key(|(p, _)| latest_key(**p)) else {
+        let Some((period, received)) = periods.iter().max_by_key(|(p, _)| p.end_order()) else {
             continue;
         };
         let missing: Vec<&str> = view
@@ -236,10 +236,6 @@ fn show_spc(spc: &proto_schema::Spc) -> String {
         Some(Assurance::Inconsistent) => format!("{variation}, hit&miss"),
         None => variation.to_owned(),
     }
-}
-
-fn latest_key(period: Period) -> (proto_schema::Date, proto_schema::Date) {
-    (period.last_day(), period.first_day())
 }
 
 fn failing<'a>(standard: Standard, rows: impl Iterator<Item = (&'a String, &'a Value)>) -> String {

@@ -788,7 +788,7 @@ impl Projection {
             }
         }
         for periods in series.values_mut() {
-            periods.sort_unstable_by_key(|(period, _)| latest_key(*period));
+            periods.sort_unstable_by_key(|(period, _)| period.end_order());
         }
         let mut triggers = Vec::new();
         let mut trigger = |kind, subject: Id, period, points, detail: String| {
@@ -999,7 +999,7 @@ impl Projection {
                 cells
                     .iter()
                     .filter(|((m, _), cell)| *m == metric && !cell.sum.is_empty())
-                    .max_by_key(|((_, period), _)| latest_key(*period))
+                    .max_by_key(|((_, period), _)| period.end_order())
             });
             if let Some(((_, period), cell)) = latest {
                 let summary = cell.sum.summary(cell.kind, Some(standard));
@@ -1310,11 +1310,6 @@ fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: 
     } else {
         cell.sum.subtract(value);
     }
-}
-
-/// Orders periods by when they end, so the latest is last.
-fn latest_key(period: Period) -> (Date, Date) {
-    (period.last_day(), period.first_day())
 }
 
 /// A summary's headline figure as people read it.
