@@ -288,6 +288,46 @@ async fn a_regional_team_reads_only_its_region_and_corporate_reads_all() {
     );
 }
 
+/// A segment decision comes only from the team of the organisation's region: another region's
+/// team is refused by the service, a trust by NATS itself, and London's is recorded as its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_organisation_s_regional_team_decides_its_segment() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let decision = proto_schema::SegmentDecided {
+        org: LONDON_TRUST.into(),
+        segment: 3,
+        rationale: "A&E below standard".into(),
+    };
+    let before = deployment.last_seq().await;
+
+    let south_west = deployment.client("region-Y58").await;
+    let receipt = south_west
+        .admin("segment", &decision)
+        .await
+        .expect("the service answers");
+    assert!(
+        matches!(&receipt, Receipt::Rejected { reasons } if reasons[0].code == ReasonCode::NotPermitted),
+        "{receipt:?}"
+    );
+    let trust = deployment.client(LONDON_TRUST).await;
+    assert!(trust.admin("segment", &decision).await.is_err());
+    assert_eq!(deployment.last_seq().await, before, "nothing appended");
+
+    let london = deployment.client("region-Y56").await;
+    let receipt = london
+        .admin("segment", &decision)
+        .await
+        .expect("the service answers");
+    assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    let page = deployment
+        .client(SERVICE_USER)
+        .await
+        .read_log(before + 1, 1)
+        .await
+        .expect("log");
+    assert_eq!(page.entries[0].sender, "region-Y56");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_and_wrong_passwords_are_refused() {
     let deployment = Deployment::start(|conf| conf).await;
