@@ -734,21 +734,24 @@ impl Projection {
         })
     }
 
-    /// The chart of `metric` in `scope` under the geography as reported, as a delta carries it.
-    fn chart_in(&self, scope: Id, metric: Id) -> Option<Spc> {
-        let cells = if self.geography.is_organisation(scope) {
-            self.leaves.get(&scope)?
+    /// A scope's running totals under the geography as reported: an organisation's own figures,
+    /// or the scope's cells.
+    fn cells_as_reported(&self, scope: Id) -> Option<&Cells> {
+        if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope)
         } else {
-            &self.as_reported.scopes.get(&scope)?.cells
-        };
-        let standard = self.standard(metric);
-        let mut figures: Vec<(Period, f64)> = cells
-            .iter()
-            .filter(|((m, _), cell)| *m == metric && !cell.sum.is_empty())
-            .map(|((_, period), cell)| (*period, cell.sum.summary(cell.kind, standard).value))
-            .collect();
-        figures.sort_unstable_by_key(|(period, _)| *period);
-        self.chart(metric, figures.into_iter())
+            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
+        }
+    }
+
+    /// One metric's chart from its series.
+    fn chart_of(&self, metric: Id, periods: &[(Period, &CellState)]) -> Option<Spc> {
+        self.chart(
+            metric,
+            periods
+                .iter()
+                .map(|(period, cell)| (*period, cell.sum.value(cell.kind))),
+        )
     }
 
     /// Puts into each delta the chart now of every metric it changes. Charts are whole-series
@@ -758,16 +761,33 @@ impl Projection {
         let Some(scope) = self.names.get(&delta.scope) else {
             return;
         };
-        let metrics: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
-        for name in metrics {
+        let changed: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        let changed_ids: HashSet<Id> = changed.iter().filter_map(|m| self.names.get(m)).collect();
+        let segmented = self.has_segment(scope);
+        // One pass over the scope's cells for every series wanted: a segment reads them all.
+        let series = self
+            .cells_as_reported(scope)
+            .map(|cells| series_of(cells, |metric| segmented || changed_ids.contains(&metric)))
+            .unwrap_or_default();
+        let mut charts: HashMap<Id, Option<Spc>> = changed_ids
+            .iter()
+            .map(|&metric| {
+                let chart = series
+                    .get(&metric)
+                    .and_then(|periods| self.chart_of(metric, periods));
+                (metric, chart)
+            })
+            .collect();
+        if segmented {
+            delta.segment = Some(self.segment_from(scope, &series, &charts));
+        }
+        for name in changed {
             let chart = self
                 .names
                 .get(name)
-                .and_then(|metric| self.chart_in(scope, metric));
+                .and_then(|metric| charts.remove(&metric))
+                .flatten();
             delta.spc.insert(name.to_owned(), chart);
-        }
-        if self.has_segment(scope) {
-            delta.segment = Some(self.segment(scope));
         }
     }
 
@@ -778,18 +798,25 @@ impl Projection {
             && (self.leaves.contains_key(&scope) || self.decisions.contains_key(&scope))
     }
 
-    /// An organisation's segment now: each trigger from its own figures, charts, plans and
-    /// missing returns, the suggestion from their points, and its region's decision.
+    /// An organisation's segment now.
     fn segment(&self, org: Id) -> Segment {
-        let mut series: BTreeMap<Id, Vec<(Period, &CellState)>> = BTreeMap::new();
-        for ((metric, period), cell) in self.leaves.get(&org).into_iter().flatten() {
-            if !cell.sum.is_empty() {
-                series.entry(*metric).or_default().push((*period, cell));
-            }
-        }
-        for periods in series.values_mut() {
-            periods.sort_unstable_by_key(|(period, _)| period.end_order());
-        }
+        let series = self
+            .leaves
+            .get(&org)
+            .map(|cells| series_of(cells, |_| true))
+            .unwrap_or_default();
+        self.segment_from(org, &series, &HashMap::default())
+    }
+
+    /// An organisation's segment from its series: each trigger from its own figures, charts
+    /// (those in `charts`, already drawn, or drawn here), plans and missing returns, the
+    /// suggestion from their points, and its region's decision.
+    fn segment_from(
+        &self,
+        org: Id,
+        series: &Series<'_>,
+        charts: &HashMap<Id, Option<Spc>>,
+    ) -> Segment {
         let mut triggers = Vec::new();
         let mut trigger = |kind, subject: Id, period, points, detail: String| {
             triggers.push(Trigger {
@@ -800,44 +827,54 @@ impl Projection {
                 detail,
             });
         };
-        for (&metric, periods) in &series {
+        for (&metric, periods) in series {
+            let first = periods.iter().min_by_key(|(period, _)| period.end_order());
+            let latest = periods.iter().max_by_key(|(period, _)| period.end_order());
+            let (Some(&(first, _)), Some(&(period, latest))) = (first, latest) else {
+                continue;
+            };
             if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
-                let (first, _) = periods[0];
-                let (last, _) = periods[periods.len() - 1];
                 let detail = if periods.len() == 1 {
-                    format!("{} return for {last} overdue", self.names.name(*collection))
+                    format!(
+                        "{} return for {period} overdue",
+                        self.names.name(*collection)
+                    )
                 } else {
                     format!(
-                        "{} {} returns overdue, {first} to {last}",
+                        "{} {} returns overdue, {first} to {period}",
                         periods.len(),
                         self.names.name(*collection)
                     )
                 };
-                trigger(TriggerKind::MissingReturn, *collection, last, 1, detail);
+                trigger(TriggerKind::MissingReturn, *collection, period, 1, detail);
                 continue;
             }
             if self.derived.contains_key(&metric) {
                 continue;
             }
-            let Some(&(period, latest)) = periods.last() else {
-                continue;
-            };
             let standard = self.standard(metric);
-            let summary = latest.sum.summary(latest.kind, standard);
-            if let (Some(false), Some(standard)) = (summary.met, standard) {
-                let detail = format!(
-                    "{} {}: {} against the standard {}",
-                    self.names.name(metric),
-                    period,
-                    headline(&summary),
-                    show_standard(standard, latest.kind)
-                );
-                trigger(TriggerKind::StandardMissed, metric, period, 1, detail);
+            if let Some(standard) = standard {
+                let summary = latest.sum.summary(latest.kind, Some(standard));
+                if summary.met == Some(false) {
+                    let detail = format!(
+                        "{} {}: {} against the standard {}",
+                        self.names.name(metric),
+                        period,
+                        headline(&summary),
+                        show_standard(standard, latest.kind)
+                    );
+                    trigger(TriggerKind::StandardMissed, metric, period, 1, detail);
+                }
             }
-            let figures = periods
-                .iter()
-                .map(|(p, cell)| (*p, cell.sum.summary(cell.kind, standard).value));
-            if let Some(chart) = self.chart(metric, figures) {
+            let drawn;
+            let chart = match charts.get(&metric) {
+                Some(chart) => chart.as_ref(),
+                None => {
+                    drawn = self.chart_of(metric, periods);
+                    drawn.as_ref()
+                }
+            };
+            if let Some(chart) = chart {
                 let month = chart.points.keys().next_back().copied().unwrap_or(period);
                 if chart.variation == PointType::SpecialCauseConcern {
                     let detail = format!(
@@ -882,12 +919,15 @@ impl Projection {
         let planned = *self.derived_ids.get(&(Derived::Plan, metric))?;
         let leaves = self.leaves.get(&org)?;
         let polarity = self.metrics.get(&metric).map(|(_, _, p)| *p)?;
-        let (period, actual, plan) = actuals.iter().rev().find_map(|(period, actual)| {
-            let plan = leaves
-                .get(&(planned, *period))
-                .filter(|p| !p.sum.is_empty())?;
-            Some((*period, actual, plan))
-        })?;
+        let (period, actual, plan) = actuals
+            .iter()
+            .filter_map(|(period, actual)| {
+                let plan = leaves
+                    .get(&(planned, *period))
+                    .filter(|p| !p.sum.is_empty())?;
+                Some((*period, actual, plan))
+            })
+            .max_by_key(|(period, ..)| period.end_order())?;
         let actual = actual.sum.summary(actual.kind, None);
         let plan = plan.sum.summary(plan.kind, None);
         let worse = match polarity {
@@ -987,21 +1027,32 @@ impl Projection {
             organisation,
             message,
         };
-        let metrics: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
-        for name in metrics {
-            let Some(metric) = self.names.get(name) else {
-                continue;
-            };
-            let Some(standard) = self.standard(metric) else {
-                continue;
-            };
-            let latest = cells.and_then(|cells| {
-                cells
-                    .iter()
-                    .filter(|((m, _), cell)| *m == metric && !cell.sum.is_empty())
-                    .max_by_key(|((_, period), _)| period.end_order())
-            });
-            if let Some(((_, period), cell)) = latest {
+        // The metrics changed that have a standard, and the latest month of each, in one pass.
+        let standards: BTreeMap<&str, (Id, Standard)> = delta
+            .changes
+            .iter()
+            .filter_map(|c| {
+                let metric = self.names.get(&c.metric)?;
+                Some((c.metric.as_str(), (metric, self.standard(metric)?)))
+            })
+            .collect();
+        let wanted: HashSet<Id> = standards.values().map(|(metric, _)| *metric).collect();
+        let mut latest: HashMap<Id, (Period, &CellState)> = HashMap::default();
+        if !standards.is_empty() {
+            for ((metric, period), cell) in cells.into_iter().flatten() {
+                if cell.sum.is_empty() || !wanted.contains(metric) {
+                    continue;
+                }
+                let later = latest
+                    .get(metric)
+                    .is_none_or(|(held, _)| period.end_order() > held.end_order());
+                if later {
+                    latest.insert(*metric, (*period, cell));
+                }
+            }
+        }
+        for (name, (metric, standard)) in standards {
+            if let Some((period, cell)) = latest.get(&metric) {
                 let summary = cell.sum.summary(cell.kind, Some(standard));
                 if summary.met == Some(false) {
                     let message = format!(
@@ -1300,6 +1351,23 @@ impl Projection {
 /// Adds or takes back one value in a map of running totals. A total that empties stays, as
 /// empty, and is skipped wherever totals are read: removing and re-adding on every revision
 /// would fill the table with tombstones and slow every look-up.
+/// Each metric's non-empty cells, in period order.
+type Series<'a> = BTreeMap<Id, Vec<(Period, &'a CellState)>>;
+
+/// The series of the metrics `wanted` in `cells`, gathered in one pass.
+fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
+    let mut series: Series<'_> = BTreeMap::new();
+    for ((metric, period), cell) in cells {
+        if !cell.sum.is_empty() && wanted(*metric) {
+            series.entry(*metric).or_default().push((*period, cell));
+        }
+    }
+    for periods in series.values_mut() {
+        periods.sort_unstable_by_key(|(period, _)| *period);
+    }
+    series
+}
+
 fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: bool) {
     let cell = cells.entry(key).or_insert(CellState {
         kind,

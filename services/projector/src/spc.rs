@@ -285,21 +285,21 @@ fn group_points(
 /// For each point, whether seven points ending there are strictly rising (1), falling (-1), or
 /// neither (0).
 pub fn seven_point_trend(y: &[f64]) -> Vec<i8> {
-    (0..y.len())
-        .map(|i| {
-            if i < 6 {
-                return 0;
-            }
-            let steps: Vec<i8> = y[i - 6..=i].windows(2).map(|w| sign(w[1] - w[0])).collect();
-            if steps.iter().all(|&s| s == 1) {
-                1
-            } else if steps.iter().all(|&s| s == -1) {
-                -1
-            } else {
-                0
-            }
-        })
-        .collect()
+    // The length of the run of equal-signed steps ending at each point: six rising or six
+    // falling steps make seven points.
+    let mut flags = Vec::with_capacity(y.len());
+    let (mut direction, mut steps) = (0i8, 0usize);
+    for i in 0..y.len() {
+        let step = if i == 0 { 0 } else { sign(y[i] - y[i - 1]) };
+        if step != 0 && step == direction {
+            steps += 1;
+        } else {
+            direction = step;
+            steps = usize::from(step != 0);
+        }
+        flags.push(if steps >= 6 { direction } else { 0 });
+    }
+    flags
 }
 
 /// For each point, whether it and the six before it are on the same side of the mean.

@@ -93,9 +93,9 @@ impl Sum {
         i64::try_from(rounded).unwrap_or(i64::MAX)
     }
 
-    /// The headline figure, the standard and whether it is met.
-    pub fn summary(&self, kind: ValueKind, standard: Option<Standard>) -> Summary {
-        let value = match kind {
+    /// The headline figure: a ratio as a percentage, a duration as its case-weighted mean.
+    pub fn value(&self, kind: ValueKind) -> f64 {
+        match kind {
             ValueKind::Ratio if self.denominator != 0 => {
                 100.0 * self.numerator as f64 / self.denominator as f64
             }
@@ -103,10 +103,14 @@ impl Sum {
             ValueKind::Count => self.count as f64,
             ValueKind::Money => self.pence as f64,
             ValueKind::Duration => self.mean_seconds() as f64,
-        };
+        }
+    }
+
+    /// The headline figure, the standard and whether it is met.
+    pub fn summary(&self, kind: ValueKind, standard: Option<Standard>) -> Summary {
         Summary {
             total: self.total(kind),
-            value,
+            value: self.value(kind),
             standard,
             met: standard.and_then(|standard| standard.is_met_by(&self.total(kind))),
         }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use projector::spc::{
-    chart, point_type, special_causes, Assurance, Direction, Options, PointType, SpecialCause,
+    chart, point_type, seven_point_trend, special_causes, Assurance, Direction, Options, PointType,
+    SpecialCause,
 };
 use proptest::prelude::*;
 
@@ -284,6 +285,26 @@ proptest! {
             };
             prop_assert_eq!(d.point_type, mirrored);
             prop_assert_eq!(point_type(u.special_cause, Direction::Increase), u.point_type);
+        }
+    }
+
+    #[test]
+    fn a_trend_is_seven_points_each_strictly_beyond_the_last(steps in prop::collection::vec(-2i32..3, 0..40)) {
+        // From steps, so that runs of rises and falls are common.
+        let y: Vec<f64> = steps
+            .iter()
+            .scan(0i32, |at, step| {
+                *at += step;
+                Some(f64::from(*at))
+            })
+            .collect();
+        let flags = seven_point_trend(&y);
+        prop_assert_eq!(flags.len(), y.len());
+        for (i, flag) in flags.iter().enumerate() {
+            let window = if i >= 6 { &y[i - 6..=i] } else { &[][..] };
+            let rising = !window.is_empty() && window.windows(2).all(|w| w[1] > w[0]);
+            let falling = !window.is_empty() && window.windows(2).all(|w| w[1] < w[0]);
+            prop_assert_eq!(*flag, i8::from(rising) - i8::from(falling), "at {} of {:?}", i, y);
         }
     }
 }
