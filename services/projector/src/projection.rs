@@ -828,9 +828,7 @@ impl Projection {
             });
         };
         for (&metric, periods) in series {
-            let first = periods.iter().min_by_key(|(period, _)| period.end_order());
-            let latest = periods.iter().max_by_key(|(period, _)| period.end_order());
-            let (Some(&(first, _)), Some(&(period, latest))) = (first, latest) else {
+            let Some((&(first, _), &(period, latest))) = first_and_latest(periods) else {
                 continue;
             };
             if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
@@ -1352,20 +1350,63 @@ impl Projection {
 /// empty, and is skipped wherever totals are read: removing and re-adding on every revision
 /// would fill the table with tombstones and slow every look-up.
 /// Each metric's non-empty cells, in period order.
-type Series<'a> = BTreeMap<Id, Vec<(Period, &'a CellState)>>;
+type Series<'a> = BTreeMap<Id, Vec<SeriesPoint<'a>>>;
+/// One period of a series and its cell.
+type SeriesPoint<'a> = (Period, &'a CellState);
 
 /// The series of the metrics `wanted` in `cells`, gathered in one pass.
 fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
-    let mut series: Series<'_> = BTreeMap::new();
+    // A scope has a handful of metrics: a short list beats a map while gathering.
+    let mut gathered: Vec<(Id, Vec<(u64, SeriesPoint<'_>)>)> = Vec::new();
     for ((metric, period), cell) in cells {
-        if !cell.sum.is_empty() && wanted(*metric) {
-            series.entry(*metric).or_default().push((*period, cell));
+        if cell.sum.is_empty() || !wanted(*metric) {
+            continue;
+        }
+        let entry = (period_order(*period), (*period, cell));
+        match gathered.iter_mut().find(|(m, _)| m == metric) {
+            Some((_, periods)) => periods.push(entry),
+            None => gathered.push((*metric, vec![entry])),
         }
     }
-    for periods in series.values_mut() {
-        periods.sort_unstable_by_key(|(period, _)| *period);
+    gathered
+        .into_iter()
+        .map(|(metric, mut periods)| {
+            periods.sort_unstable_by_key(|(order, ..)| *order);
+            let periods = periods.into_iter().map(|(_, point)| point).collect();
+            (metric, periods)
+        })
+        .collect()
+}
+
+/// A number that orders periods as `Period`'s own ordering does (months, then weeks, then
+/// days; each by date), cheaper to compare while sorting.
+fn period_order(period: Period) -> u64 {
+    let year = |year: i32| (i64::from(year) - i64::from(i32::MIN)) as u64;
+    match period {
+        Period::Month { year: y, month } => year(y) << 16 | u64::from(month) << 8,
+        Period::Week { year: y, week } => 1 << 62 | year(y) << 16 | u64::from(week) << 8,
+        Period::Day(date) => {
+            2 << 62 | year(date.year()) << 16 | u64::from(date.month()) << 8 | u64::from(date.day())
+        }
     }
-    series
+}
+
+/// The first and latest periods of a series in period order, by when they end. Months sort
+/// before weeks and days, so a series that starts and ends with a month is all months, in order.
+fn first_and_latest<'s, 'c>(
+    periods: &'s [SeriesPoint<'c>],
+) -> Option<(&'s SeriesPoint<'c>, &'s SeriesPoint<'c>)> {
+    match (periods.first()?, periods.last()?) {
+        ends @ ((Period::Month { .. }, _), (Period::Month { .. }, _)) => Some(ends),
+        _ => Some((
+            periods
+                .iter()
+                .min_by_key(|(period, _)| period.end_order())?,
+            periods
+                .iter()
+                .max_by_key(|(period, _)| period.end_order())?,
+        )),
+    }
 }
 
 fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: bool) {
@@ -1398,5 +1439,29 @@ fn show_standard(standard: Standard, kind: ValueKind) -> String {
     match kind {
         ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
         _ => format!("{sign} {}", standard.target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn period() -> impl Strategy<Value = Period> {
+        (0u8..3, 1990i32..2040, 1u32..13, 1u32..29).prop_map(|(kind, year, a, b)| {
+            let text = match kind {
+                0 => format!("{year:04}-{a:02}"),
+                1 => format!("{year:04}-W{:02}", a * 4),
+                _ => format!("{year:04}-{a:02}-{b:02}"),
+            };
+            Period::parse(&text).unwrap_or(Period::Month { year, month: 1 })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn period_order_sorts_as_periods_do(a in period(), b in period()) {
+            prop_assert_eq!(period_order(a).cmp(&period_order(b)), a.cmp(&b));
+        }
     }
 }
