@@ -395,12 +395,13 @@ fn apply_in_batches(log: &[Vec<u8>], analytics: bool) -> (Duration, u64) {
             }
         }
         if (i + 1) % 1024 == 0 || i + 1 == log.len() {
-            for (_, mut delta) in pending.drain() {
+            let mut deltas: Vec<proto_schema::Delta> = pending.drain().map(|(_, d)| d).collect();
+            for delta in &mut deltas {
                 delta.compact();
-                if analytics {
-                    projection.complete_charts(&mut delta);
-                    charts += delta.spc.len() as u64;
-                }
+            }
+            if analytics {
+                projection.complete_all_charts(&mut deltas);
+                charts += deltas.iter().map(|d| d.spc.len() as u64).sum::<u64>();
             }
         }
     }

@@ -437,10 +437,14 @@ impl PendingDeltas {
     ) {
         let mut scopes: Vec<Delta> = self.by_scope.into_values().collect();
         scopes.sort_unstable_by(|a, b| a.scope.cmp(&b.scope));
-        for mut delta in scopes {
+        for delta in &mut scopes {
             delta.compact();
+        }
+        if let Some(projection) = charts {
+            projection.complete_all_charts(&mut scopes);
+        }
+        for delta in scopes {
             if let Some(projection) = charts {
-                projection.complete_charts(&mut delta);
                 if let Some(tracker) = alerts.as_deref_mut() {
                     for alert in tracker.started(projection, &delta) {
                         let subject = subjects::alert(&alert.scope);

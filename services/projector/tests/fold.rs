@@ -417,10 +417,21 @@ proptest! {
                 }
             }
         }
-        for (scope, mut delta) in merged {
+        let mut deltas: Vec<proto_schema::Delta> = merged.into_values().collect();
+        for delta in &mut deltas {
             delta.compact();
-            projection.complete_charts(&mut delta);
-            let view = held.get_mut(&scope).expect("a scope the test knows");
+        }
+        // Charts drawn on several threads (enough deltas for that) equal charts drawn one by one.
+        let mut many: Vec<proto_schema::Delta> = deltas.iter().cycle().take(40).cloned().collect();
+        projection.complete_all_charts(&mut many);
+        for (drawn, delta) in many.iter().zip(deltas.iter().cycle()) {
+            let mut one_by_one = delta.clone();
+            projection.complete_charts(&mut one_by_one);
+            prop_assert_eq!(drawn, &one_by_one);
+        }
+        projection.complete_all_charts(&mut deltas);
+        for delta in deltas {
+            let view = held.get_mut(&delta.scope).expect("a scope the test knows");
             prop_assert_eq!(view.apply_delta(&delta), Ok(()));
         }
         held_equal_fresh(&projection, &held)?;
