@@ -765,7 +765,8 @@ impl Projection {
         let Some(scope) = self.names.get(&delta.scope) else {
             return;
         };
-        let changed: BTreeSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        // A merged delta holds many changes of few metrics.
+        let changed: HashSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
         let changed_ids: HashSet<Id> = changed.iter().filter_map(|m| self.names.get(m)).collect();
         let segmented = self.has_segment(scope);
         // One pass over the scope's cells for every series wanted: a segment reads them all.
@@ -1058,12 +1059,12 @@ impl Projection {
             message,
         };
         // The metrics changed that have a standard, and the latest month of each, in one pass.
-        let standards: BTreeMap<&str, (Id, Standard)> = delta
-            .changes
-            .iter()
-            .filter_map(|c| {
-                let metric = self.names.get(&c.metric)?;
-                Some((c.metric.as_str(), (metric, self.standard(metric)?)))
+        let changed: HashSet<&str> = delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        let standards: BTreeMap<&str, (Id, Standard)> = changed
+            .into_iter()
+            .filter_map(|name| {
+                let metric = self.names.get(name)?;
+                Some((name, (metric, self.standard(metric)?)))
             })
             .collect();
         let wanted: HashSet<Id> = standards.values().map(|(metric, _)| *metric).collect();
@@ -1397,7 +1398,11 @@ fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
         let entry = (period_order(*period), (*period, cell));
         match gathered.iter_mut().find(|(m, _)| m == metric) {
             Some((_, periods)) => periods.push(entry),
-            None => gathered.push((*metric, vec![entry])),
+            None => {
+                let mut periods = Vec::with_capacity(SERIES_CAPACITY);
+                periods.push(entry);
+                gathered.push((*metric, periods));
+            }
         }
     }
     gathered
@@ -1409,6 +1414,9 @@ fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
         })
         .collect()
 }
+
+/// Room for ten years of months, so gathering a series seldom grows it.
+const SERIES_CAPACITY: usize = 128;
 
 /// A number that orders periods as `Period`'s own ordering does (months, then weeks, then
 /// days; each by date), cheaper to compare while sorting.

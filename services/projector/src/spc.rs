@@ -346,8 +346,10 @@ pub fn two_in_three(close: &[bool], relative_to_mean: &[i8]) -> Vec<bool> {
         }
         near >= 2 && side.abs() == 3
     };
-    (0..n as isize)
-        .map(|i| window(i - 2) || window(i - 1) || window(i))
+    // Each window once: `windows[j]` starts at point j - 2.
+    let windows: Vec<bool> = (-2..n as isize).map(window).collect();
+    (0..n)
+        .map(|i| windows[i] || windows[i + 1] || windows[i + 2])
         .collect()
 }
 
