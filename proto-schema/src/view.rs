@@ -337,14 +337,14 @@ impl Delta {
 }
 
 fn compact(changes: &mut Vec<Change>) {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<Change> = std::mem::take(changes)
-        .into_iter()
-        .rev()
-        .filter(|c| seen.insert((c.metric.clone(), c.period, c.organisation.clone())))
-        .collect();
-    kept.reverse();
-    *changes = kept;
+    // Marked from the end, by reference: no key is copied.
+    let mut keep = vec![false; changes.len()];
+    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    for (at, c) in changes.iter().enumerate().rev() {
+        keep[at] = seen.insert((c.metric.as_str(), c.period, c.organisation.as_str()));
+    }
+    let mut keep = keep.into_iter();
+    changes.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Applies changes to one map of cells.
