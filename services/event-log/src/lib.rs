@@ -7,10 +7,12 @@
 //!
 //! The look-up tables (submission id -> seq, latest revision) are derived from the log. Writing
 //! them per batch would scatter each batch over hundreds of random B-tree leaves, so recent
-//! entries are kept in memory and written in one sorted sweep every
-//! [`EventLog::index_flush_every`] entries, in the same transaction as a log batch, together with
-//! the seq they cover (`index_seq`). Opening the log replays the entries after `index_seq` into
-//! memory, so a crash at any instant loses no look-up.
+//! entries are kept in memory and, every [`EventLog::index_flush_every`] entries, set aside and
+//! written in key order a slice per batch, in the same transactions as the log batches that
+//! follow (so no one batch waits for the whole sweep). The last slice records the seq the
+//! tables now cover (`index_seq`). Opening the log replays the entries after `index_seq` into
+//! memory, so a crash at any instant loses no look-up; a look-up held in memory wins over the
+//! tables, so a half-written sweep is harmless.
 
 mod checkpoint;
 pub mod metrics;
@@ -42,6 +44,9 @@ const INDEX_SEQ: &str = "index_seq";
 
 /// Default for [`EventLog::index_flush_every`].
 pub const DEFAULT_INDEX_FLUSH_EVERY: usize = 65_536;
+
+/// Default for [`EventLog::sweep_slice`]: about a millisecond of B-tree writes.
+pub const DEFAULT_SWEEP_SLICE: usize = 512;
 
 /// A separator that cannot appear in an ODS code, collection name or period.
 const SEP: char = '\u{1f}';
@@ -120,10 +125,61 @@ pub struct EventLog {
     db: Arc<Database>,
     path: PathBuf,
     last_seq: u64,
-    /// Look-ups of entries after `index_seq`, not yet in the tables.
+    /// Look-ups of entries after the sweep in progress (or after `index_seq`), not yet in the
+    /// tables.
     recent: Recent,
-    /// How many recent look-ups trigger a sweep into the tables.
+    /// Look-ups set aside and being written into the tables.
+    sweeping: Option<Sweep>,
+    /// How many recent look-ups are set aside for a sweep into the tables.
     index_flush_every: usize,
+    /// How many set-aside look-ups each batch writes, beyond twice its own.
+    sweep_slice: usize,
+}
+
+/// Look-ups set aside, in key order, and how far they are written.
+#[derive(Debug)]
+struct Sweep {
+    submissions: Vec<(String, u64)>,
+    revisions: Vec<(String, u32)>,
+    /// Submissions, then revisions, written so far.
+    written: usize,
+    /// The last seq they cover: `index_seq` once all are written.
+    covers: u64,
+}
+
+impl Sweep {
+    fn new(recent: Recent, covers: u64) -> Sweep {
+        let mut submissions: Vec<(String, u64)> = recent.submissions.into_iter().collect();
+        submissions.sort_unstable();
+        let mut revisions: Vec<(String, u32)> = recent.revisions.into_iter().collect();
+        revisions.sort_unstable();
+        Sweep {
+            submissions,
+            revisions,
+            written: 0,
+            covers,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.submissions.len() + self.revisions.len()
+    }
+
+    fn submission(&self, key: &str) -> Option<u64> {
+        let at = self
+            .submissions
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()?;
+        Some(self.submissions[at].1)
+    }
+
+    fn revision(&self, key: &str) -> Option<u32> {
+        let at = self
+            .revisions
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()?;
+        Some(self.revisions[at].1)
+    }
 }
 
 /// Look-ups held in memory: submission key -> seq, revision key -> revision.
@@ -198,7 +254,9 @@ impl EventLog {
             path: path.to_owned(),
             last_seq,
             recent: Recent::default(),
+            sweeping: None,
             index_flush_every: DEFAULT_INDEX_FLUSH_EVERY,
+            sweep_slice: DEFAULT_SWEEP_SLICE,
         };
         log.verify(log.last_seq.saturating_sub(VERIFY_TAIL - 1).max(1))?;
         log.replay_recent(index_seq)?;
@@ -240,9 +298,15 @@ impl EventLog {
         self.index_flush_every = entries.max(1);
     }
 
-    /// How many look-ups are held in memory now (for tests and metrics).
+    /// Sets how many look-ups of a sweep each batch writes, beyond twice as many as the batch
+    /// itself adds (so a sweep always ends before the next is due).
+    pub fn sweep_slice(&mut self, lookups: usize) {
+        self.sweep_slice = lookups.max(1);
+    }
+
+    /// How many look-ups are held in memory now, a sweep's included (for tests and metrics).
     pub fn recent_lookups(&self) -> usize {
-        self.recent.len()
+        self.recent.len() + self.sweeping.as_ref().map_or(0, Sweep::len)
     }
 
     /// Size of the file on disk, if it can be read.
@@ -271,33 +335,47 @@ impl EventLog {
     ) -> Result<(T, Vec<Envelope>), LogError> {
         let mut txn = self.db.begin_write().map_err(storage)?;
         txn.set_durability(Durability::Immediate).map_err(storage)?;
-        let (out, appended, staged, swept) = {
+        let (out, appended, staged, written) = {
             let mut appender = Appender {
                 log: txn.open_table(LOG).map_err(storage)?,
                 submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
                 revisions: txn.open_table(REVISIONS).map_err(storage)?,
                 reference: txn.open_table(REFERENCE).map_err(storage)?,
                 recent: &self.recent,
+                sweeping: self.sweeping.as_ref(),
                 staged: Recent::default(),
                 next_seq: self.last_seq + 1,
                 appended: Vec::new(),
             };
             let out = f(&mut appender)?;
-            let swept = self.recent.len() + appender.staged.len() >= self.index_flush_every;
-            if swept {
-                appender.sweep_into_tables()?;
-                let mut meta = txn.open_table(META).map_err(storage)?;
-                meta.insert(INDEX_SEQ, appender.next_seq - 1)
-                    .map_err(storage)?;
-            }
-            (out, appender.appended, appender.staged, swept)
+            let written = match self.sweeping.as_ref() {
+                Some(sweep) => {
+                    let budget = self.sweep_slice + 2 * appender.staged.len();
+                    let written = appender.write_slice(sweep, budget)?;
+                    if written == sweep.len() {
+                        let mut meta = txn.open_table(META).map_err(storage)?;
+                        meta.insert(INDEX_SEQ, sweep.covers).map_err(storage)?;
+                    }
+                    Some(written)
+                }
+                None => None,
+            };
+            (out, appender.appended, appender.staged, written)
         };
         txn.commit().map_err(storage)?;
         self.last_seq += appended.len() as u64;
-        if swept {
-            self.recent = Recent::default();
-        } else {
-            self.recent.absorb(staged);
+        self.recent.absorb(staged);
+        let mut swept = false;
+        if let (Some(sweep), Some(written)) = (self.sweeping.as_mut(), written) {
+            sweep.written = written;
+            if written == sweep.len() {
+                self.sweeping = None;
+                swept = true;
+            }
+        }
+        if self.sweeping.is_none() && self.recent.len() >= self.index_flush_every {
+            let recent = std::mem::take(&mut self.recent);
+            self.sweeping = Some(Sweep::new(recent, self.last_seq));
         }
         metrics::committed(self.last_seq, self.file_bytes(), swept);
         Ok((out, appended))
@@ -312,6 +390,8 @@ pub struct Appender<'txn> {
     reference: Table<'txn, u64, ()>,
     /// Committed look-ups not yet in the tables.
     recent: &'txn Recent,
+    /// Older committed look-ups, being written into the tables.
+    sweeping: Option<&'txn Sweep>,
     /// This batch's look-ups; kept only if the batch commits.
     staged: Recent,
     next_seq: u64,
@@ -334,8 +414,10 @@ impl Appender<'_> {
             .staged
             .submissions
             .get(&key)
-            .or_else(|| self.recent.submissions.get(&key));
-        if let Some(&seq) = held {
+            .or_else(|| self.recent.submissions.get(&key))
+            .copied()
+            .or_else(|| self.sweeping.and_then(|sweep| sweep.submission(&key)));
+        if let Some(seq) = held {
             return Ok(Some(seq));
         }
         Ok(self
@@ -371,11 +453,13 @@ impl Appender<'_> {
     }
 
     fn revision_of(&self, key: String) -> Result<u32, LogError> {
-        if let Some(&revision) = self
+        if let Some(revision) = self
             .staged
             .revisions
             .get(&key)
             .or_else(|| self.recent.revisions.get(&key))
+            .copied()
+            .or_else(|| self.sweeping.and_then(|sweep| sweep.revision(&key)))
         {
             return Ok(revision);
         }
@@ -387,29 +471,24 @@ impl Appender<'_> {
             .unwrap_or(0))
     }
 
-    /// Writes every held look-up (committed and this batch's) into the tables, in key order.
-    fn sweep_into_tables(&mut self) -> Result<(), LogError> {
-        let mut submissions: Vec<(&String, &u64)> = self
-            .recent
-            .submissions
-            .iter()
-            .chain(self.staged.submissions.iter())
-            .collect();
-        submissions.sort_unstable();
-        for (key, seq) in submissions {
+    /// Writes up to `budget` more of a sweep's look-ups into the tables, in key order; how many
+    /// of them are written after this.
+    fn write_slice(&mut self, sweep: &Sweep, budget: usize) -> Result<usize, LogError> {
+        let end = (sweep.written + budget).min(sweep.len());
+        let subs = sweep.submissions.len();
+        for (key, seq) in &sweep.submissions[sweep.written.min(subs)..end.min(subs)] {
             self.submissions
                 .insert(key.as_str(), *seq)
                 .map_err(storage)?;
         }
-        // A key may be in both; the batch's (later) revision must win, so it goes last.
-        let mut revisions: Vec<(&String, &u32)> = self.recent.revisions.iter().collect();
-        revisions.sort_unstable();
-        for (key, revision) in revisions.into_iter().chain(self.staged.revisions.iter()) {
+        for (key, revision) in
+            &sweep.revisions[sweep.written.max(subs) - subs..end.max(subs) - subs]
+        {
             self.revisions
                 .insert(key.as_str(), *revision)
                 .map_err(storage)?;
         }
-        Ok(())
+        Ok(end)
     }
 
     /// Appends `event` at the next seq and updates the look-ups it feeds.

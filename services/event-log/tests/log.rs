@@ -182,6 +182,71 @@ fn look_ups_survive_sweeps_and_reopening() {
     );
 }
 
+/// A sweep written a slice per batch and cut short by reopening, again and again: every look-up
+/// still answers, from memory or the tables, with the latest revision.
+#[test]
+fn sweeps_cut_short_by_reopening_lose_no_look_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    let period = |n: u32| Period::parse(&format!("2019-{:02}", n % 2 + 1)).expect("period");
+    let mut latest: std::collections::BTreeMap<String, u32> = Default::default();
+    let mut accepted: Vec<(String, u64)> = Vec::new();
+    let mut n = 0u32;
+    let mut held_most = 0;
+    for round in 0..8u32 {
+        let mut log = EventLog::open(&path).expect("open");
+        // A sweep of a dozen look-ups at five a batch spans three batches.
+        log.index_flush_every(12);
+        log.sweep_slice(1);
+        for _ in 0..(2 + round % 5) {
+            let id = format!("s{n}");
+            let p = period(n);
+            let ((), appended) = log
+                .append_batch(|a| {
+                    let revision = a.latest_revision("RJ1", "ae-monthly", p)? + 1;
+                    let mut event = ret(&id, &p.to_string());
+                    if let Event::ReturnSubmitted(s) = &mut event {
+                        s.revision = revision;
+                    }
+                    a.append(Timestamp(1), "RJ1", event)?;
+                    Ok(())
+                })
+                .expect("append");
+            for envelope in appended {
+                if let Event::ReturnSubmitted(s) = envelope.event {
+                    let count = latest.entry(p.to_string()).or_default();
+                    *count += 1;
+                    assert_eq!(s.revision, *count, "each return revises the last one of {p}");
+                    accepted.push((s.ret.submission_id, envelope.seq));
+                }
+            }
+            held_most = held_most.max(log.recent_lookups());
+            n += 1;
+        }
+    }
+    // Unswept, every submission would be held: more than 30.
+    assert!(held_most <= 24, "sweeps keep up ({held_most} held at most)");
+    let mut log = EventLog::open(&path).expect("reopen");
+    let ((), _) = log
+        .append_batch(|a| {
+            for (id, seq) in &accepted {
+                assert_eq!(a.submission_seq("RJ1", id)?, Some(*seq), "{id}");
+            }
+            for n in 0..2 {
+                let p = period(n);
+                assert_eq!(
+                    Some(a.latest_revision("RJ1", "ae-monthly", p)?),
+                    latest.get(&p.to_string()).copied(),
+                    "{p}"
+                );
+            }
+            Ok(())
+        })
+        .expect("look-ups");
+    assert_eq!(accepted.len(), n as usize);
+    assert!(latest.values().all(|r| *r > 1), "periods were revised");
+}
+
 /// Rewrites the stored bytes of entry `seq` with `damage`, as a bad disk or a newer build would.
 fn tamper(path: &std::path::Path, seq: u64, damage: impl FnOnce(&mut Vec<u8>)) {
     const LOG: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("log");
