@@ -216,7 +216,10 @@ fn sweeps_cut_short_by_reopening_lose_no_look_up() {
                 if let Event::ReturnSubmitted(s) = envelope.event {
                     let count = latest.entry(p.to_string()).or_default();
                     *count += 1;
-                    assert_eq!(s.revision, *count, "each return revises the last one of {p}");
+                    assert_eq!(
+                        s.revision, *count,
+                        "each return revises the last one of {p}"
+                    );
                     accepted.push((s.ret.submission_id, envelope.seq));
                 }
             }

@@ -50,7 +50,12 @@ struct State {
     analytics: bool,
     /// The alert conditions holding in each scope, so each is announced once.
     alerts: Option<AlertTracker>,
+    /// A checkpoint being written in the background, and its seq.
+    saving: Option<Saving>,
 }
+
+/// A checkpoint save under way: (its seq, its size, how it went).
+type Saving = tokio::task::JoinHandle<(u64, usize, Result<(), event_log::LogError>)>;
 
 /// What makes two alerts the same occurrence: a metric's standard missed or concern lasts
 /// while it holds, whatever month is latest; an overdue return is one organisation's period.
@@ -188,6 +193,7 @@ pub async fn run(
         resumed_from, "views caught up with the log"
     );
     save(&checkpoints, &mut state, 1).await;
+    settle(&mut state).await;
     let result = follow(
         &client,
         &mut stop,
@@ -197,7 +203,9 @@ pub async fn run(
         &checkpoints,
     )
     .await;
+    settle(&mut state).await;
     save(&checkpoints, &mut state, 1).await;
+    settle(&mut state).await;
     info!(
         seq = state.projection.seq(),
         checkpoint = state.saved_seq,
@@ -268,6 +276,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
         recorded_at: None,
         analytics: true,
         alerts: None,
+        saving: None,
     };
     let Some(store) = checkpoints.store.clone() else {
         return empty;
@@ -312,6 +321,7 @@ async fn restore(client: &Client, checkpoints: &Checkpoints) -> State {
                 recorded_at: None,
                 analytics: true,
                 alerts: None,
+                saving: None,
             }
         }
         None => {
@@ -326,6 +336,12 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
     let Some(store) = checkpoints.store.clone() else {
         return;
     };
+    // One save at a time; the views go on publishing while it is written.
+    match &state.saving {
+        Some(saving) if !saving.is_finished() => return,
+        Some(_) => settle(state).await,
+        None => {}
+    }
     let seq = state.projection.seq();
     if seq == 0 || seq < state.saved_seq.saturating_add(min_new.max(1)) {
         return;
@@ -336,13 +352,23 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
         state: state.projection.to_checkpoint(),
     };
     let bytes = checkpoint.state.len();
-    match tokio::task::spawn_blocking(move || store.save(&checkpoint)).await {
-        Ok(Ok(())) => {
+    state.saving = Some(tokio::task::spawn_blocking(move || {
+        (seq, bytes, store.save(&checkpoint))
+    }));
+}
+
+/// Waits for the checkpoint being saved, if any, and records how it went.
+async fn settle(state: &mut State) {
+    let Some(saving) = state.saving.take() else {
+        return;
+    };
+    match saving.await {
+        Ok((seq, bytes, Ok(()))) => {
             state.saved_seq = seq;
             metrics::gauge!(m::CHECKPOINT_SEQ).set(seq as f64);
             debug!(seq, bytes, "views checkpoint saved");
         }
-        Ok(Err(error)) => warn!(%error, "cannot save the views checkpoint"),
+        Ok((_, _, Err(error))) => warn!(%error, "cannot save the views checkpoint"),
         Err(error) => warn!(%error, "cannot save the views checkpoint"),
     }
 }
