@@ -166,20 +166,18 @@ impl Sweep {
     }
 
     fn submission(&self, key: &str) -> Option<u64> {
-        let at = self
-            .submissions
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()?;
-        Some(self.submissions[at].1)
+        held_under(&self.submissions, key)
     }
 
     fn revision(&self, key: &str) -> Option<u32> {
-        let at = self
-            .revisions
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()?;
-        Some(self.revisions[at].1)
+        held_under(&self.revisions, key)
     }
+}
+
+/// The value under `key` in a list sorted by key.
+fn held_under<T: Copy>(sorted: &[(String, T)], key: &str) -> Option<T> {
+    let at = sorted.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+    Some(sorted[at].1)
 }
 
 /// Look-ups held in memory: submission key -> seq, revision key -> revision.

@@ -113,6 +113,21 @@ fn look_ups_see_the_batch_own_appends() {
     assert_eq!(other, None, "submission ids are scoped by organisation");
 }
 
+/// Appends RJ1's A&E return `id` for `period` as the next revision the log knows of.
+fn append_revision(
+    a: &mut event_log::Appender<'_>,
+    id: &str,
+    period: Period,
+) -> Result<(), LogError> {
+    let revision = a.latest_revision("RJ1", "ae-monthly", period)? + 1;
+    let mut event = ret(id, &period.to_string());
+    if let Event::ReturnSubmitted(s) = &mut event {
+        s.revision = revision;
+    }
+    a.append(Timestamp(1), "RJ1", event)?;
+    Ok(())
+}
+
 /// The look-ups survive every combination of sweeps and reopenings: held in memory, swept into
 /// the tables, replayed from the log after a reopen.
 #[test]
@@ -128,13 +143,7 @@ fn look_ups_survive_sweeps_and_reopening() {
             let ((), appended) = log
                 .append_batch(|a| {
                     for n in 0..3u32 {
-                        let id = format!("r{round}-b{batch}-{n}");
-                        let revision = a.latest_revision("RJ1", "ae-monthly", period(n))? + 1;
-                        let mut event = ret(&id, &period(n).to_string());
-                        if let Event::ReturnSubmitted(s) = &mut event {
-                            s.revision = revision;
-                        }
-                        a.append(Timestamp(1), "RJ1", event)?;
+                        append_revision(a, &format!("r{round}-b{batch}-{n}"), period(n))?;
                     }
                     Ok(())
                 })
@@ -202,15 +211,7 @@ fn sweeps_cut_short_by_reopening_lose_no_look_up() {
             let id = format!("s{n}");
             let p = period(n);
             let ((), appended) = log
-                .append_batch(|a| {
-                    let revision = a.latest_revision("RJ1", "ae-monthly", p)? + 1;
-                    let mut event = ret(&id, &p.to_string());
-                    if let Event::ReturnSubmitted(s) = &mut event {
-                        s.revision = revision;
-                    }
-                    a.append(Timestamp(1), "RJ1", event)?;
-                    Ok(())
-                })
+                .append_batch(|a| append_revision(a, &id, p))
                 .expect("append");
             for envelope in appended {
                 if let Event::ReturnSubmitted(s) = envelope.event {
