@@ -100,17 +100,22 @@ impl AlertTracker {
         let holding = self.holding.entry(delta.scope.clone()).or_default();
         let standards: std::collections::HashSet<&str> =
             delta.changes.iter().map(|c| c.metric.as_str()).collect();
+        // Returns no longer missing: (collection, organisation, period).
+        let returned: std::collections::HashSet<(&str, &str, Period)> = delta
+            .missing
+            .iter()
+            .filter(|c| c.value.is_none())
+            .map(|c| (c.metric.as_str(), c.organisation.as_str(), c.period))
+            .collect();
         holding.retain(|key| {
             let (kind, subject, org, period) = key;
-            let looked_at = match kind {
-                AlertKind::StandardMissed => standards.contains(subject.as_str()),
-                AlertKind::SpcConcern => delta.spc.contains_key(subject),
-                AlertKind::ReturnOverdue => delta.missing.iter().any(|c| {
-                    c.value.is_none()
-                        && &c.metric == subject
-                        && Some(&c.organisation) == org.as_ref()
-                        && Some(c.period) == *period
-                }),
+            let looked_at = match (kind, org, period) {
+                (AlertKind::StandardMissed, ..) => standards.contains(subject.as_str()),
+                (AlertKind::SpcConcern, ..) => delta.spc.contains_key(subject),
+                (AlertKind::ReturnOverdue, Some(org), Some(period)) => {
+                    returned.contains(&(subject.as_str(), org.as_str(), *period))
+                }
+                (AlertKind::ReturnOverdue, ..) => false,
             };
             !looked_at || now_keys.contains(key)
         });

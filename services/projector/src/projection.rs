@@ -1076,7 +1076,7 @@ impl Projection {
                 }
                 let later = latest
                     .get(metric)
-                    .is_none_or(|(held, _)| period.end_order() > held.end_order());
+                    .is_none_or(|(held, _)| ends_later(*period, *held));
                 if later {
                     latest.insert(*metric, (*period, cell));
                 }
@@ -1431,19 +1431,39 @@ fn period_order(period: Period) -> u64 {
     }
 }
 
+/// Whether `a` ends after `b` (or ends with it and starts after it), as `Period::end_order`
+/// orders them, without working out dates when both are of one kind: then their own order agrees.
+fn ends_later(a: Period, b: Period) -> bool {
+    if std::mem::discriminant(&a) == std::mem::discriminant(&b) {
+        a > b
+    } else {
+        a.end_order() > b.end_order()
+    }
+}
+
 /// The first and latest periods of a series in period order, by when they end. Months sort
-/// before weeks and days, so a series that starts and ends with a month is all months, in order.
+/// before weeks and weeks before days, each kind in date order, so the first and latest are
+/// among the ends of each kind's run.
 fn first_and_latest<'s, 'c>(
     periods: &'s [SeriesPoint<'c>],
 ) -> Option<(&'s SeriesPoint<'c>, &'s SeriesPoint<'c>)> {
-    match (periods.first()?, periods.last()?) {
-        ends @ ((Period::Month { .. }, _), (Period::Month { .. }, _)) => Some(ends),
+    let kind = |period: &Period| std::mem::discriminant(period);
+    let (mut firsts, mut lasts) = (Vec::with_capacity(3), Vec::with_capacity(3));
+    let mut start = 0;
+    while let Some((period, _)) = periods.get(start) {
+        let run = periods[start..].partition_point(|(p, _)| kind(p) == kind(period));
+        firsts.push(&periods[start]);
+        lasts.push(&periods[start + run - 1]);
+        start += run;
+    }
+    match (firsts.as_slice(), lasts.as_slice()) {
+        ([first], [last]) => Some((first, last)),
         _ => Some((
-            periods
-                .iter()
+            firsts
+                .into_iter()
                 .min_by_key(|(period, _)| period.end_order())?,
-            periods
-                .iter()
+            lasts
+                .into_iter()
                 .max_by_key(|(period, _)| period.end_order())?,
         )),
     }
@@ -1502,6 +1522,24 @@ mod tests {
         #[test]
         fn period_order_sorts_as_periods_do(a in period(), b in period()) {
             prop_assert_eq!(period_order(a).cmp(&period_order(b)), a.cmp(&b));
+        }
+
+        #[test]
+        fn the_first_and_latest_are_those_by_the_end_order(
+            mut periods in prop::collection::vec(period(), 1..30),
+        ) {
+            periods.sort_unstable();
+            periods.dedup();
+            let cell = CellState { kind: ValueKind::Count, sum: Sum::default() };
+            let series: Vec<SeriesPoint<'_>> = periods.iter().map(|p| (*p, &cell)).collect();
+            let (first, latest) = first_and_latest(&series).expect("a series");
+            prop_assert_eq!(Some(first.0), periods.iter().copied().min_by_key(|p| p.end_order()));
+            prop_assert_eq!(Some(latest.0), periods.iter().copied().max_by_key(|p| p.end_order()));
+        }
+
+        #[test]
+        fn ends_later_agrees_with_the_end_order(a in period(), b in period()) {
+            prop_assert_eq!(ends_later(a, b), a.end_order() > b.end_order());
         }
     }
 }
