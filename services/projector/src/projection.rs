@@ -800,7 +800,10 @@ impl Projection {
     /// each delta's charts read the state and nothing else, so the deltas are independent, and
     /// the thread folding the log is held up for a fraction of the time.
     pub fn complete_all_charts(&self, deltas: &mut [Delta]) {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Asking the system reads files (cgroup limits): once per process is enough.
+        static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let threads =
+            *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if threads < 2 || deltas.len() < PARALLEL_CHARTS_FROM {
             for delta in deltas {
                 self.complete_charts(delta);
@@ -1067,7 +1070,8 @@ impl Projection {
                 Some((name, (metric, self.standard(metric)?)))
             })
             .collect();
-        let wanted: HashSet<Id> = standards.values().map(|(metric, _)| *metric).collect();
+        // A few metrics: a list is quicker to ask than a hash set, once per cell.
+        let wanted: Vec<Id> = standards.values().map(|(metric, _)| *metric).collect();
         let mut latest: HashMap<Id, (Period, &CellState)> = HashMap::default();
         if !standards.is_empty() {
             for ((metric, period), cell) in cells.into_iter().flatten() {
