@@ -772,7 +772,11 @@ impl Projection {
         // One pass over the scope's cells for every series wanted: a segment reads them all.
         let series = self
             .cells_as_reported(scope)
-            .map(|cells| series_of(cells, |metric| segmented || changed_ids.contains(&metric)))
+            .map(|cells| {
+                series_of(cells, |metric| {
+                    (segmented && self.segment_reads(metric)) || changed_ids.contains(&metric)
+                })
+            })
             .unwrap_or_default();
         let mut charts: HashMap<Id, Option<Spc>> = changed_ids
             .iter()
@@ -834,12 +838,21 @@ impl Projection {
             && (self.leaves.contains_key(&scope) || self.decisions.contains_key(&scope))
     }
 
+    /// Whether a segment reads a metric's series: actual figures and missing returns, not the
+    /// plans (read by period where an actual is) or the returns received.
+    fn segment_reads(&self, metric: Id) -> bool {
+        !matches!(
+            self.derived.get(&metric),
+            Some((Derived::Plan | Derived::Received, _))
+        )
+    }
+
     /// An organisation's segment now.
     fn segment(&self, org: Id) -> Segment {
         let series = self
             .leaves
             .get(&org)
-            .map(|cells| series_of(cells, |_| true))
+            .map(|cells| series_of(cells, |metric| self.segment_reads(metric)))
             .unwrap_or_default();
         self.segment_from(org, &series, &HashMap::default())
     }
