@@ -45,7 +45,8 @@ const INDEX_SEQ: &str = "index_seq";
 /// Default for [`EventLog::index_flush_every`].
 pub const DEFAULT_INDEX_FLUSH_EVERY: usize = 65_536;
 
-/// Default for [`EventLog::sweep_slice`]: about a millisecond of B-tree writes.
+/// Default for [`EventLog::sweep_slice`]: about half a millisecond of B-tree writes (a whole
+/// sweep of 65,536 entries took 100–140 ms).
 pub const DEFAULT_SWEEP_SLICE: usize = 512;
 
 /// A separator that cannot appear in an ODS code, collection name or period.

@@ -197,8 +197,7 @@ pub async fn run(
         seq = state.projection.seq(),
         resumed_from, "views caught up with the log"
     );
-    save(&checkpoints, &mut state, 1).await;
-    settle(&mut state).await;
+    save_now(&checkpoints, &mut state).await;
     let result = follow(
         &client,
         &mut stop,
@@ -208,9 +207,7 @@ pub async fn run(
         &checkpoints,
     )
     .await;
-    settle(&mut state).await;
-    save(&checkpoints, &mut state, 1).await;
-    settle(&mut state).await;
+    save_now(&checkpoints, &mut state).await;
     info!(
         seq = state.projection.seq(),
         checkpoint = state.saved_seq,
@@ -360,6 +357,14 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
     state.saving = Some(tokio::task::spawn_blocking(move || {
         (seq, bytes, store.save(&checkpoint))
     }));
+}
+
+/// Saves a checkpoint at the current seq, if it is new, and waits until it is written: at
+/// start-up and at stop.
+async fn save_now(checkpoints: &Checkpoints, state: &mut State) {
+    settle(state).await;
+    save(checkpoints, state, 1).await;
+    settle(state).await;
 }
 
 /// Waits for the checkpoint being saved, if any, and records how it went.
