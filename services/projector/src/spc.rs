@@ -304,10 +304,21 @@ pub fn seven_point_trend(y: &[f64]) -> Vec<i8> {
 
 /// For each point, whether it and the six before it are on the same side of the mean.
 pub fn seven_point_one_side_of_mean(relative_to_mean: &[i8]) -> Vec<i8> {
-    (0..relative_to_mean.len())
-        .map(|i| {
-            let here = relative_to_mean[i];
-            i8::from(i >= 6 && here != 0 && relative_to_mean[i - 6..i].iter().all(|&r| r == here))
+    // The length of the run on one side ending at each point, carried along.
+    let mut run = 0usize;
+    let mut previous = 0i8;
+    relative_to_mean
+        .iter()
+        .map(|&here| {
+            run = if here == 0 {
+                0
+            } else if here == previous {
+                run + 1
+            } else {
+                1
+            };
+            previous = here;
+            i8::from(run >= 7)
         })
         .collect()
 }
@@ -315,13 +326,16 @@ pub fn seven_point_one_side_of_mean(relative_to_mean: &[i8]) -> Vec<i8> {
 /// For each point, whether a run of seven flagged at it or at one of the six points after it
 /// covers it.
 pub fn part_of_seven(flags: &[i8]) -> Vec<bool> {
-    (0..flags.len())
-        .map(|i| {
-            flags[i..flags.len().min(i + 7)]
-                .iter()
-                .any(|&f| f.abs() == 1)
-        })
-        .collect()
+    // The nearest flag at or after each point, carried back from the end.
+    let mut covered = vec![false; flags.len()];
+    let mut next_flag: Option<usize> = None;
+    for (i, flag) in flags.iter().enumerate().rev() {
+        if flag.abs() == 1 {
+            next_flag = Some(i);
+        }
+        covered[i] = next_flag.is_some_and(|at| at - i < 7);
+    }
+    covered
 }
 
 /// For each point, whether it lies in a window of three consecutive points, all on one side of
@@ -363,11 +377,8 @@ pub fn special_causes(
 ) -> Vec<SpecialCause> {
     let n = y.len();
     let trend = part_of_seven(&seven_point_trend(y));
-    let in_two_of_three: Vec<bool> = two_in_three(close, relative_to_mean)
-        .into_iter()
-        .zip(close)
-        .map(|(window, &c)| window && c)
-        .collect();
+    // Only the points beyond a near limit in such a window count.
+    let in_two_of_three = two_in_three(close, relative_to_mean);
     let shift = part_of_seven(&seven_point_one_side_of_mean(relative_to_mean));
     // A trend point's direction: the step after it when the next point is in a trend too,
     // otherwise the step before it.
@@ -394,7 +405,7 @@ pub fn special_causes(
                 } else {
                     SpecialCause::TrendDecreasing
                 }
-            } else if in_two_of_three[i] {
+            } else if in_two_of_three[i] && close[i] {
                 if above {
                     SpecialCause::TwoInThreeAbove
                 } else {

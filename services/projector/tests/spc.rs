@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use projector::spc::{
-    chart, point_type, seven_point_trend, special_causes, Assurance, Direction, Options, PointType,
-    SpecialCause,
+    chart, part_of_seven, point_type, seven_point_one_side_of_mean, seven_point_trend,
+    special_causes, Assurance, Direction, Options, PointType, SpecialCause,
 };
 use proptest::prelude::*;
 
@@ -305,6 +305,26 @@ proptest! {
             let rising = !window.is_empty() && window.windows(2).all(|w| w[1] > w[0]);
             let falling = !window.is_empty() && window.windows(2).all(|w| w[1] < w[0]);
             prop_assert_eq!(*flag, i8::from(rising) - i8::from(falling), "at {} of {:?}", i, y);
+        }
+    }
+
+    #[test]
+    fn a_shift_is_seven_points_on_one_side_of_the_mean(sides in prop::collection::vec(-1i8..2, 0..40)) {
+        let flags = seven_point_one_side_of_mean(&sides);
+        prop_assert_eq!(flags.len(), sides.len());
+        for (i, flag) in flags.iter().enumerate() {
+            let shifted = i >= 6 && sides[i] != 0 && sides[i - 6..=i].iter().all(|&s| s == sides[i]);
+            prop_assert_eq!(*flag, i8::from(shifted), "at {} of {:?}", i, sides);
+        }
+    }
+
+    #[test]
+    fn a_point_is_part_of_a_run_flagged_within_the_six_after_it(flags in prop::collection::vec(-1i8..2, 0..40)) {
+        let covered = part_of_seven(&flags);
+        prop_assert_eq!(covered.len(), flags.len());
+        for (i, point) in covered.iter().enumerate() {
+            let flagged = flags.iter().skip(i).take(7).any(|&f| f != 0);
+            prop_assert_eq!(*point, flagged, "at {} of {:?}", i, flags);
         }
     }
 }
