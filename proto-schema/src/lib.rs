@@ -40,8 +40,8 @@ pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm}
 pub use timestamp::Timestamp;
 pub use value::{Halves, Value, ValueKind};
 pub use view::{
-    Alert, AlertKind, Assurance, Cell, Change, Delta, Gap, GeographyMode, PointType, Segment,
-    SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind, View, NATIONAL,
+    Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap, GeographyMode, PointType,
+    Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind, View, NATIONAL,
     UNASSIGNED,
 };
 

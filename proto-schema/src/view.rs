@@ -185,7 +185,86 @@ pub struct Spc {
     pub variation: PointType,
     /// Absent without a standard, or for a metric with no better direction.
     pub assurance: Option<Assurance>,
-    pub points: BTreeMap<Period, PointType>,
+    pub points: ChartPoints,
+}
+
+/// A chart's classification of each month, in period order. On the wire it is a map from period
+/// to point type, exactly as a `BTreeMap` is written; in memory one sorted vector, because a chart
+/// is drawn for every delta that changes its metric and a map would allocate a node per eleven
+/// points.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChartPoints(Vec<(Period, PointType)>);
+
+impl ChartPoints {
+    /// The classification of one month, if the chart has it.
+    pub fn get(&self, period: &Period) -> Option<&PointType> {
+        self.0
+            .binary_search_by(|(p, _)| p.cmp(period))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+
+    /// Each month and its classification, oldest first.
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = &(Period, PointType)> + ExactSizeIterator {
+        self.0.iter()
+    }
+
+    /// The latest month and its classification.
+    pub fn last(&self) -> Option<&(Period, PointType)> {
+        self.0.last()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(Period, PointType)> for ChartPoints {
+    /// In any order; a month given twice keeps its last classification, as a map would.
+    fn from_iter<I: IntoIterator<Item = (Period, PointType)>>(points: I) -> ChartPoints {
+        let mut points: Vec<(Period, PointType)> = points.into_iter().collect();
+        if !points.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable, so of a month's duplicates the last given ends last and is kept.
+            points.sort_by_key(|point| point.0);
+            let mut kept: Vec<(Period, PointType)> = Vec::with_capacity(points.len());
+            for point in points {
+                match kept.last_mut() {
+                    Some(last) if last.0 == point.0 => *last = point,
+                    _ => kept.push(point),
+                }
+            }
+            points = kept;
+        }
+        ChartPoints(points)
+    }
+}
+
+impl std::ops::Index<&Period> for ChartPoints {
+    type Output = PointType;
+
+    /// Panics when the chart has no such month, as a map's index does.
+    fn index(&self, period: &Period) -> &PointType {
+        self.get(period).expect("a month the chart has")
+    }
+}
+
+impl Serialize for ChartPoints {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(period, point)| (period, point)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ChartPoints {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ChartPoints, D::Error> {
+        let points = BTreeMap::<Period, PointType>::deserialize(d)?;
+        Ok(ChartPoints(points.into_iter().collect()))
+    }
 }
 
 /// A scope's figure for one metric and period.
@@ -339,7 +418,8 @@ impl Delta {
 fn compact(changes: &mut Vec<Change>) {
     // Marked from the end, by reference: no key is copied.
     let mut keep = vec![false; changes.len()];
-    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    let mut seen = rustc_hash::FxHashSet::default();
+    seen.reserve(changes.len());
     for (at, c) in changes.iter().enumerate().rev() {
         keep[at] = seen.insert((c.metric.as_str(), c.period, c.organisation.as_str()));
     }

@@ -64,3 +64,35 @@ proptest! {
         let _ = decode_return_form(&bytes);
     }
 }
+
+fn point_type() -> impl Strategy<Value = PointType> {
+    prop_oneof![
+        Just(PointType::CommonCause),
+        Just(PointType::SpecialCauseImprovement),
+        Just(PointType::SpecialCauseConcern),
+        Just(PointType::SpecialCauseNeutralHigh),
+        Just(PointType::SpecialCauseNeutralLow),
+    ]
+}
+
+proptest! {
+    /// A chart's points are held as a sorted vector but read, written and looked up as the map
+    /// from period to point type they used to be, so no consumer sees the difference.
+    #[test]
+    fn chart_points_behave_as_a_map_of_periods(
+        points in prop::collection::vec((period(), point_type()), 0..40),
+        asked in period(),
+    ) {
+        let map: std::collections::BTreeMap<Period, PointType> = points.iter().copied().collect();
+        let chart: ChartPoints = points.iter().copied().collect();
+        prop_assert_eq!(chart.len(), map.len());
+        prop_assert!(chart.iter().map(|(p, t)| (p, t)).eq(map.iter()));
+        prop_assert_eq!(chart.get(&asked), map.get(&asked));
+        let postcard = postcard::to_allocvec(&chart).expect("postcard");
+        prop_assert_eq!(&postcard, &postcard::to_allocvec(&map).expect("postcard"));
+        prop_assert_eq!(&postcard::from_bytes::<ChartPoints>(&postcard).expect("decodes"), &chart);
+        let json = serde_json::to_string(&chart).expect("json");
+        prop_assert_eq!(&json, &serde_json::to_string(&map).expect("json"));
+        prop_assert_eq!(&serde_json::from_str::<ChartPoints>(&json).expect("parses"), &chart);
+    }
+}

@@ -930,7 +930,7 @@ impl Projection {
                 }
             };
             if let Some(chart) = chart {
-                let month = chart.points.keys().next_back().copied().unwrap_or(period);
+                let month = chart.points.last().map_or(period, |(month, _)| *month);
                 if chart.variation == PointType::SpecialCauseConcern {
                     let detail = format!(
                         "{} {month}: special cause of concern",
@@ -1121,7 +1121,7 @@ impl Projection {
         }
         for (name, chart) in &delta.spc {
             let Some(chart) = chart else { continue };
-            let Some(month) = chart.points.keys().next_back() else {
+            let Some((month, _)) = chart.points.last() else {
                 continue;
             };
             if chart.variation == PointType::SpecialCauseConcern {
