@@ -14,6 +14,10 @@ use oversight::import;
 use oversight::serve;
 use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
 
+/// See Cargo.toml for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The single performance-oversight backend for the NHS in England.
 ///
 /// Trusts and CCGs submit performance returns once; each is stored durably in the event log and
