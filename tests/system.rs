@@ -8,6 +8,7 @@ mod access;
 mod bad_input;
 mod durability;
 mod intake;
+mod limits;
 mod metrics;
 mod python_client;
 mod reconcile;

@@ -493,6 +493,17 @@ impl PendingDeltas {
             }
             let postcard = Encoding::Postcard.encode(&delta);
             let json = Encoding::Json.encode(&delta);
+            let max_payload = nats.server_info().max_payload;
+            if postcard.len().max(json.len()) > max_payload {
+                // NATS refuses it; its consumers see the gap and take a snapshot instead.
+                warn!(
+                    scope = %delta.scope,
+                    postcard = postcard.len(),
+                    json = json.len(),
+                    max_payload,
+                    "a delta is larger than the NATS server's max_payload; consumers will re-snapshot"
+                );
+            }
             match nats
                 .publish(subjects::view_delta(&delta.scope), Bytes::from(postcard))
                 .await
@@ -615,6 +626,23 @@ async fn send_view(
     view: &View,
 ) {
     let body = encoding.encode(view);
+    let max_payload = nats.server_info().max_payload;
+    if body.len() > max_payload {
+        let (name, instead) = match encoding {
+            Encoding::Json => (
+                "JSON",
+                "ask for postcard (no Content-Type header), a smaller scope,",
+            ),
+            Encoding::Postcard => ("postcard", "ask for a smaller scope"),
+        };
+        let text = format!(
+            "the view of {} is {} bytes in {name}, more than this NATS server's max_payload of {max_payload}: {instead} or raise max_payload in the server's configuration",
+            view.scope,
+            body.len(),
+        );
+        reply_error(nats, reply, 413, &text).await;
+        return;
+    }
     if let Err(error) = nats.publish(reply, Bytes::from(body)).await {
         warn!(%error, "cannot send a snapshot");
     }

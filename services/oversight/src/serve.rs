@@ -19,8 +19,8 @@ use ingest::seed::{seed_events, ReferenceFiles};
 use ingest::writer::{self, Committed, Pending, Work, WriterConfig};
 use ingest::{validate, Reference};
 use proto_schema::{
-    Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason, ReasonCode,
-    Receipt, System, Timestamp,
+    Envelope, Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason,
+    ReasonCode, Receipt, System, Timestamp,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -633,9 +633,20 @@ async fn serve_log_reads(
             let limit = request.max.min(max) as usize;
             match tokio::task::spawn_blocking(move || reader.read(request.from, limit)).await {
                 Ok(Ok((entries, last_seq))) => {
-                    let body = encoding.encode(&LogEntries { entries, last_seq });
-                    if let Err(error) = client.publish(reply, body.into()).await {
-                        warn!(%error, "cannot answer a log read");
+                    let max_payload = client.server_info().max_payload;
+                    match fit_log_entries(encoding, entries, last_seq, max_payload) {
+                        Ok(body) => {
+                            if let Err(error) = client.publish(reply, body.into()).await {
+                                warn!(%error, "cannot answer a log read");
+                            }
+                        }
+                        Err(bytes) => {
+                            let text = format!(
+                                "the entry at seq {} alone is {bytes} bytes, more than this NATS server's max_payload of {max_payload}: raise max_payload in its configuration",
+                                request.from
+                            );
+                            reply_error(&client, reply, 413, &text).await
+                        }
                     }
                 }
                 Ok(Err(error)) => {
@@ -650,6 +661,31 @@ async fn serve_log_reads(
                 Err(error) => reply_error(&client, reply, 500, &error.to_string()).await,
             }
         });
+    }
+}
+
+/// A log read's reply, cut short to fit in one NATS message of at most `max_payload` bytes: a
+/// reader asks again from the seq after the last entry it got, so fewer entries lose nothing.
+/// The size of the reply with its first entry alone when even that does not fit.
+fn fit_log_entries(
+    encoding: Encoding,
+    entries: Vec<Envelope>,
+    last_seq: u64,
+    max_payload: usize,
+) -> Result<Vec<u8>, usize> {
+    let mut reply = LogEntries { entries, last_seq };
+    loop {
+        let body = encoding.encode(&reply);
+        let held = reply.entries.len();
+        if body.len() <= max_payload || held == 0 {
+            return Ok(body);
+        }
+        if held == 1 {
+            return Err(body.len());
+        }
+        // In proportion to the excess, and a tenth fewer again, as entries differ in size.
+        let fits = held as u128 * max_payload as u128 * 9 / 10 / body.len() as u128;
+        reply.entries.truncate((fits as usize).clamp(1, held - 1));
     }
 }
 

@@ -1,0 +1,110 @@
+//! Replies larger than the NATS server's largest message (`max_payload`): a log read is cut
+//! short, so a reader asking again from where it ends loses nothing, and a snapshot too large to
+//! send is refused with an error that says so, rather than left to time out.
+
+use std::time::Duration;
+
+use oversight::subjects;
+use oversight::wire::{Encoding, CONTENT_TYPE, JSON, SERVICE_ERROR, SERVICE_ERROR_CODE};
+use proto_schema::{LogEntries, Receipt, SnapshotRequest, NATIONAL};
+
+use crate::harness::{ae_return, data_dir, serving_client, NatsServer, Service};
+
+/// The largest message the server in these tests takes, in bytes.
+const SMALL_MAX_PAYLOAD: usize = 4096;
+
+/// A nats-server whose `max_payload` is [`SMALL_MAX_PAYLOAD`].
+fn nats_with_small_messages(dir: &std::path::Path) -> NatsServer {
+    let config = dir.join("nats.conf");
+    std::fs::write(&config, format!("max_payload: {SMALL_MAX_PAYLOAD}\n")).expect("nats.conf");
+    let config = config.to_str().expect("utf-8 path");
+    NatsServer::start(&["-c", config]).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_fit_the_largest_message_the_server_takes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let nats = nats_with_small_messages(tmp.path());
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+
+    // Six years of months: a log and an England view each several times the largest message.
+    let mut stored = 0;
+    for year in 2019..2025 {
+        for month in 1..=12 {
+            let period = format!("{year}-{month:02}");
+            let id = format!("limits-{period}");
+            let receipt = client
+                .submit(&ae_return(&id, &period, 1_000 + month))
+                .await
+                .expect("submit");
+            assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+            stored += 1;
+        }
+    }
+    // The views catch up over log reads of many pages; a region with no returns is a small view.
+    let last = client.read_log(1, 1).await.expect("log").last_seq;
+    assert!(last >= stored);
+    let mut settled = false;
+    for _ in 0..600 {
+        match client.snapshot("Y63", &SnapshotRequest::default()).await {
+            Ok(view) if view.seq >= last => {
+                settled = true;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert!(
+        settled,
+        "the views did not catch up to seq {last} within 30 s"
+    );
+
+    // Read as the views catch up: pages of at most the largest message, until the last seq.
+    let (mut next, mut pages) = (1, 0);
+    while next <= last {
+        let page = client
+            .read_log(next, 10_000)
+            .await
+            .expect("a page of the log");
+        let size = Encoding::Postcard
+            .encode(&LogEntries {
+                entries: page.entries.clone(),
+                last_seq: page.last_seq,
+            })
+            .len();
+        assert!(size <= SMALL_MAX_PAYLOAD, "a page of {size} bytes");
+        assert!(
+            !page.entries.is_empty(),
+            "an empty page at seq {next} of {last}"
+        );
+        for envelope in &page.entries {
+            assert_eq!(envelope.seq, next, "entries in order, none missing");
+            next += 1;
+        }
+        pages += 1;
+    }
+    assert!(pages > 1, "the log fits one message: make it longer");
+
+    // England's view in JSON is larger than a message: refused, and told why.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(CONTENT_TYPE, JSON);
+    let reply = client
+        .nats()
+        .request_with_headers(subjects::view_snapshot(NATIONAL), headers, "{}".into())
+        .await
+        .expect("an answer, not a time-out");
+    let headers = reply.headers.expect("an error reply has headers");
+    assert_eq!(
+        headers.get(SERVICE_ERROR_CODE).map(|v| v.as_str()),
+        Some("413")
+    );
+    let message = headers
+        .get(SERVICE_ERROR)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    assert!(
+        message.contains("max_payload") && message.contains(&SMALL_MAX_PAYLOAD.to_string()),
+        "{message}"
+    );
+}
