@@ -479,6 +479,7 @@ impl PendingDeltas {
         if let Some(projection) = charts {
             projection.complete_all_charts(&mut scopes);
         }
+        let max_payload = nats.server_info().max_payload;
         for delta in scopes {
             if let Some(projection) = charts {
                 if let Some(tracker) = alerts.as_deref_mut() {
@@ -491,34 +492,37 @@ impl PendingDeltas {
                     }
                 }
             }
-            let postcard = Encoding::Postcard.encode(&delta);
-            let json = Encoding::Json.encode(&delta);
-            let max_payload = nats.server_info().max_payload;
-            if postcard.len().max(json.len()) > max_payload {
-                // NATS refuses it; its consumers see the gap and take a snapshot instead.
-                warn!(
-                    scope = %delta.scope,
-                    postcard = postcard.len(),
-                    json = json.len(),
-                    max_payload,
-                    "a delta is larger than the NATS server's max_payload; consumers will re-snapshot"
-                );
-            }
-            match nats
-                .publish(subjects::view_delta(&delta.scope), Bytes::from(postcard))
-                .await
-            {
-                Ok(()) => {
-                    metrics::counter!(m::DELTAS_PUBLISHED, "encoding" => "postcard").increment(1)
+            let encodings = [
+                (
+                    Encoding::Postcard,
+                    "postcard",
+                    subjects::view_delta(&delta.scope),
+                ),
+                (
+                    Encoding::Json,
+                    "json",
+                    subjects::view_delta_json(&delta.scope),
+                ),
+            ];
+            for (encoding, name, subject) in encodings {
+                let body = encoding.encode(&delta);
+                if body.len() > max_payload {
+                    // NATS would refuse it; its consumers see the gap and take a snapshot.
+                    warn!(
+                        scope = %delta.scope,
+                        encoding = name,
+                        bytes = body.len(),
+                        max_payload,
+                        "a delta is larger than the NATS server's max_payload; its consumers will re-snapshot"
+                    );
+                    continue;
                 }
-                Err(error) => warn!(%error, "cannot publish a delta"),
-            }
-            match nats
-                .publish(subjects::view_delta_json(&delta.scope), Bytes::from(json))
-                .await
-            {
-                Ok(()) => metrics::counter!(m::DELTAS_PUBLISHED, "encoding" => "json").increment(1),
-                Err(error) => warn!(%error, "cannot publish a JSON delta"),
+                match nats.publish(subject, Bytes::from(body)).await {
+                    Ok(()) => {
+                        metrics::counter!(m::DELTAS_PUBLISHED, "encoding" => name).increment(1)
+                    }
+                    Err(error) => warn!(%error, encoding = name, "cannot publish a delta"),
+                }
             }
         }
     }
