@@ -3,6 +3,7 @@
 //! the geography as reported and today's. No I/O, and it cannot fail: whatever the log holds, the
 //! fold goes on.
 
+mod cells;
 mod geography;
 mod names;
 mod projection;

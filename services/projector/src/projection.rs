@@ -17,31 +17,19 @@ use proto_schema::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::cells::{CellState, Cells};
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
 use crate::spc::{self, Direction, Options};
-use crate::sum::Sum;
 
 /// (organisation, collection, period): the return whose latest revision counts.
 type ReturnKey = (Id, Id, Period);
-/// (metric, period): one cell of a scope.
-type CellKey = (Id, Period);
-
-/// Running totals by (metric, period).
-type Cells = HashMap<CellKey, CellState>;
-
-/// A scope's running total for one metric and period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct CellState {
-    kind: ValueKind,
-    sum: Sum,
-}
 
 /// One scope's cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ScopeState {
     last_change_seq: u64,
-    cells: HashMap<CellKey, CellState>,
+    cells: Cells,
 }
 
 /// The views of every scope under one geography mode.
@@ -64,7 +52,7 @@ pub struct Projection {
     /// Each organisation's returns, for moves.
     returns_of: HashMap<Id, BTreeSet<(Id, Period)>>,
     /// Each organisation's own figures.
-    leaves: HashMap<Id, HashMap<CellKey, CellState>>,
+    leaves: HashMap<Id, Cells>,
     as_reported: Views,
     /// Today's geography as corrections to the as-reported totals: for each organisation that
     /// ever moved, its figures where it is now minus where it was. Organisations that never moved
@@ -198,7 +186,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 4;
+const CHECKPOINT_FORMAT: u16 = 5;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -576,7 +564,7 @@ impl Projection {
         let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
         let leaves = self.leaves.entry(org).or_default();
         for ((metric, value), kind) in values.iter().zip(kinds) {
-            update(leaves, (*metric, period), kind, value, add);
+            leaves.update((*metric, period), kind, value, add);
         }
     }
 
@@ -596,7 +584,7 @@ impl Projection {
         let apply = |views: &mut Views, scope: Id, add: bool| {
             let state = views.scopes.entry(scope).or_default();
             for ((metric, value), kind) in values.iter().zip(&kinds) {
-                update(&mut state.cells, (*metric, period), *kind, value, add);
+                state.cells.update((*metric, period), *kind, value, add);
             }
         };
         for scope in reported.iter().filter(|s| *s != org) {
@@ -678,7 +666,7 @@ impl Projection {
             self.as_reported.scopes.get(&scope).map(|s| &s.cells)
         };
         let summary = cells
-            .and_then(|cells| cells.get(&(metric, period)))
+            .and_then(|cells| cells.get(metric, period))
             .filter(|cell| !cell.sum.is_empty())
             .map(|cell| cell.sum.summary(cell.kind, standard));
         let counts_here = self
@@ -686,7 +674,7 @@ impl Projection {
             .scopes(org, period, GeographyMode::AsReported)
             .contains(scope);
         let value = counts_here
-            .then(|| self.leaves.get(&org)?.get(&(metric, period)))
+            .then(|| self.leaves.get(&org)?.get(metric, period))
             .flatten()
             .filter(|leaf| !leaf.sum.is_empty())
             .map(|leaf| leaf.sum.total(leaf.kind));
@@ -981,9 +969,7 @@ impl Projection {
         let (period, actual, plan) = actuals
             .iter()
             .filter_map(|(period, actual)| {
-                let plan = leaves
-                    .get(&(planned, *period))
-                    .filter(|p| !p.sum.is_empty())?;
+                let plan = leaves.get(planned, *period).filter(|p| !p.sum.is_empty())?;
                 Some((*period, actual, plan))
             })
             .max_by_key(|(period, ..)| period.end_order())?;
@@ -1181,7 +1167,7 @@ impl Projection {
         } else {
             self.as_reported_with(scope, mode)
         };
-        cells.retain(|_, cell| !cell.sum.is_empty());
+        cells.remove_empty();
         cells
     }
 
@@ -1194,13 +1180,9 @@ impl Projection {
             .unwrap_or_default();
         if mode == GeographyMode::Current {
             if let Some(adjust) = self.current_adjust.scopes.get(&scope) {
-                for (key, correction) in &adjust.cells {
+                for ((metric, period), correction) in adjust.cells.iter() {
                     cells
-                        .entry(*key)
-                        .or_insert(CellState {
-                            kind: correction.kind,
-                            sum: Sum::default(),
-                        })
+                        .entry(metric, period, correction.kind)
                         .sum
                         .merge(&correction.sum);
                 }
@@ -1235,7 +1217,7 @@ impl Projection {
         let id = self.names.get(scope);
         let mut metrics: BTreeMap<String, BTreeMap<Period, Cell>> = BTreeMap::new();
         if let Some(id) = id {
-            for ((metric, period), cell) in self.cells_of(id, mode) {
+            for ((metric, period), cell) in self.cells_of(id, mode).iter() {
                 let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
                 metrics
                     .entry(self.names.name(metric).to_owned())
@@ -1311,15 +1293,14 @@ impl Projection {
             };
             // An organisation that never moved counts in the same scopes for every period.
             let fixed = (!self.geography.has_moved(org)).then(|| {
-                leaves
-                    .keys()
-                    .next()
-                    .map(|(_, period)| self.geography.scopes(org, *period, mode).contains(scope))
+                leaves.iter().next().map(|((_, period), _)| {
+                    self.geography.scopes(org, period, mode).contains(scope)
+                })
             });
             if fixed.flatten() == Some(false) {
                 continue;
             }
-            for (&(metric, period), leaf) in leaves.iter().filter(|(_, l)| !l.sum.is_empty()) {
+            for ((metric, period), leaf) in leaves.iter().filter(|(_, l)| !l.sum.is_empty()) {
                 if fixed.is_none() && !self.geography.scopes(org, period, mode).contains(scope) {
                     continue;
                 }
@@ -1417,55 +1398,20 @@ type Series<'a> = BTreeMap<Id, Vec<SeriesPoint<'a>>>;
 /// One period of a series and its cell.
 type SeriesPoint<'a> = (Period, &'a CellState);
 
-/// A series' points while gathered, each with its `period_order`.
-type OrderedPoints<'a> = Vec<(u64, SeriesPoint<'a>)>;
-
-/// The series of the metrics `wanted` in `cells`, gathered in one pass.
+/// The non-empty series of the metrics `wanted` in `cells`.
 fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
-    // A scope has a handful of metrics: a short list beats a map while gathering, and holds
-    // the metrics not wanted too, so each metric is asked about once rather than once a cell.
-    let mut gathered: Vec<(Id, Option<OrderedPoints<'_>>)> = Vec::new();
-    for ((metric, period), cell) in cells {
-        if cell.sum.is_empty() {
-            continue;
-        }
-        let at = match gathered.iter().position(|(m, _)| m == metric) {
-            Some(at) => at,
-            None => {
-                let periods = wanted(*metric).then(|| Vec::with_capacity(SERIES_CAPACITY));
-                gathered.push((*metric, periods));
-                gathered.len() - 1
-            }
-        };
-        if let Some(periods) = &mut gathered[at].1 {
-            periods.push((period_order(*period), (*period, cell)));
-        }
-    }
-    gathered
-        .into_iter()
-        .filter_map(|(metric, periods)| Some((metric, periods?)))
-        .map(|(metric, mut periods)| {
-            periods.sort_unstable_by_key(|(order, ..)| *order);
-            let periods = periods.into_iter().map(|(_, point)| point).collect();
-            (metric, periods)
+    cells
+        .by_metric()
+        .filter(|(metric, _)| wanted(*metric))
+        .filter_map(|(metric, periods)| {
+            let points: Vec<SeriesPoint<'_>> = periods
+                .iter()
+                .filter(|(_, cell)| !cell.sum.is_empty())
+                .map(|(period, cell)| (*period, cell))
+                .collect();
+            (!points.is_empty()).then_some((metric, points))
         })
         .collect()
-}
-
-/// Room for ten years of months, so gathering a series seldom grows it.
-const SERIES_CAPACITY: usize = 128;
-
-/// A number that orders periods as `Period`'s own ordering does (months, then weeks, then
-/// days; each by date), cheaper to compare while sorting.
-fn period_order(period: Period) -> u64 {
-    let year = |year: i32| (i64::from(year) - i64::from(i32::MIN)) as u64;
-    match period {
-        Period::Month { year: y, month } => year(y) << 16 | u64::from(month) << 8,
-        Period::Week { year: y, week } => 1 << 62 | year(y) << 16 | u64::from(week) << 8,
-        Period::Day(date) => {
-            2 << 62 | year(date.year()) << 16 | u64::from(date.month()) << 8 | u64::from(date.day())
-        }
-    }
 }
 
 /// The first and latest periods of a series in period order, by when they end. Months sort
@@ -1496,21 +1442,6 @@ fn first_and_latest<'s, 'c>(
     }
 }
 
-/// Adds or takes back one value in a map of running totals. A total that empties stays, as
-/// empty, and is skipped wherever totals are read: removing and re-adding on every revision
-/// would fill the table with tombstones and slow every look-up.
-fn update(cells: &mut Cells, key: CellKey, kind: ValueKind, value: &Value, add: bool) {
-    let cell = cells.entry(key).or_insert(CellState {
-        kind,
-        sum: Sum::default(),
-    });
-    if add {
-        cell.sum.add(value);
-    } else {
-        cell.sum.subtract(value);
-    }
-}
-
 /// A summary's headline figure as people read it.
 fn headline(summary: &Summary) -> String {
     match summary.total {
@@ -1535,6 +1466,7 @@ fn show_standard(standard: Standard, kind: ValueKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sum::Sum;
     use proptest::prelude::*;
 
     fn period() -> impl Strategy<Value = Period> {
@@ -1549,11 +1481,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn period_order_sorts_as_periods_do(a in period(), b in period()) {
-            prop_assert_eq!(period_order(a).cmp(&period_order(b)), a.cmp(&b));
-        }
-
         #[test]
         fn the_first_and_latest_are_those_by_the_end_order(
             mut periods in prop::collection::vec(period(), 1..30),

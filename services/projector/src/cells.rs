@@ -1,0 +1,208 @@
+//! A scope's running totals by metric and then by period. Drawing a chart reads one metric's
+//! periods in order, for every scope a batch of entries touched: held this way, a series is a
+//! slice already in order, where a map keyed by (metric, period) had to be walked whole and
+//! sorted for each chart.
+
+use proto_schema::{Period, Value, ValueKind};
+use serde::{Deserialize, Serialize};
+
+use crate::names::Id;
+use crate::sum::Sum;
+
+/// A scope's running total for one metric and period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CellState {
+    pub(crate) kind: ValueKind,
+    pub(crate) sum: Sum,
+}
+
+/// One metric's cells in period order, with each period's key (see [`period_key`]) beside
+/// them: looked up by the key, the cells are found without comparing periods field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Series {
+    keys: Vec<u64>,
+    cells: Vec<(Period, CellState)>,
+}
+
+impl Series {
+    /// Where `key` is, or where it would go.
+    fn position(&self, key: u64) -> Result<usize, usize> {
+        // Keys count periods, so in a series without gaps the nth period is at first key + n.
+        if let Some(guess) = self.keys.first().and_then(|first| key.checked_sub(*first)) {
+            if self.keys.get(guess as usize) == Some(&key) {
+                return Ok(guess as usize);
+            }
+        }
+        self.keys.binary_search(&key)
+    }
+}
+
+/// A number per period that orders periods as `Period`'s own ordering does (months, then weeks,
+/// then days; each by date) and, within each kind, counts them: consecutive months have
+/// consecutive keys.
+pub(crate) fn period_key(period: Period) -> u64 {
+    // Keeps every year and day of any `i32` year positive.
+    const BASE: i64 = 1 << 40;
+    match period {
+        Period::Month { year, month } => (BASE + i64::from(year) * 12 + i64::from(month)) as u64,
+        Period::Week { year, week } => {
+            1 << 62 | (BASE + i64::from(year) * 64 + i64::from(week)) as u64
+        }
+        Period::Day(date) => 2 << 62 | (BASE + date.days_since_epoch()) as u64,
+    }
+}
+
+/// Running totals by (metric, period). A total that empties stays, as empty, and is skipped
+/// wherever totals are read: removing and re-adding on every revision would shift the series.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cells {
+    /// Each metric in the order first seen, with its periods. A scope has tens of metrics at
+    /// most, so a list is quicker to search than a map is to hash.
+    metrics: Vec<(Id, Series)>,
+}
+
+impl Cells {
+    pub(crate) fn get(&self, metric: Id, period: Period) -> Option<&CellState> {
+        let (_, series) = self.metrics.iter().find(|(m, _)| *m == metric)?;
+        let at = series.position(period_key(period)).ok()?;
+        Some(&series.cells[at].1)
+    }
+
+    /// The cell of (metric, period), made empty with `kind` if there is none.
+    pub(crate) fn entry(&mut self, metric: Id, period: Period, kind: ValueKind) -> &mut CellState {
+        let at = match self.metrics.iter().position(|(m, _)| *m == metric) {
+            Some(at) => at,
+            None => {
+                self.metrics.push((metric, Series::default()));
+                self.metrics.len() - 1
+            }
+        };
+        let series = &mut self.metrics[at].1;
+        let key = period_key(period);
+        let empty = CellState {
+            kind,
+            sum: Sum::default(),
+        };
+        // Returns mostly arrive for the latest period: look there before searching.
+        let at = if series.keys.last().is_none_or(|last| *last < key) {
+            series.keys.push(key);
+            series.cells.push((period, empty));
+            series.keys.len() - 1
+        } else {
+            match series.position(key) {
+                Ok(at) => at,
+                Err(at) => {
+                    series.keys.insert(at, key);
+                    series.cells.insert(at, (period, empty));
+                    at
+                }
+            }
+        };
+        &mut series.cells[at].1
+    }
+
+    /// Adds or takes back one value.
+    pub(crate) fn update(
+        &mut self,
+        (metric, period): (Id, Period),
+        kind: ValueKind,
+        value: &Value,
+        add: bool,
+    ) {
+        let cell = self.entry(metric, period, kind);
+        if add {
+            cell.sum.add(value);
+        } else {
+            cell.sum.subtract(value);
+        }
+    }
+
+    /// Every metric with its cells in period order.
+    pub(crate) fn by_metric(&self) -> impl Iterator<Item = (Id, &[(Period, CellState)])> {
+        self.metrics
+            .iter()
+            .map(|(metric, series)| (*metric, series.cells.as_slice()))
+    }
+
+    /// Every cell, empty ones included: by metric, each metric's in period order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = ((Id, Period), &CellState)> {
+        self.by_metric().flat_map(|(metric, cells)| {
+            cells
+                .iter()
+                .map(move |(period, cell)| ((metric, *period), cell))
+        })
+    }
+
+    /// Drops the cells that are empty.
+    pub(crate) fn remove_empty(&mut self) {
+        for (_, series) in &mut self.metrics {
+            let Series { keys, cells } = series;
+            let mut kept = cells.iter().map(|(_, cell)| !cell.sum.is_empty());
+            keys.retain(|_| kept.next().unwrap_or(false));
+            cells.retain(|(_, cell)| !cell.sum.is_empty());
+        }
+        self.metrics.retain(|(_, series)| !series.cells.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn period() -> impl Strategy<Value = Period> {
+        prop_oneof![
+            (2015..2025i32, 1..=12u8).prop_map(|(year, month)| Period::Month { year, month }),
+            (2015..2025i32, 1..=52u8).prop_map(|(year, week)| Period::Week { year, week }),
+        ]
+    }
+
+    fn any_period() -> impl Strategy<Value = Period> {
+        (0u8..3, 1900i32..2100, 1u32..13, 1u32..29).prop_map(|(kind, year, a, b)| {
+            let text = match kind {
+                0 => format!("{year:04}-{a:02}"),
+                1 => format!("{year:04}-W{:02}", a * 4),
+                _ => format!("{year:04}-{a:02}-{b:02}"),
+            };
+            Period::parse(&text).unwrap_or(Period::Month { year, month: 1 })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn period_keys_sort_as_periods_do(a in any_period(), b in any_period()) {
+            prop_assert_eq!(period_key(a).cmp(&period_key(b)), a.cmp(&b));
+        }
+
+        /// Whatever order cells are added in, they read back as a map keyed by (metric, period)
+        /// would hold them, each metric's series in period order.
+        #[test]
+        fn cells_hold_what_a_map_would(
+            additions in prop::collection::vec((0..4u32, period(), -50..50i64), 0..200),
+        ) {
+            let mut cells = Cells::default();
+            let mut expected: BTreeMap<(Id, Period), i64> = BTreeMap::new();
+            for (metric, period, count) in &additions {
+                cells.update((*metric, *period), ValueKind::Count, &Value::Count(*count), true);
+                *expected.entry((*metric, *period)).or_default() += count;
+            }
+            let total = |cell: &CellState| cell.sum.total(cell.kind);
+            for (&(metric, period), count) in &expected {
+                let cell = cells.get(metric, period);
+                prop_assert_eq!(cell.map(total), Some(Value::Count(*count)));
+            }
+            prop_assert_eq!(cells.iter().count(), expected.len());
+            for (metric, periods) in cells.by_metric() {
+                let wanted: Vec<Period> = expected
+                    .keys()
+                    .filter(|(m, _)| *m == metric)
+                    .map(|(_, p)| *p)
+                    .collect();
+                let held: Vec<Period> = periods.iter().map(|(p, _)| *p).collect();
+                prop_assert_eq!(held, wanted);
+            }
+            prop_assert_eq!(cells.get(9, Period::Month { year: 2020, month: 1 }), None);
+        }
+    }
+}
