@@ -16,12 +16,34 @@ pub(crate) struct CellState {
     pub(crate) sum: Sum,
 }
 
-/// One metric's cells in period order, with each period's key (see [`period_key`]) beside
-/// them: looked up by the key, the cells are found without comparing periods field by field.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One metric's cells in period order, held column by column: each period's key (see
+/// [`period_key`]) to find it by, the periods, the headline values (NaN for an empty cell) and
+/// the totals. A chart reads only the periods and values: two short runs of memory rather than
+/// a stride through every total.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Series {
     keys: Vec<u64>,
-    cells: Vec<(Period, CellState)>,
+    periods: Vec<Period>,
+    values: Vec<f64>,
+    cells: Vec<CellState>,
+}
+
+/// The values follow from the totals (and are NaN where empty, which equals nothing).
+impl PartialEq for Series {
+    fn eq(&self, other: &Series) -> bool {
+        (&self.keys, &self.periods, &self.cells) == (&other.keys, &other.periods, &other.cells)
+    }
+}
+
+impl Eq for Series {}
+
+/// A metric's cells in period order, as [`Cells::by_metric`] lends them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesCells<'a> {
+    pub(crate) periods: &'a [Period],
+    /// Each cell's headline value ([`Sum::value`]); NaN where the cell is empty.
+    pub(crate) values: &'a [f64],
+    pub(crate) cells: &'a [CellState],
 }
 
 impl Series {
@@ -34,6 +56,40 @@ impl Series {
             }
         }
         self.keys.binary_search(&key)
+    }
+
+    /// The position of `period`'s cell, made empty with `kind` if there is none.
+    fn position_or_insert(&mut self, period: Period, kind: ValueKind) -> usize {
+        let key = period_key(period);
+        let empty = CellState {
+            kind,
+            sum: Sum::default(),
+        };
+        // Returns mostly arrive for the latest period: look there before searching.
+        let at = if self.keys.last().is_none_or(|last| *last < key) {
+            self.keys.len()
+        } else {
+            match self.position(key) {
+                Ok(at) => return at,
+                Err(at) => at,
+            }
+        };
+        self.keys.insert(at, key);
+        self.periods.insert(at, period);
+        self.values.insert(at, f64::NAN);
+        self.cells.insert(at, empty);
+        at
+    }
+
+    /// Changes the cell at `at` and keeps its headline value in step.
+    fn change(&mut self, at: usize, change: impl FnOnce(&mut Sum)) {
+        let cell = &mut self.cells[at];
+        change(&mut cell.sum);
+        self.values[at] = if cell.sum.is_empty() {
+            f64::NAN
+        } else {
+            cell.sum.value(cell.kind)
+        };
     }
 }
 
@@ -65,11 +121,11 @@ impl Cells {
     pub(crate) fn get(&self, metric: Id, period: Period) -> Option<&CellState> {
         let (_, series) = self.metrics.iter().find(|(m, _)| *m == metric)?;
         let at = series.position(period_key(period)).ok()?;
-        Some(&series.cells[at].1)
+        Some(&series.cells[at])
     }
 
-    /// The cell of (metric, period), made empty with `kind` if there is none.
-    pub(crate) fn entry(&mut self, metric: Id, period: Period, kind: ValueKind) -> &mut CellState {
+    /// The series of `metric`, made empty if there is none.
+    fn series_mut(&mut self, metric: Id) -> &mut Series {
         let at = match self.metrics.iter().position(|(m, _)| *m == metric) {
             Some(at) => at,
             None => {
@@ -77,28 +133,7 @@ impl Cells {
                 self.metrics.len() - 1
             }
         };
-        let series = &mut self.metrics[at].1;
-        let key = period_key(period);
-        let empty = CellState {
-            kind,
-            sum: Sum::default(),
-        };
-        // Returns mostly arrive for the latest period: look there before searching.
-        let at = if series.keys.last().is_none_or(|last| *last < key) {
-            series.keys.push(key);
-            series.cells.push((period, empty));
-            series.keys.len() - 1
-        } else {
-            match series.position(key) {
-                Ok(at) => at,
-                Err(at) => {
-                    series.keys.insert(at, key);
-                    series.cells.insert(at, (period, empty));
-                    at
-                }
-            }
-        };
-        &mut series.cells[at].1
+        &mut self.metrics[at].1
     }
 
     /// Adds or takes back one value.
@@ -109,26 +144,43 @@ impl Cells {
         value: &Value,
         add: bool,
     ) {
-        let cell = self.entry(metric, period, kind);
-        if add {
-            cell.sum.add(value);
-        } else {
-            cell.sum.subtract(value);
-        }
+        let series = self.series_mut(metric);
+        let at = series.position_or_insert(period, kind);
+        series.change(at, |sum| {
+            if add {
+                sum.add(value);
+            } else {
+                sum.subtract(value);
+            }
+        });
+    }
+
+    /// Adds a total to the cell of (metric, period), made with `kind` if there is none.
+    pub(crate) fn merge(&mut self, (metric, period): (Id, Period), kind: ValueKind, total: &Sum) {
+        let series = self.series_mut(metric);
+        let at = series.position_or_insert(period, kind);
+        series.change(at, |sum| sum.merge(total));
     }
 
     /// Every metric with its cells in period order.
-    pub(crate) fn by_metric(&self) -> impl Iterator<Item = (Id, &[(Period, CellState)])> {
-        self.metrics
-            .iter()
-            .map(|(metric, series)| (*metric, series.cells.as_slice()))
+    pub(crate) fn by_metric(&self) -> impl Iterator<Item = (Id, SeriesCells<'_>)> {
+        self.metrics.iter().map(|(metric, series)| {
+            let cells = SeriesCells {
+                periods: &series.periods,
+                values: &series.values,
+                cells: &series.cells,
+            };
+            (*metric, cells)
+        })
     }
 
     /// Every cell, empty ones included: by metric, each metric's in period order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = ((Id, Period), &CellState)> {
-        self.by_metric().flat_map(|(metric, cells)| {
-            cells
+        self.by_metric().flat_map(|(metric, series)| {
+            series
+                .periods
                 .iter()
+                .zip(series.cells)
                 .map(move |(period, cell)| ((metric, *period), cell))
         })
     }
@@ -136,12 +188,30 @@ impl Cells {
     /// Drops the cells that are empty.
     pub(crate) fn remove_empty(&mut self) {
         for (_, series) in &mut self.metrics {
-            let Series { keys, cells } = series;
-            let mut kept = cells.iter().map(|(_, cell)| !cell.sum.is_empty());
-            keys.retain(|_| kept.next().unwrap_or(false));
-            cells.retain(|(_, cell)| !cell.sum.is_empty());
+            let Series {
+                keys,
+                periods,
+                values,
+                cells,
+            } = series;
+            let kept: Vec<bool> = cells.iter().map(|cell| !cell.sum.is_empty()).collect();
+            for column in [keys as &mut dyn Retain, periods, values, cells] {
+                column.retain_where(&kept);
+            }
         }
         self.metrics.retain(|(_, series)| !series.cells.is_empty());
+    }
+}
+
+/// Keeping the same rows of each column of a [`Series`].
+trait Retain {
+    fn retain_where(&mut self, kept: &[bool]);
+}
+
+impl<T> Retain for Vec<T> {
+    fn retain_where(&mut self, kept: &[bool]) {
+        let mut row = kept.iter();
+        self.retain(|_| row.next().copied().unwrap_or(false));
     }
 }
 
@@ -193,14 +263,17 @@ mod tests {
                 prop_assert_eq!(cell.map(total), Some(Value::Count(*count)));
             }
             prop_assert_eq!(cells.iter().count(), expected.len());
-            for (metric, periods) in cells.by_metric() {
+            for (metric, series) in cells.by_metric() {
                 let wanted: Vec<Period> = expected
                     .keys()
                     .filter(|(m, _)| *m == metric)
                     .map(|(_, p)| *p)
                     .collect();
-                let held: Vec<Period> = periods.iter().map(|(p, _)| *p).collect();
-                prop_assert_eq!(held, wanted);
+                prop_assert_eq!(series.periods, wanted.as_slice());
+                for (value, cell) in series.values.iter().zip(series.cells) {
+                    let expected = if cell.sum.is_empty() { f64::NAN } else { cell.sum.value(cell.kind) };
+                    prop_assert!(value.total_cmp(&expected).is_eq());
+                }
             }
             prop_assert_eq!(cells.get(9, Period::Month { year: 2020, month: 1 }), None);
         }

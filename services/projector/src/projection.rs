@@ -750,12 +750,10 @@ impl Projection {
     }
 
     /// One metric's chart from its series.
-    fn chart_of(&self, metric: Id, periods: &[(Period, &CellState)]) -> Option<Spc> {
+    fn chart_of(&self, metric: Id, periods: &[SeriesPoint<'_>]) -> Option<Spc> {
         self.chart(
             metric,
-            periods
-                .iter()
-                .map(|(period, cell)| (*period, cell.sum.value(cell.kind))),
+            periods.iter().map(|(period, value, _)| (*period, *value)),
         )
     }
 
@@ -877,7 +875,7 @@ impl Projection {
             });
         };
         for (&metric, periods) in series {
-            let Some((&(first, _), &(period, latest))) = first_and_latest(periods) else {
+            let Some((&(first, ..), &(period, _, latest))) = first_and_latest(periods) else {
                 continue;
             };
             if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
@@ -961,14 +959,14 @@ impl Projection {
         &self,
         org: Id,
         metric: Id,
-        actuals: &[(Period, &CellState)],
+        actuals: &[SeriesPoint<'_>],
     ) -> Option<(Period, String)> {
         let planned = *self.derived_ids.get(&(Derived::Plan, metric))?;
         let leaves = self.leaves.get(&org)?;
         let polarity = self.metrics.get(&metric).map(|(_, _, p)| *p)?;
         let (period, actual, plan) = actuals
             .iter()
-            .filter_map(|(period, actual)| {
+            .filter_map(|(period, _, actual)| {
                 let plan = leaves.get(planned, *period).filter(|p| !p.sum.is_empty())?;
                 Some((*period, actual, plan))
             })
@@ -1089,7 +1087,7 @@ impl Projection {
         };
         for (name, (metric, standard)) in standards {
             let latest = series.get(&metric).and_then(|p| first_and_latest(p));
-            if let Some((_, (period, cell))) = latest {
+            if let Some((_, (period, _, cell))) = latest {
                 let summary = cell.sum.summary(cell.kind, Some(standard));
                 if summary.met == Some(false) {
                     let message = format!(
@@ -1180,11 +1178,8 @@ impl Projection {
             .unwrap_or_default();
         if mode == GeographyMode::Current {
             if let Some(adjust) = self.current_adjust.scopes.get(&scope) {
-                for ((metric, period), correction) in adjust.cells.iter() {
-                    cells
-                        .entry(metric, period, correction.kind)
-                        .sum
-                        .merge(&correction.sum);
+                for (key, correction) in adjust.cells.iter() {
+                    cells.merge(key, correction.kind, &correction.sum);
                 }
             }
         }
@@ -1395,19 +1390,20 @@ fn changed_metrics(changes: &[Change]) -> Vec<&str> {
 
 /// Each metric's non-empty cells, in period order.
 type Series<'a> = BTreeMap<Id, Vec<SeriesPoint<'a>>>;
-/// One period of a series and its cell.
-type SeriesPoint<'a> = (Period, &'a CellState);
+/// One period of a series: its headline value and its cell.
+type SeriesPoint<'a> = (Period, f64, &'a CellState);
 
 /// The non-empty series of the metrics `wanted` in `cells`.
 fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
     cells
         .by_metric()
         .filter(|(metric, _)| wanted(*metric))
-        .filter_map(|(metric, periods)| {
-            let points: Vec<SeriesPoint<'_>> = periods
-                .iter()
-                .filter(|(_, cell)| !cell.sum.is_empty())
-                .map(|(period, cell)| (*period, cell))
+        .filter_map(|(metric, series)| {
+            // Empty cells are NaN: the totals themselves are not read.
+            let points: Vec<SeriesPoint<'_>> = (series.periods.iter().zip(series.values))
+                .zip(series.cells)
+                .filter(|((_, value), _)| !value.is_nan())
+                .map(|((period, value), cell)| (*period, *value, cell))
                 .collect();
             (!points.is_empty()).then_some((metric, points))
         })
@@ -1423,8 +1419,8 @@ fn first_and_latest<'s, 'c>(
     let kind = |period: &Period| std::mem::discriminant(period);
     let (mut firsts, mut lasts) = (Vec::with_capacity(3), Vec::with_capacity(3));
     let mut start = 0;
-    while let Some((period, _)) = periods.get(start) {
-        let run = periods[start..].partition_point(|(p, _)| kind(p) == kind(period));
+    while let Some((period, ..)) = periods.get(start) {
+        let run = periods[start..].partition_point(|(p, ..)| kind(p) == kind(period));
         firsts.push(&periods[start]);
         lasts.push(&periods[start + run - 1]);
         start += run;
@@ -1434,10 +1430,10 @@ fn first_and_latest<'s, 'c>(
         _ => Some((
             firsts
                 .into_iter()
-                .min_by_key(|(period, _)| period.end_order())?,
+                .min_by_key(|(period, ..)| period.end_order())?,
             lasts
                 .into_iter()
-                .max_by_key(|(period, _)| period.end_order())?,
+                .max_by_key(|(period, ..)| period.end_order())?,
         )),
     }
 }
@@ -1488,7 +1484,7 @@ mod tests {
             periods.sort_unstable();
             periods.dedup();
             let cell = CellState { kind: ValueKind::Count, sum: Sum::default() };
-            let series: Vec<SeriesPoint<'_>> = periods.iter().map(|p| (*p, &cell)).collect();
+            let series: Vec<SeriesPoint<'_>> = periods.iter().map(|p| (*p, 0.0, &cell)).collect();
             let (first, latest) = first_and_latest(&series).expect("a series");
             prop_assert_eq!(Some(first.0), periods.iter().copied().min_by_key(|p| p.end_order()));
             prop_assert_eq!(Some(latest.0), periods.iter().copied().max_by_key(|p| p.end_order()));
