@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::cells::{CellState, Cells};
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
-use crate::spc::{self, Direction, Options};
+use crate::spc::{self, Direction};
 
 /// (organisation, collection, period): the return whose latest revision counts.
 type ReturnKey = (Id, Id, Period);
@@ -722,19 +722,18 @@ impl Projection {
             ValueKind::Ratio => s.target as f64 / 100.0,
             _ => s.target as f64,
         });
-        let chart = spc::chart(&values, direction, target, &Options::default()).ok()?;
-        let last = chart.points.last()?;
+        let chart = spc::outline(&values, direction, target)?;
         let finite = |x: f64| x.is_finite().then_some(x);
         Some(Spc {
-            mean: last.mean,
-            lower_limit: finite(last.lower_limit),
-            upper_limit: finite(last.upper_limit),
-            variation: last.point_type,
+            mean: chart.mean,
+            lower_limit: finite(chart.lower_limit),
+            upper_limit: finite(chart.upper_limit),
+            variation: *chart.point_types.last()?,
             assurance: chart.assurance,
             points: months
                 .iter()
-                .zip(&chart.points)
-                .map(|(period, point)| (*period, point.point_type))
+                .zip(&chart.point_types)
+                .map(|(period, point_type)| (*period, *point_type))
                 .collect(),
         })
     }
@@ -1400,11 +1399,13 @@ fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
         .filter(|(metric, _)| wanted(*metric))
         .filter_map(|(metric, series)| {
             // Empty cells are NaN: the totals themselves are not read.
-            let points: Vec<SeriesPoint<'_>> = (series.periods.iter().zip(series.values))
-                .zip(series.cells)
-                .filter(|((_, value), _)| !value.is_nan())
-                .map(|((period, value), cell)| (*period, *value, cell))
-                .collect();
+            let mut points: Vec<SeriesPoint<'_>> = Vec::with_capacity(series.values.len());
+            points.extend(
+                (series.periods.iter().zip(series.values))
+                    .zip(series.cells)
+                    .filter(|((_, value), _)| !value.is_nan())
+                    .map(|((period, value), cell)| (*period, *value, cell)),
+            );
             (!points.is_empty()).then_some((metric, points))
         })
         .collect()

@@ -154,17 +154,68 @@ pub fn chart(
         points.extend(group_points(&values[range], group, options, direction));
     }
     let variation = points.last().map(|p| p.point_type);
-    let assurance = match (target, points.last(), direction) {
+    let last_limits = points.last().map(|p| (p.lower_limit, p.upper_limit));
+    Ok(Chart {
+        points,
+        variation,
+        assurance: assurance(target, last_limits, direction),
+    })
+}
+
+/// What a view shows of a chart drawn with the default options (no rebase, limits from every
+/// point): [`chart`]'s figures without the detail of each point, which a view does not carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outline {
+    pub mean: f64,
+    pub lower_limit: f64,
+    pub upper_limit: f64,
+    /// Each point's type, oldest first.
+    pub point_types: Vec<PointType>,
+    pub assurance: Option<Assurance>,
+}
+
+/// The outline of the chart of `values` (oldest first); `None` for no values.
+pub fn outline(values: &[f64], direction: Direction, target: Option<f64>) -> Option<Outline> {
+    if values.is_empty() {
+        return None;
+    }
+    let limits = group_limits(values, &Options::default());
+    let flags = group_flags(values, &limits);
+    let point_types = flags
+        .causes
+        .iter()
+        .map(|cause| point_type(*cause, direction))
+        .collect();
+    Some(Outline {
+        mean: limits.mean,
+        lower_limit: limits.lower_limit,
+        upper_limit: limits.upper_limit,
+        point_types,
+        assurance: assurance(
+            target,
+            Some((limits.lower_limit, limits.upper_limit)),
+            direction,
+        ),
+    })
+}
+
+/// Whether the standard `target` lies beyond the last point's limits (`lower`, `upper`).
+fn assurance(
+    target: Option<f64>,
+    last_limits: Option<(f64, f64)>,
+    direction: Direction,
+) -> Option<Assurance> {
+    match (target, last_limits, direction) {
         (None, _, _) | (_, None, _) | (_, _, Direction::Neutral) => None,
-        (Some(target), Some(last), direction) => {
+        (Some(target), Some((lower, upper)), direction) => {
             let increasing = direction == Direction::Increase;
-            Some(if target > last.upper_limit {
+            Some(if target > upper {
                 if increasing {
                     Assurance::ConsistentFail
                 } else {
                     Assurance::ConsistentPass
                 }
-            } else if target < last.lower_limit {
+            } else if target < lower {
                 if increasing {
                     Assurance::ConsistentPass
                 } else {
@@ -174,15 +225,26 @@ pub fn chart(
                 Assurance::Inconsistent
             })
         }
-    };
-    Ok(Chart {
-        points,
-        variation,
-        assurance,
-    })
+    }
 }
 
-/// The index ranges of the rebase groups: a new group starts at each rebase index.
+/// The centre line and limits of one rebase group.
+struct Limits {
+    mean: f64,
+    lower_limit: f64,
+    upper_limit: f64,
+    near_lower_limit: f64,
+    near_upper_limit: f64,
+}
+
+/// Each point of a rebase group against its limits, and the special cause that applies.
+struct Flags {
+    relative: Vec<i8>,
+    outside: Vec<bool>,
+    close: Vec<bool>,
+    causes: Vec<SpecialCause>,
+}
+
 fn rebase_groups(len: usize, rebase_at: &[usize]) -> Vec<std::ops::Range<usize>> {
     let mut starts: Vec<usize> = rebase_at
         .iter()
@@ -228,12 +290,7 @@ fn sign(x: f64) -> i8 {
     }
 }
 
-fn group_points(
-    values: &[f64],
-    group: usize,
-    options: &Options,
-    direction: Direction,
-) -> Vec<Point> {
+fn group_limits(values: &[f64], options: &Options) -> Limits {
     let fixed = options
         .fix_after_n_points
         .map_or(values.len(), |n| n.min(values.len()));
@@ -245,39 +302,60 @@ fn group_points(
         let cut = SCREEN * amr;
         amr = r_mean(ranges.iter().copied().filter(|&r| r < cut)).unwrap_or(f64::NAN);
     }
-    let lower_limit = mean - LIMIT * amr;
-    let upper_limit = mean + LIMIT * amr;
-    let near_lower_limit = mean - LIMIT_CLOSE * amr;
-    let near_upper_limit = mean + LIMIT_CLOSE * amr;
+    Limits {
+        mean,
+        lower_limit: mean - LIMIT * amr,
+        upper_limit: mean + LIMIT * amr,
+        near_lower_limit: mean - LIMIT_CLOSE * amr,
+        near_upper_limit: mean + LIMIT_CLOSE * amr,
+    }
+}
 
-    let relative: Vec<i8> = values.iter().map(|&y| sign(y - mean)).collect();
+fn group_flags(values: &[f64], limits: &Limits) -> Flags {
+    let relative: Vec<i8> = values.iter().map(|&y| sign(y - limits.mean)).collect();
     // Comparisons with NaN limits are false: no limits, no point outside or close to them.
     let outside: Vec<bool> = values
         .iter()
-        .map(|&y| y > upper_limit || y < lower_limit)
+        .map(|&y| y > limits.upper_limit || y < limits.lower_limit)
         .collect();
     let close: Vec<bool> = values
         .iter()
         .zip(&outside)
-        .map(|(&y, &out)| !out && (y < near_lower_limit || y > near_upper_limit))
+        .map(|(&y, &out)| !out && (y < limits.near_lower_limit || y > limits.near_upper_limit))
         .collect();
     let causes = special_causes(values, &relative, &close, &outside);
+    Flags {
+        relative,
+        outside,
+        close,
+        causes,
+    }
+}
+
+fn group_points(
+    values: &[f64],
+    group: usize,
+    options: &Options,
+    direction: Direction,
+) -> Vec<Point> {
+    let limits = group_limits(values, options);
+    let flags = group_flags(values, &limits);
     values
         .iter()
         .enumerate()
         .map(|(i, &value)| Point {
             value,
             rebase_group: group,
-            mean,
-            lower_limit,
-            upper_limit,
-            near_lower_limit,
-            near_upper_limit,
-            relative_to_mean: relative[i],
-            outside_limits: outside[i],
-            close_to_limits: close[i],
-            special_cause: causes[i],
-            point_type: point_type(causes[i], direction),
+            mean: limits.mean,
+            lower_limit: limits.lower_limit,
+            upper_limit: limits.upper_limit,
+            near_lower_limit: limits.near_lower_limit,
+            near_upper_limit: limits.near_upper_limit,
+            relative_to_mean: flags.relative[i],
+            outside_limits: flags.outside[i],
+            close_to_limits: flags.close[i],
+            special_cause: flags.causes[i],
+            point_type: point_type(flags.causes[i], direction),
         })
         .collect()
 }
@@ -342,29 +420,17 @@ pub fn part_of_seven(flags: &[i8]) -> Vec<bool> {
 /// the mean, at least two of which are close to the limits.
 pub fn two_in_three(close: &[bool], relative_to_mean: &[i8]) -> Vec<bool> {
     let n = close.len();
-    // Padded with two points either side that are neither close nor off the mean.
-    let at = |k: isize| -> (i32, i32) {
-        if k < 0 || k >= n as isize {
-            (0, 0)
-        } else {
-            let k = k as usize;
-            (i32::from(close[k]), i32::from(relative_to_mean[k]))
+    let mut covered = vec![false; n];
+    for start in 0..n.saturating_sub(2) {
+        let side = relative_to_mean[start];
+        let one_side =
+            side != 0 && relative_to_mean[start + 1] == side && relative_to_mean[start + 2] == side;
+        let near = close[start..start + 3].iter().filter(|c| **c).count();
+        if one_side && near >= 2 {
+            covered[start..start + 3].fill(true);
         }
-    };
-    let window = |from: isize| -> bool {
-        let (mut near, mut side) = (0, 0);
-        for k in from..from + 3 {
-            let (c, r) = at(k);
-            near += c;
-            side += r;
-        }
-        near >= 2 && side.abs() == 3
-    };
-    // Each window once: `windows[j]` starts at point j - 2.
-    let windows: Vec<bool> = (-2..n as isize).map(window).collect();
-    (0..n)
-        .map(|i| windows[i] || windows[i + 1] || windows[i + 2])
-        .collect()
+    }
+    covered
 }
 
 /// The first special cause that applies to each point (outside the limits, then a trend, then

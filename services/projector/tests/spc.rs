@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use projector::spc::{
-    chart, part_of_seven, point_type, seven_point_one_side_of_mean, seven_point_trend,
-    special_causes, Assurance, Direction, Options, PointType, SpecialCause,
+    chart, outline, part_of_seven, point_type, seven_point_one_side_of_mean, seven_point_trend,
+    special_causes, two_in_three, Assurance, Direction, Options, PointType, SpecialCause,
 };
 use proptest::prelude::*;
 
@@ -326,5 +326,45 @@ proptest! {
             let flagged = flags.iter().skip(i).take(7).any(|&f| f != 0);
             prop_assert_eq!(*point, flagged, "at {} of {:?}", i, flags);
         }
+    }
+
+    #[test]
+    fn two_in_three_covers_each_window_of_three_on_one_side_with_two_close(
+        points in prop::collection::vec((any::<bool>(), -1i8..2), 0..40),
+    ) {
+        let (close, relative): (Vec<bool>, Vec<i8>) = points.into_iter().unzip();
+        let covered = two_in_three(&close, &relative);
+        prop_assert_eq!(covered.len(), close.len());
+        for (i, point) in covered.iter().enumerate() {
+            // The windows of three consecutive points that hold point i.
+            let flagged = (i.saturating_sub(2)..=i)
+                .filter(|start| start + 3 <= close.len())
+                .any(|start| {
+                    let window = start..start + 3;
+                    let side = relative[start];
+                    side != 0
+                        && relative[window.clone()].iter().all(|r| *r == side)
+                        && close[window].iter().filter(|c| **c).count() >= 2
+                });
+            prop_assert_eq!(*point, flagged, "at {} of {:?} {:?}", i, close, relative);
+        }
+    }
+
+    /// The outline a view shows is the chart's, for any series, direction and standard.
+    #[test]
+    fn an_outline_is_its_charts_last_limits_and_point_types(
+        values in series(),
+        direction in prop_oneof![Just(Direction::Increase), Just(Direction::Decrease), Just(Direction::Neutral)],
+        target in prop::option::of(0.0..1000.0f64),
+    ) {
+        let full = chart(&values, direction, target, &Options::default()).expect("chart");
+        let outline = outline(&values, direction, target).expect("an outline");
+        let last = full.points.last().expect("points");
+        prop_assert_eq!(outline.mean.to_bits(), last.mean.to_bits());
+        prop_assert_eq!(outline.lower_limit.to_bits(), last.lower_limit.to_bits());
+        prop_assert_eq!(outline.upper_limit.to_bits(), last.upper_limit.to_bits());
+        prop_assert_eq!(outline.assurance, full.assurance);
+        let types: Vec<PointType> = full.points.iter().map(|p| p.point_type).collect();
+        prop_assert_eq!(outline.point_types, types);
     }
 }
