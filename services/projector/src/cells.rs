@@ -46,6 +46,16 @@ pub(crate) struct SeriesCells<'a> {
     pub(crate) cells: &'a [CellState],
 }
 
+impl<'a> SeriesCells<'a> {
+    /// The cells that are not empty, in period order, each with its headline value.
+    pub(crate) fn points(&self) -> impl Iterator<Item = (Period, f64, &'a CellState)> + use<'a> {
+        (self.periods.iter().zip(self.values))
+            .zip(self.cells)
+            .filter(|((_, value), _)| !value.is_nan())
+            .map(|((period, value), cell)| (*period, *value, cell))
+    }
+}
+
 impl Series {
     /// Where `key` is, or where it would go.
     fn position(&self, key: u64) -> Result<usize, usize> {

@@ -17,7 +17,7 @@ use proto_schema::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::cells::{CellState, Cells};
+use crate::cells::{CellState, Cells, SeriesCells};
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
 use crate::spc::{self, Direction};
@@ -749,10 +749,10 @@ impl Projection {
     }
 
     /// One metric's chart from its series.
-    fn chart_of(&self, metric: Id, periods: &[SeriesPoint<'_>]) -> Option<Spc> {
+    fn chart_of(&self, metric: Id, series: &SeriesCells<'_>) -> Option<Spc> {
         self.chart(
             metric,
-            periods.iter().map(|(period, value, _)| (*period, *value)),
+            series.points().map(|(period, value, _)| (period, value)),
         )
     }
 
@@ -874,11 +874,12 @@ impl Projection {
             });
         };
         for (&metric, periods) in series {
-            let Some((&(first, ..), &(period, _, latest))) = first_and_latest(periods) else {
+            let Some(((first, ..), (period, _, latest))) = first_and_latest(periods) else {
                 continue;
             };
             if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
-                let detail = if periods.len() == 1 {
+                let overdue = periods.points().count();
+                let detail = if overdue == 1 {
                     format!(
                         "{} return for {period} overdue",
                         self.names.name(*collection)
@@ -886,7 +887,7 @@ impl Projection {
                 } else {
                     format!(
                         "{} {} returns overdue, {first} to {period}",
-                        periods.len(),
+                        overdue,
                         self.names.name(*collection)
                     )
                 };
@@ -954,20 +955,15 @@ impl Projection {
     }
 
     /// The latest period with both an actual and a plan, when the actual is worse.
-    fn off_plan(
-        &self,
-        org: Id,
-        metric: Id,
-        actuals: &[SeriesPoint<'_>],
-    ) -> Option<(Period, String)> {
+    fn off_plan(&self, org: Id, metric: Id, actuals: &SeriesCells<'_>) -> Option<(Period, String)> {
         let planned = *self.derived_ids.get(&(Derived::Plan, metric))?;
         let leaves = self.leaves.get(&org)?;
         let polarity = self.metrics.get(&metric).map(|(_, _, p)| *p)?;
         let (period, actual, plan) = actuals
-            .iter()
+            .points()
             .filter_map(|(period, _, actual)| {
-                let plan = leaves.get(planned, *period).filter(|p| !p.sum.is_empty())?;
-                Some((*period, actual, plan))
+                let plan = leaves.get(planned, period).filter(|p| !p.sum.is_empty())?;
+                Some((period, actual, plan))
             })
             .max_by_key(|(period, ..)| period.end_order())?;
         let actual = actual.sum.summary(actual.kind, None);
@@ -1078,7 +1074,7 @@ impl Projection {
                 Some((name, (metric, self.standard(metric)?)))
             })
             .collect();
-        // A few metrics: a list is quicker to ask than a hash set, once per cell.
+        // A few metrics: a list is quicker to ask than a hash set.
         let wanted: Vec<Id> = standards.values().map(|(metric, _)| *metric).collect();
         let series = match cells {
             Some(cells) if !wanted.is_empty() => series_of(cells, |m| wanted.contains(&m)),
@@ -1099,7 +1095,7 @@ impl Projection {
                     alerts.push(alert(
                         AlertKind::StandardMissed,
                         name,
-                        *period,
+                        period,
                         None,
                         message,
                     ));
@@ -1387,47 +1383,37 @@ fn changed_metrics(changes: &[Change]) -> Vec<&str> {
     changed
 }
 
-/// Each metric's non-empty cells, in period order.
-type Series<'a> = BTreeMap<Id, Vec<SeriesPoint<'a>>>;
+/// Each metric's cells in period order: the metrics of a scope that something reads.
+type Series<'a> = BTreeMap<Id, SeriesCells<'a>>;
 /// One period of a series: its headline value and its cell.
 type SeriesPoint<'a> = (Period, f64, &'a CellState);
 
-/// The non-empty series of the metrics `wanted` in `cells`.
+/// The series of the metrics `wanted` in `cells`, lent where they are.
 fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
     cells
         .by_metric()
         .filter(|(metric, _)| wanted(*metric))
-        .filter_map(|(metric, series)| {
-            // Empty cells are NaN: the totals themselves are not read.
-            let mut points: Vec<SeriesPoint<'_>> = Vec::with_capacity(series.values.len());
-            points.extend(
-                (series.periods.iter().zip(series.values))
-                    .zip(series.cells)
-                    .filter(|((_, value), _)| !value.is_nan())
-                    .map(|((period, value), cell)| (*period, *value, cell)),
-            );
-            (!points.is_empty()).then_some((metric, points))
-        })
         .collect()
 }
 
-/// The first and latest periods of a series in period order, by when they end. Months sort
-/// before weeks and weeks before days, each kind in date order, so the first and latest are
-/// among the ends of each kind's run.
-fn first_and_latest<'s, 'c>(
-    periods: &'s [SeriesPoint<'c>],
-) -> Option<(&'s SeriesPoint<'c>, &'s SeriesPoint<'c>)> {
+/// The first and latest non-empty periods of a series, by when they end. Months sort before
+/// weeks and weeks before days, each kind in date order, so the first and latest are among the
+/// ends of each kind's run.
+fn first_and_latest<'c>(series: &SeriesCells<'c>) -> Option<(SeriesPoint<'c>, SeriesPoint<'c>)> {
     let kind = |period: &Period| std::mem::discriminant(period);
-    let (mut firsts, mut lasts) = (Vec::with_capacity(3), Vec::with_capacity(3));
-    let mut start = 0;
-    while let Some((period, ..)) = periods.get(start) {
-        let run = periods[start..].partition_point(|(p, ..)| kind(p) == kind(period));
-        firsts.push(&periods[start]);
-        lasts.push(&periods[start + run - 1]);
-        start += run;
+    let (mut firsts, mut lasts): (Vec<SeriesPoint<'c>>, Vec<SeriesPoint<'c>>) =
+        (Vec::with_capacity(3), Vec::with_capacity(3));
+    for point in series.points() {
+        match lasts.last_mut() {
+            Some(last) if kind(&last.0) == kind(&point.0) => *last = point,
+            _ => {
+                firsts.push(point);
+                lasts.push(point);
+            }
+        }
     }
     match (firsts.as_slice(), lasts.as_slice()) {
-        ([first], [last]) => Some((first, last)),
+        ([first], [last]) => Some((*first, *last)),
         _ => Some((
             firsts
                 .into_iter()
@@ -1485,7 +1471,8 @@ mod tests {
             periods.sort_unstable();
             periods.dedup();
             let cell = CellState { kind: ValueKind::Count, sum: Sum::default() };
-            let series: Vec<SeriesPoint<'_>> = periods.iter().map(|p| (*p, 0.0, &cell)).collect();
+            let (values, cells) = (vec![0.0; periods.len()], vec![cell; periods.len()]);
+            let series = SeriesCells { periods: &periods, values: &values, cells: &cells };
             let (first, latest) = first_and_latest(&series).expect("a series");
             prop_assert_eq!(Some(first.0), periods.iter().copied().min_by_key(|p| p.end_order()));
             prop_assert_eq!(Some(latest.0), periods.iter().copied().max_by_key(|p| p.end_order()));

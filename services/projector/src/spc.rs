@@ -280,14 +280,46 @@ fn r_mean(values: impl Iterator<Item = f64> + Clone) -> Option<f64> {
     Some(first + residual / n as f64)
 }
 
-fn sign(x: f64) -> i8 {
-    if x > 0.0 {
-        1
-    } else if x < 0.0 {
-        -1
-    } else {
-        0
+/// [`r_mean`] of two series at once. Each sum is a chain of additions that must be taken in
+/// order to give the same bits; two independent chains side by side run in about the time of
+/// one.
+fn r_mean_pair(a: &[f64], b: &[f64]) -> (Option<f64>, Option<f64>) {
+    let (sum_a, sum_b) = sum_pair(a, b, (0.0, 0.0));
+    let (first_a, first_b) = (sum_a / a.len() as f64, sum_b / b.len() as f64);
+    let (residual_a, residual_b) = sum_pair(a, b, (first_a, first_b));
+    let mean = |n: usize, first: f64, residual: f64| match n {
+        0 => None,
+        _ if !first.is_finite() => Some(first),
+        _ => Some(first + residual / n as f64),
+    };
+    (
+        mean(a.len(), first_a, residual_a),
+        mean(b.len(), first_b, residual_b),
+    )
+}
+
+/// (Σ (x - less.0) over `a`, Σ (x - less.1) over `b`), each summed in order from -0.0 as `sum`
+/// does. Subtracting 0.0 changes no value, -0.0 included.
+fn sum_pair(a: &[f64], b: &[f64], less: (f64, f64)) -> (f64, f64) {
+    let common = a.len().min(b.len());
+    let (mut sum_a, mut sum_b) = (-0.0, -0.0);
+    for (x, y) in a[..common].iter().zip(&b[..common]) {
+        sum_a += x - less.0;
+        sum_b += y - less.1;
     }
+    for x in &a[common..] {
+        sum_a += x - less.0;
+    }
+    for y in &b[common..] {
+        sum_b += y - less.1;
+    }
+    (sum_a, sum_b)
+}
+
+/// -1, 0 or 1 by the sign of `x` (0 for NaN). Without branches: series are noisy, and a
+/// branch on each point's sign is mispredicted as often as not.
+fn sign(x: f64) -> i8 {
+    i8::from(x > 0.0) - i8::from(x < 0.0)
 }
 
 fn group_limits(values: &[f64], options: &Options) -> Limits {
@@ -295,9 +327,9 @@ fn group_limits(values: &[f64], options: &Options) -> Limits {
         .fix_after_n_points
         .map_or(values.len(), |n| n.min(values.len()));
     let basis = &values[..fixed];
-    let mean = r_mean(basis.iter().copied()).unwrap_or(f64::NAN);
     let ranges: Vec<f64> = basis.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    let mut amr = r_mean(ranges.iter().copied()).unwrap_or(f64::NAN);
+    let (mean, amr) = r_mean_pair(basis, &ranges);
+    let (mean, mut amr) = (mean.unwrap_or(f64::NAN), amr.unwrap_or(f64::NAN));
     if !options.keep_outlying_ranges {
         let cut = SCREEN * amr;
         amr = r_mean(ranges.iter().copied().filter(|&r| r < cut)).unwrap_or(f64::NAN);
@@ -364,18 +396,16 @@ fn group_points(
 /// neither (0).
 pub fn seven_point_trend(y: &[f64]) -> Vec<i8> {
     // The length of the run of equal-signed steps ending at each point: six rising or six
-    // falling steps make seven points.
+    // falling steps make seven points. Arithmetic rather than branches, as in `sign`.
     let mut flags = Vec::with_capacity(y.len());
-    let (mut direction, mut steps) = (0i8, 0usize);
+    let (mut direction, mut steps) = (0i8, 0u32);
     for i in 0..y.len() {
         let step = if i == 0 { 0 } else { sign(y[i] - y[i - 1]) };
-        if step != 0 && step == direction {
-            steps += 1;
-        } else {
-            direction = step;
-            steps = usize::from(step != 0);
-        }
-        flags.push(if steps >= 6 { direction } else { 0 });
+        let moving = step != 0;
+        let continues = moving & (step == direction);
+        steps = u32::from(continues) * steps + u32::from(moving);
+        direction = step;
+        flags.push(direction * i8::from(steps >= 6));
     }
     flags
 }
@@ -420,17 +450,24 @@ pub fn part_of_seven(flags: &[i8]) -> Vec<bool> {
 /// the mean, at least two of which are close to the limits.
 pub fn two_in_three(close: &[bool], relative_to_mean: &[i8]) -> Vec<bool> {
     let n = close.len();
-    let mut covered = vec![false; n];
-    for start in 0..n.saturating_sub(2) {
-        let side = relative_to_mean[start];
-        let one_side =
-            side != 0 && relative_to_mean[start + 1] == side && relative_to_mean[start + 2] == side;
-        let near = close[start..start + 3].iter().filter(|c| **c).count();
-        if one_side && near >= 2 {
-            covered[start..start + 3].fill(true);
-        }
+    if n < 3 {
+        return vec![false; n];
     }
-    covered
+    // `&` rather than `&&`: every condition is cheap, and branching on each is not.
+    let windows: Vec<bool> = (relative_to_mean.windows(3).zip(close.windows(3)))
+        .map(|(side, near)| {
+            let one_side = (side[0] != 0) & (side[1] == side[0]) & (side[2] == side[0]);
+            let close_ones = u8::from(near[0]) + u8::from(near[1]) + u8::from(near[2]);
+            one_side & (close_ones >= 2)
+        })
+        .collect();
+    // Point i lies in the windows starting at i - 2, i - 1 and i.
+    (0..n)
+        .map(|i| {
+            let starting = |start: Option<usize>| start.and_then(|s| windows.get(s)) == Some(&true);
+            starting(i.checked_sub(2)) | starting(i.checked_sub(1)) | starting(Some(i))
+        })
+        .collect()
 }
 
 /// The first special cause that applies to each point (outside the limits, then a trend, then
