@@ -695,20 +695,21 @@ impl Projection {
 
     /// One metric's chart from its figures by period: months only, oldest first.
     fn chart(&self, metric: Id, figures: impl Iterator<Item = (Period, f64)>) -> Option<Spc> {
-        // Room for every figure up front: growing two vectors a point at a time was a tenth of
-        // the time spent drawing charts.
-        let (least, most) = figures.size_hint();
-        let (mut months, mut values) = (
-            Vec::with_capacity(most.unwrap_or(least)),
-            Vec::with_capacity(most.unwrap_or(least)),
-        );
-        for (period, value) in figures {
-            if matches!(period, Period::Month { .. }) {
-                months.push(period);
-                values.push(value);
-            }
-        }
-        if months.is_empty() {
+        let (months, values): (Vec<Period>, Vec<f64>) = figures
+            .filter(|(period, _)| matches!(period, Period::Month { .. }))
+            .unzip();
+        self.chart_of_months(metric, months.into_iter(), &values)
+    }
+
+    /// One metric's chart from its figures by month, oldest first: the months, and the values
+    /// as a slice for the arithmetic.
+    fn chart_of_months(
+        &self,
+        metric: Id,
+        months: impl Iterator<Item = Period>,
+        values: &[f64],
+    ) -> Option<Spc> {
+        if values.is_empty() {
             return None;
         }
         let (kind, standard, polarity) = self.metrics.get(&metric).copied()?;
@@ -731,9 +732,8 @@ impl Projection {
             variation: *chart.point_types.last()?,
             assurance: chart.assurance,
             points: months
-                .iter()
                 .zip(&chart.point_types)
-                .map(|(period, point_type)| (*period, *point_type))
+                .map(|(period, point_type)| (period, *point_type))
                 .collect(),
         })
     }
@@ -750,10 +750,18 @@ impl Projection {
 
     /// One metric's chart from its series.
     fn chart_of(&self, metric: Id, series: &SeriesCells<'_>) -> Option<Spc> {
-        self.chart(
-            metric,
-            series.points().map(|(period, value, _)| (period, value)),
-        )
+        // Months sort before weeks and days: a chart's months are where a series starts.
+        let months = series
+            .periods
+            .partition_point(|period| matches!(period, Period::Month { .. }));
+        let (periods, values) = (&series.periods[..months], &series.values[..months]);
+        let figures: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let months = periods
+            .iter()
+            .zip(values)
+            .filter(|(_, value)| !value.is_nan())
+            .map(|(period, _)| *period);
+        self.chart_of_months(metric, months, &figures)
     }
 
     /// Puts into each delta the chart now of every metric it changes. Charts are whole-series
@@ -1401,16 +1409,18 @@ fn series_of(cells: &Cells, wanted: impl Fn(Id) -> bool) -> Series<'_> {
 /// ends of each kind's run.
 fn first_and_latest<'c>(series: &SeriesCells<'c>) -> Option<(SeriesPoint<'c>, SeriesPoint<'c>)> {
     let kind = |period: &Period| std::mem::discriminant(period);
-    let (mut firsts, mut lasts): (Vec<SeriesPoint<'c>>, Vec<SeriesPoint<'c>>) =
-        (Vec::with_capacity(3), Vec::with_capacity(3));
-    for point in series.points() {
-        match lasts.last_mut() {
-            Some(last) if kind(&last.0) == kind(&point.0) => *last = point,
-            _ => {
-                firsts.push(point);
-                lasts.push(point);
-            }
+    let point = |at: usize| (series.periods[at], series.values[at], &series.cells[at]);
+    let filled = |at: &usize| !series.values[*at].is_nan();
+    let (mut firsts, mut lasts) = (Vec::with_capacity(3), Vec::with_capacity(3));
+    let mut start = 0;
+    while let Some(period) = series.periods.get(start) {
+        let end = start + series.periods[start..].partition_point(|p| kind(p) == kind(period));
+        if let Some(first) = (start..end).find(filled) {
+            let last = (start..end).rev().find(filled).unwrap_or(first);
+            firsts.push(point(first));
+            lasts.push(point(last));
         }
+        start = end;
     }
     match (firsts.as_slice(), lasts.as_slice()) {
         ([first], [last]) => Some((*first, *last)),
@@ -1466,16 +1476,22 @@ mod tests {
     proptest! {
         #[test]
         fn the_first_and_latest_are_those_by_the_end_order(
-            mut periods in prop::collection::vec(period(), 1..30),
+            mut periods in prop::collection::vec((period(), any::<bool>()), 1..30),
         ) {
-            periods.sort_unstable();
-            periods.dedup();
+            periods.sort_unstable_by_key(|(period, _)| *period);
+            periods.dedup_by_key(|(period, _)| *period);
             let cell = CellState { kind: ValueKind::Count, sum: Sum::default() };
-            let (values, cells) = (vec![0.0; periods.len()], vec![cell; periods.len()]);
+            // An empty cell's value is NaN; only the others count.
+            let (periods, values): (Vec<Period>, Vec<f64>) = periods
+                .into_iter()
+                .map(|(period, filled)| (period, if filled { 1.0 } else { f64::NAN }))
+                .unzip();
+            let cells = vec![cell; periods.len()];
             let series = SeriesCells { periods: &periods, values: &values, cells: &cells };
-            let (first, latest) = first_and_latest(&series).expect("a series");
-            prop_assert_eq!(Some(first.0), periods.iter().copied().min_by_key(|p| p.end_order()));
-            prop_assert_eq!(Some(latest.0), periods.iter().copied().max_by_key(|p| p.end_order()));
+            let filled = || periods.iter().zip(&values).filter(|(_, v)| !v.is_nan()).map(|(p, _)| *p);
+            let found = first_and_latest(&series);
+            prop_assert_eq!(found.map(|(first, _)| first.0), filled().min_by_key(|p| p.end_order()));
+            prop_assert_eq!(found.map(|(_, latest)| latest.0), filled().max_by_key(|p| p.end_order()));
         }
     }
 }
