@@ -723,7 +723,7 @@ impl Projection {
             ValueKind::Ratio => s.target as f64 / 100.0,
             _ => s.target as f64,
         });
-        let chart = spc::outline(&values, direction, target)?;
+        let chart = spc::outline(values, direction, target)?;
         let finite = |x: f64| x.is_finite().then_some(x);
         Some(Spc {
             mean: chart.mean,
