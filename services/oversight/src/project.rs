@@ -92,10 +92,9 @@ impl AlertTracker {
         tracker
     }
 
-    /// The alerts a published delta starts: conditions now holding that did not before, for the
-    /// metrics and returns the delta changed. Conditions of those that no longer hold end.
-    fn started(&mut self, projection: &Projection, delta: &Delta) -> Vec<Alert> {
-        let now = projection.alert_conditions(delta);
+    /// The alerts a published delta starts: of the conditions `now` holding for the metrics and
+    /// returns the delta changed, those that did not before. Conditions of those that no longer hold end.
+    fn started(&mut self, now: Vec<Alert>, delta: &Delta) -> Vec<Alert> {
         let now_keys: std::collections::HashSet<AlertKey> = now.iter().map(alert_key).collect();
         let holding = self.holding.entry(delta.scope.clone()).or_default();
         let standards: std::collections::HashSet<&str> =
@@ -225,6 +224,8 @@ async fn follow(
     checkpoints: &Checkpoints,
 ) -> anyhow::Result<()> {
     let nats = client.nats().clone();
+    // The batch before's charts, drawn on a core of their own while this one is folded.
+    let mut drawing: Option<tokio::task::JoinHandle<Drawn>> = None;
     loop {
         tokio::select! {
             batch = events.next_batch() => {
@@ -246,11 +247,17 @@ async fn follow(
                     }
                     pending.add(apply(state, &envelope));
                 }
-                let charts = state.analytics.then_some(&state.projection);
                 if state.analytics && state.alerts.is_none() {
                     state.alerts = Some(AlertTracker::start(&state.projection));
                 }
-                pending.publish(&nats, charts, state.alerts.as_mut()).await;
+                let batch = pending.prepare(&state.projection, state.analytics);
+                // Deltas go out in seq order: the batch before's first.
+                publish_drawn(drawing.take(), &nats, state.alerts.as_mut()).await;
+                if batch.has_charts() {
+                    drawing = Some(tokio::task::spawn_blocking(move || batch.draw()));
+                } else {
+                    batch.draw().publish(&nats, state.alerts.as_mut()).await;
+                }
                 record_applied(state, known_last);
                 save(checkpoints, state, checkpoints.every).await;
             }
@@ -262,10 +269,38 @@ async fn follow(
                 metrics::counter!(m::SNAPSHOT_REQUESTS, "outcome" => outcome).increment(1);
                 metrics::histogram!(m::SNAPSHOT_SECONDS).record(started.elapsed().as_secs_f64());
             }
+            drawn = async {
+                match drawing.as_mut() {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            }, if drawing.is_some() => {
+                drawing = None;
+                publish_drawn(Some(std::future::ready(drawn)), &nats, state.alerts.as_mut()).await;
+            }
             _ = stop.changed() => break,
         }
     }
+    publish_drawn(drawing.take(), &nats, state.alerts.as_mut()).await;
     Ok(())
+}
+
+/// Publishes a batch whose charts were being drawn, once they are.
+async fn publish_drawn<D>(
+    drawn: Option<D>,
+    nats: &async_nats::Client,
+    alerts: Option<&mut AlertTracker>,
+) where
+    D: std::future::IntoFuture<Output = Result<Drawn, tokio::task::JoinError>>,
+{
+    let Some(drawn) = drawn else { return };
+    match drawn.await {
+        Ok(drawn) => drawn.publish(nats, alerts).await,
+        // The deltas are lost; their consumers see the gap and take a snapshot.
+        Err(error) => {
+            warn!(%error, "drawing a batch's charts failed; its deltas are not published")
+        }
+    }
 }
 
 /// The projection from the latest checkpoint, if there is one and it belongs to this log;
@@ -463,32 +498,95 @@ impl PendingDeltas {
         }
     }
 
-    /// Publishes each scope's merged delta, with the charts now of the metrics it changes when
-    /// `charts` holds the projection (analytics on), and the alerts it starts.
-    async fn publish(
-        self,
-        nats: &async_nats::Client,
-        charts: Option<&Projection>,
-        mut alerts: Option<&mut AlertTracker>,
-    ) {
-        let mut scopes: Vec<Delta> = self.by_scope.into_values().collect();
-        scopes.sort_unstable_by(|a, b| a.scope.cmp(&b.scope));
-        for delta in &mut scopes {
+    /// The merged deltas, in scope order, with what drawing their charts and finding their
+    /// alerts needs from `projection` now, when `analytics` is on.
+    fn prepare(self, projection: &Projection, analytics: bool) -> Batch {
+        let mut deltas: Vec<Delta> = self.by_scope.into_values().collect();
+        deltas.sort_unstable_by(|a, b| a.scope.cmp(&b.scope));
+        for delta in &mut deltas {
             delta.compact();
         }
-        if let Some(projection) = charts {
-            projection.complete_all_charts(&mut scopes);
+        let work = analytics.then(|| {
+            deltas
+                .iter()
+                .map(|delta| {
+                    (
+                        projection.chart_work(delta),
+                        projection.standard_alerts(delta),
+                    )
+                })
+                .collect()
+        });
+        Batch {
+            deltas,
+            work,
+            clock: projection.alert_clock(),
         }
+    }
+}
+
+/// A batch's merged deltas, and what drawing their charts needs, taken from the state at the
+/// batch's end so that the drawing can run beside the fold of the next batch.
+struct Batch {
+    deltas: Vec<Delta>,
+    /// With analytics: each delta's chart work and the standards it finds missed.
+    work: Option<Vec<(projector::ChartWork, Vec<Alert>)>>,
+    clock: projector::AlertClock,
+}
+
+/// A batch's deltas, charts drawn, each with its alert conditions (with analytics).
+struct Drawn {
+    deltas: Vec<Delta>,
+    conditions: Option<Vec<Vec<Alert>>>,
+}
+
+impl Batch {
+    fn has_charts(&self) -> bool {
+        self.work.is_some()
+    }
+
+    /// Draws the charts into the deltas and finds their alert conditions: work for a core of
+    /// its own.
+    fn draw(self) -> Drawn {
+        let Batch {
+            mut deltas,
+            work,
+            clock,
+        } = self;
+        let conditions = work.map(|work| {
+            deltas
+                .iter_mut()
+                .zip(work)
+                .map(|(delta, (charts, mut conditions))| {
+                    charts.draw(delta);
+                    conditions.extend(clock.alerts_in(delta));
+                    conditions
+                })
+                .collect()
+        });
+        Drawn { deltas, conditions }
+    }
+}
+
+impl Drawn {
+    /// Publishes each delta, and the alerts it starts when `alerts` tracks them.
+    async fn publish(self, nats: &async_nats::Client, mut alerts: Option<&mut AlertTracker>) {
         let max_payload = nats.server_info().max_payload;
-        for delta in scopes {
-            if let Some(projection) = charts {
-                if let Some(tracker) = alerts.as_deref_mut() {
-                    for alert in tracker.started(projection, &delta) {
-                        let subject = subjects::alert(&alert.scope);
-                        match nats.publish(subject, Bytes::from(Encoding::Json.encode(&alert))).await {
-                            Ok(()) => metrics::counter!(m::ALERTS_PUBLISHED, "kind" => alert_kind(alert.kind)).increment(1),
-                            Err(error) => warn!(%error, "cannot publish an alert"),
+        let mut conditions = self.conditions.map(Vec::into_iter);
+        for delta in self.deltas {
+            let now = conditions.as_mut().and_then(Iterator::next);
+            if let (Some(tracker), Some(now)) = (alerts.as_deref_mut(), now) {
+                for alert in tracker.started(now, &delta) {
+                    let subject = subjects::alert(&alert.scope);
+                    match nats
+                        .publish(subject, Bytes::from(Encoding::Json.encode(&alert)))
+                        .await
+                    {
+                        Ok(()) => {
+                            metrics::counter!(m::ALERTS_PUBLISHED, "kind" => alert_kind(alert.kind))
+                                .increment(1)
                         }
+                        Err(error) => warn!(%error, "cannot publish an alert"),
                     }
                 }
             }

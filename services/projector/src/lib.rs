@@ -4,11 +4,13 @@
 //! fold goes on.
 
 mod cells;
+mod drawing;
 mod geography;
 mod names;
 mod projection;
 pub mod spc;
 mod sum;
 
-pub use projection::Projection;
+pub use drawing::ChartWork;
+pub use projection::{AlertClock, Projection};
 pub use sum::Sum;

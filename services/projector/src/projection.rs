@@ -11,16 +11,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    due_date, Alert, AlertKind, Assurance, Cell, Change, Date, Delta, Domain, Envelope, Event,
-    GeographyMode, Period, PointType, Polarity, Segment, SegmentDecision, Spc, Standard, Summary,
-    Trigger, TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    due_date, Alert, AlertKind, Cell, Change, Date, Delta, Domain, Envelope, Event, GeographyMode,
+    Period, PointType, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
+    TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{CellState, Cells, SeriesCells};
+use crate::drawing::{self, ChartInput, ChartSlot, ChartWork, SegmentMetric, SegmentWork};
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
-use crate::spc::{self, Direction};
+use crate::spc::Direction;
 
 /// (organisation, collection, period): the return whose latest revision counts.
 type ReturnKey = (Id, Id, Period);
@@ -169,13 +170,6 @@ const NO_PERIOD: Period = Period::Month { year: 0, month: 1 };
 
 /// How long after its due date an overdue return is still announced as news.
 const OVERDUE_NEWS_DAYS: i64 = 35;
-
-/// Deltas from which charts are drawn on several threads: fewer are drawn sooner than threads
-/// start.
-const PARALLEL_CHARTS_FROM: usize = 16;
-
-/// Points at which each segment starts: 1 with none, 2 from 1, 3 from 3, 4 from 6.
-const SEGMENT_FROM_POINTS: [u32; 3] = [1, 3, 6];
 
 /// What one entry touched, under the geography as reported: (scope, metric, period, organisation).
 type Touched = Vec<(Id, Id, Period, Id)>;
@@ -698,17 +692,12 @@ impl Projection {
         let (months, values): (Vec<Period>, Vec<f64>) = figures
             .filter(|(period, _)| matches!(period, Period::Month { .. }))
             .unzip();
-        self.chart_of_months(metric, months.into_iter(), &values)
+        drawing::draw(&self.chart_input(metric, months, values)?)
     }
 
-    /// One metric's chart from its figures by month, oldest first: the months, and the values
-    /// as a slice for the arithmetic.
-    fn chart_of_months(
-        &self,
-        metric: Id,
-        months: impl Iterator<Item = Period>,
-        values: &[f64],
-    ) -> Option<Spc> {
+    /// What one metric's chart is drawn from: its months and figures, oldest first, and how the
+    /// metric reads. `None` without months or for a metric not defined.
+    fn chart_input(&self, metric: Id, months: Vec<Period>, values: Vec<f64>) -> Option<ChartInput> {
         if values.is_empty() {
             return None;
         }
@@ -723,19 +712,38 @@ impl Projection {
             ValueKind::Ratio => s.target as f64 / 100.0,
             _ => s.target as f64,
         });
-        let chart = spc::outline(values, direction, target)?;
-        let finite = |x: f64| x.is_finite().then_some(x);
-        Some(Spc {
-            mean: chart.mean,
-            lower_limit: finite(chart.lower_limit),
-            upper_limit: finite(chart.upper_limit),
-            variation: *chart.point_types.last()?,
-            assurance: chart.assurance,
-            points: months
-                .zip(&chart.point_types)
-                .map(|(period, point_type)| (period, *point_type))
-                .collect(),
+        Some(ChartInput {
+            direction,
+            target,
+            months,
+            values,
         })
+    }
+
+    /// [`Projection::chart_input`] from a scope's series.
+    fn series_chart_input(&self, metric: Id, series: &SeriesCells<'_>) -> Option<ChartInput> {
+        let is_month = |period: &Period| matches!(period, Period::Month { .. });
+        // Months sort before weeks and days: a chart's months are where a series starts, and
+        // most series are months alone.
+        let months = match series.periods.last() {
+            Some(last) if is_month(last) => series.periods.len(),
+            _ => series.periods.partition_point(is_month),
+        };
+        let (periods, values) = (&series.periods[..months], &series.values[..months]);
+        // Copied whole unless some cell is empty (NaN): the common case is two copies of memory.
+        let (months, values) = if values.iter().any(|value| value.is_nan()) {
+            let mut filled = (Vec::with_capacity(months), Vec::with_capacity(months));
+            for (period, value) in periods.iter().zip(values) {
+                if !value.is_nan() {
+                    filled.0.push(*period);
+                    filled.1.push(*value);
+                }
+            }
+            filled
+        } else {
+            (periods.to_vec(), values.to_vec())
+        };
+        self.chart_input(metric, months, values)
     }
 
     /// A scope's running totals under the geography as reported: an organisation's own figures,
@@ -748,92 +756,47 @@ impl Projection {
         }
     }
 
-    /// One metric's chart from its series.
-    fn chart_of(&self, metric: Id, series: &SeriesCells<'_>) -> Option<Spc> {
-        // Months sort before weeks and days: a chart's months are where a series starts.
-        let months = series
-            .periods
-            .partition_point(|period| matches!(period, Period::Month { .. }));
-        let (periods, values) = (&series.periods[..months], &series.values[..months]);
-        let figures: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        let months = periods
-            .iter()
-            .zip(values)
-            .filter(|(_, value)| !value.is_nan())
-            .map(|(period, _)| *period);
-        self.chart_of_months(metric, months, &figures)
-    }
-
     /// Puts into each delta the chart now of every metric it changes. Charts are whole-series
     /// values, so filling them once for deltas merged over many entries gives what filling
     /// them per entry and merging would.
     pub fn complete_charts(&self, delta: &mut Delta) {
+        self.chart_work(delta).draw(delta);
+    }
+
+    /// What [`Projection::complete_charts`] reads of the state now, to draw later or elsewhere
+    /// with [`ChartWork::draw`]: the series of the metrics the delta changes and, for an
+    /// organisation, all its segment reads.
+    pub fn chart_work(&self, delta: &Delta) -> ChartWork {
         let Some(scope) = self.names.get(&delta.scope) else {
-            return;
+            return ChartWork::default();
         };
         let changed = changed_metrics(&delta.changes);
-        let changed_ids: Vec<Id> = changed.iter().filter_map(|m| self.names.get(m)).collect();
+        let changed_ids: Vec<Option<Id>> = changed.iter().map(|m| self.names.get(m)).collect();
         let segmented = self.has_segment(scope);
-        // One pass over the scope's cells for every series wanted: a segment reads them all.
+        // One pass over the scope's metrics for every series wanted: a segment reads them all.
         let series = self
             .cells_as_reported(scope)
             .map(|cells| {
                 series_of(cells, |metric| {
-                    (segmented && self.segment_reads(metric)) || changed_ids.contains(&metric)
+                    (segmented && self.segment_reads(metric)) || changed_ids.contains(&Some(metric))
                 })
             })
             .unwrap_or_default();
-        let mut charts: HashMap<Id, Option<Spc>> = changed_ids
-            .iter()
-            .map(|&metric| {
-                let chart = series
-                    .get(&metric)
-                    .and_then(|periods| self.chart_of(metric, periods));
-                (metric, chart)
-            })
-            .collect();
+        let mut work = ChartWork::default();
+        for (name, metric) in changed.into_iter().zip(changed_ids) {
+            let input =
+                metric.and_then(|metric| self.series_chart_input(metric, series.get(&metric)?));
+            work.charts.push(ChartSlot {
+                name: name.to_owned(),
+                metric,
+                input,
+                in_delta: true,
+            });
+        }
         if segmented {
-            delta.segment = Some(self.segment_from(scope, &series, &charts));
+            work.segment = Some(self.segment_work(scope, &series, &mut work.charts));
         }
-        for name in changed {
-            let chart = self
-                .names
-                .get(name)
-                .and_then(|metric| charts.remove(&metric))
-                .flatten();
-            delta.spc.insert(name.to_owned(), chart);
-        }
-    }
-
-    /// [`Projection::complete_charts`] for many deltas at once, spread over the machine's cores:
-    /// each delta's charts read the state and nothing else, so the deltas are independent, and
-    /// the thread folding the log is held up for a fraction of the time.
-    pub fn complete_all_charts(&self, deltas: &mut [Delta]) {
-        // Asking the system reads files (cgroup limits): once per process is enough.
-        static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let threads =
-            *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if threads < 2 || deltas.len() < PARALLEL_CHARTS_FROM {
-            for delta in deltas {
-                self.complete_charts(delta);
-            }
-            return;
-        }
-        let per_thread = deltas.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let mut parts = deltas.chunks_mut(per_thread);
-            let here = parts.next();
-            for part in parts {
-                scope.spawn(move || {
-                    for delta in part {
-                        self.complete_charts(delta);
-                    }
-                });
-            }
-            for delta in here.into_iter().flatten() {
-                self.complete_charts(delta);
-            }
-        });
+        work
     }
 
     /// An organisation has a segment once it has returned, planned or been decided on: each of
@@ -859,31 +822,36 @@ impl Projection {
             .get(&org)
             .map(|cells| series_of(cells, |metric| self.segment_reads(metric)))
             .unwrap_or_default();
-        self.segment_from(org, &series, &HashMap::default())
+        let mut work = ChartWork::default();
+        work.segment = Some(self.segment_work(org, &series, &mut work.charts));
+        work.draw_segment().unwrap_or_else(|| Segment {
+            suggested: 1,
+            triggers: Vec::new(),
+            decided: self.decisions.get(&org).cloned(),
+        })
     }
 
-    /// An organisation's segment from its series: each trigger from its own figures, charts
-    /// (those in `charts`, already drawn, or drawn here), plans and missing returns, the
-    /// suggestion from their points, and its region's decision.
-    fn segment_from(
+    /// An organisation's segment from its series, but for the triggers its charts add: each
+    /// trigger from its own figures, plans and missing returns, and its region's decision.
+    /// Charts not among `charts` already (those a delta carries) are added there to be drawn.
+    fn segment_work(
         &self,
         org: Id,
         series: &Series<'_>,
-        charts: &HashMap<Id, Option<Spc>>,
-    ) -> Segment {
-        let mut triggers = Vec::new();
-        let mut trigger = |kind, subject: Id, period, points, detail: String| {
-            triggers.push(Trigger {
+        charts: &mut Vec<ChartSlot>,
+    ) -> SegmentWork {
+        let mut metrics = Vec::new();
+        for (&metric, periods) in series {
+            let Some(((first, ..), (period, _, latest))) = first_and_latest(periods) else {
+                continue;
+            };
+            let name = self.names.name(metric).to_owned();
+            let trigger = |kind, subject: Id, period, points, detail: String| Trigger {
                 kind,
                 subject: self.names.name(subject).to_owned(),
                 period,
                 points,
                 detail,
-            });
-        };
-        for (&metric, periods) in series {
-            let Some(((first, ..), (period, _, latest))) = first_and_latest(periods) else {
-                continue;
             };
             if let Some((Derived::Missing, collection)) = self.derived.get(&metric) {
                 let overdue = periods.points().count();
@@ -899,65 +867,72 @@ impl Projection {
                         self.names.name(*collection)
                     )
                 };
-                trigger(TriggerKind::MissingReturn, *collection, period, 1, detail);
+                metrics.push(SegmentMetric {
+                    name,
+                    latest: period,
+                    before_chart: vec![trigger(
+                        TriggerKind::MissingReturn,
+                        *collection,
+                        period,
+                        1,
+                        detail,
+                    )],
+                    chart: None,
+                    after_chart: Vec::new(),
+                });
                 continue;
             }
             if self.derived.contains_key(&metric) {
                 continue;
             }
-            let standard = self.standard(metric);
-            if let Some(standard) = standard {
+            let mut before_chart = Vec::new();
+            if let Some(standard) = self.standard(metric) {
                 let summary = latest.sum.summary(latest.kind, Some(standard));
                 if summary.met == Some(false) {
                     let detail = format!(
                         "{} {}: {} against the standard {}",
-                        self.names.name(metric),
+                        name,
                         period,
                         headline(&summary),
                         show_standard(standard, latest.kind)
                     );
-                    trigger(TriggerKind::StandardMissed, metric, period, 1, detail);
+                    before_chart.push(trigger(
+                        TriggerKind::StandardMissed,
+                        metric,
+                        period,
+                        1,
+                        detail,
+                    ));
                 }
             }
-            let drawn;
-            let chart = match charts.get(&metric) {
-                Some(chart) => chart.as_ref(),
+            let chart = match charts.iter().position(|slot| slot.metric == Some(metric)) {
+                Some(at) => at,
                 None => {
-                    drawn = self.chart_of(metric, periods);
-                    drawn.as_ref()
+                    charts.push(ChartSlot {
+                        name: name.clone(),
+                        metric: Some(metric),
+                        input: self.series_chart_input(metric, periods),
+                        in_delta: false,
+                    });
+                    charts.len() - 1
                 }
             };
-            if let Some(chart) = chart {
-                let month = chart.points.last().map_or(period, |(month, _)| *month);
-                if chart.variation == PointType::SpecialCauseConcern {
-                    let detail = format!(
-                        "{} {month}: special cause of concern",
-                        self.names.name(metric)
-                    );
-                    trigger(TriggerKind::SpcConcern, metric, month, 1, detail);
-                }
-                if chart.assurance == Some(Assurance::ConsistentFail) {
-                    let detail = format!(
-                        "{}: the process limits lie beyond the standard; it will not be met without change",
-                        self.names.name(metric)
-                    );
-                    trigger(TriggerKind::ConsistentFail, metric, month, 1, detail);
-                }
-            }
+            let mut after_chart = Vec::new();
             if self.finance.contains(&metric) {
                 if let Some(off) = self.off_plan(org, metric, periods) {
-                    trigger(TriggerKind::OffPlan, metric, off.0, 2, off.1);
+                    after_chart.push(trigger(TriggerKind::OffPlan, metric, off.0, 2, off.1));
                 }
             }
+            metrics.push(SegmentMetric {
+                name,
+                latest: period,
+                before_chart,
+                chart: Some(chart),
+                after_chart,
+            });
         }
-        let points: u32 = triggers.iter().map(|t| u32::from(t.points)).sum();
-        let suggested = 1 + SEGMENT_FROM_POINTS
-            .iter()
-            .filter(|from| points >= **from)
-            .count() as u8;
-        Segment {
-            suggested,
-            triggers,
+        SegmentWork {
+            metrics,
             decided: self.decisions.get(&org).cloned(),
         }
     }
@@ -1055,6 +1030,14 @@ impl Projection {
     /// changed: the latest month missing its standard, the latest month a special cause of
     /// concern (from the delta's charts), and each return overdue.
     pub fn alert_conditions(&self, delta: &Delta) -> Vec<Alert> {
+        let mut alerts = self.standard_alerts(delta);
+        alerts.extend(self.alert_clock().alerts_in(delta));
+        alerts
+    }
+
+    /// The part of [`Projection::alert_conditions`] that reads the state: the latest month of
+    /// each metric the delta changes missing its standard.
+    pub fn standard_alerts(&self, delta: &Delta) -> Vec<Alert> {
         let Some(scope) = self.names.get(&delta.scope) else {
             return Vec::new();
         };
@@ -1110,43 +1093,15 @@ impl Projection {
                 }
             }
         }
-        for (name, chart) in &delta.spc {
-            let Some(chart) = chart else { continue };
-            let Some((month, _)) = chart.points.last() else {
-                continue;
-            };
-            if chart.variation == PointType::SpecialCauseConcern {
-                let message = format!(
-                    "{name} in {}, {month}: a special cause of concern",
-                    delta.scope
-                );
-                alerts.push(alert(AlertKind::SpcConcern, name, *month, None, message));
-            }
-        }
-        // Only returns fallen due lately: a backfill's old gaps are in the view, not news.
-        let recent = |change: &&Change| {
-            self.today - due_date(&change.metric, change.period).days_since_epoch()
-                <= OVERDUE_NEWS_DAYS
-        };
-        for change in delta
-            .missing
-            .iter()
-            .filter(|c| c.value.is_some())
-            .filter(recent)
-        {
-            let message = format!(
-                "{}'s {} return for {} is overdue",
-                change.organisation, change.metric, change.period
-            );
-            alerts.push(alert(
-                AlertKind::ReturnOverdue,
-                &change.metric,
-                change.period,
-                Some(change.organisation.clone()),
-                message,
-            ));
-        }
         alerts
+    }
+
+    /// What [`AlertClock::alerts_in`] needs of the state now.
+    pub fn alert_clock(&self) -> AlertClock {
+        AlertClock {
+            seq: self.seq,
+            today: self.today,
+        }
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
@@ -1375,6 +1330,68 @@ impl Projection {
                         )
                 })
         })
+    }
+}
+
+/// The seq and the log's date when a delta was made: with the delta alone they give the alerts
+/// its charts and missing returns raise, wherever and whenever the charts are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertClock {
+    seq: u64,
+    today: i64,
+}
+
+impl AlertClock {
+    /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
+    /// each of its charts a special cause of concern, and each return it finds overdue lately.
+    pub fn alerts_in(&self, delta: &Delta) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let alert = |kind, subject: &str, period, organisation: Option<String>, message| Alert {
+            scope: delta.scope.clone(),
+            seq: self.seq,
+            kind,
+            subject: subject.to_owned(),
+            period,
+            organisation,
+            message,
+        };
+        for (name, chart) in &delta.spc {
+            let Some(chart) = chart else { continue };
+            let Some((month, _)) = chart.points.last() else {
+                continue;
+            };
+            if chart.variation == PointType::SpecialCauseConcern {
+                let message = format!(
+                    "{name} in {}, {month}: a special cause of concern",
+                    delta.scope
+                );
+                alerts.push(alert(AlertKind::SpcConcern, name, *month, None, message));
+            }
+        }
+        // Only returns fallen due lately: a backfill's old gaps are in the view, not news.
+        let recent = |change: &&Change| {
+            self.today - due_date(&change.metric, change.period).days_since_epoch()
+                <= OVERDUE_NEWS_DAYS
+        };
+        for change in delta
+            .missing
+            .iter()
+            .filter(|c| c.value.is_some())
+            .filter(recent)
+        {
+            let message = format!(
+                "{}'s {} return for {} is overdue",
+                change.organisation, change.metric, change.period
+            );
+            alerts.push(alert(
+                AlertKind::ReturnOverdue,
+                &change.metric,
+                change.period,
+                Some(change.organisation.clone()),
+                message,
+            ));
+        }
+        alerts
     }
 }
 

@@ -1,0 +1,159 @@
+//! Drawing a delta's charts and its organisation's segment from what they read of the state,
+//! taken when the delta was made ([`crate::Projection::chart_work`]). The work owns its inputs,
+//! so it can be drawn on another thread while the fold goes on with the next entries: drawing
+//! is most of the cost of analytics, and the fold cannot use a second core.
+
+use proto_schema::{
+    Assurance, Delta, Period, PointType, Segment, SegmentDecision, Spc, Trigger, TriggerKind,
+};
+
+use crate::names::Id;
+use crate::spc::{self, Direction};
+
+/// Points at which each segment starts: 1 with none, 2 from 1, 3 from 3, 4 from 6.
+const SEGMENT_FROM_POINTS: [u32; 3] = [1, 3, 6];
+
+/// A delta's charts and segment, ready to draw.
+#[derive(Debug, Default)]
+pub struct ChartWork {
+    /// The charts the delta carries, then those only its segment reads.
+    pub(crate) charts: Vec<ChartSlot>,
+    pub(crate) segment: Option<SegmentWork>,
+}
+
+/// One chart to draw.
+#[derive(Debug)]
+pub(crate) struct ChartSlot {
+    pub(crate) name: String,
+    pub(crate) metric: Option<Id>,
+    /// `None` where there is nothing to chart (no months, or a metric not defined).
+    pub(crate) input: Option<ChartInput>,
+    /// Whether the delta carries it (it changes the metric), or only its segment reads it.
+    pub(crate) in_delta: bool,
+}
+
+/// A series' months and figures, oldest first, and how to read them.
+#[derive(Debug)]
+pub(crate) struct ChartInput {
+    pub(crate) direction: Direction,
+    /// The standard in the unit of the figures.
+    pub(crate) target: Option<f64>,
+    pub(crate) months: Vec<Period>,
+    pub(crate) values: Vec<f64>,
+}
+
+/// An organisation's segment, but for the triggers its charts add.
+#[derive(Debug)]
+pub(crate) struct SegmentWork {
+    /// Each metric the segment reads, in the order its triggers are listed.
+    pub(crate) metrics: Vec<SegmentMetric>,
+    pub(crate) decided: Option<SegmentDecision>,
+}
+
+/// One metric's triggers: those from the state before those from its chart, then the rest.
+#[derive(Debug)]
+pub(crate) struct SegmentMetric {
+    pub(crate) name: String,
+    /// The metric's latest period, for a chart trigger when the chart has no months.
+    pub(crate) latest: Period,
+    pub(crate) before_chart: Vec<Trigger>,
+    /// Which of the work's charts is this metric's.
+    pub(crate) chart: Option<usize>,
+    pub(crate) after_chart: Vec<Trigger>,
+}
+
+impl ChartWork {
+    /// Draws the charts and segment into `delta`.
+    pub fn draw(self, delta: &mut Delta) {
+        let charts: Vec<Option<Spc>> = self
+            .charts
+            .iter()
+            .map(|slot| slot.input.as_ref().and_then(draw))
+            .collect();
+        if let Some(segment) = self.segment {
+            delta.segment = Some(segment.assemble(&charts));
+        }
+        for (slot, chart) in self.charts.into_iter().zip(charts) {
+            if slot.in_delta {
+                delta.spc.insert(slot.name, chart);
+            }
+        }
+    }
+
+    /// The segment alone, charts drawn as it needs them.
+    pub(crate) fn draw_segment(self) -> Option<Segment> {
+        let charts: Vec<Option<Spc>> = self
+            .charts
+            .iter()
+            .map(|slot| slot.input.as_ref().and_then(draw))
+            .collect();
+        self.segment.map(|segment| segment.assemble(&charts))
+    }
+}
+
+/// One chart: SPC over the figures, each month with its point type.
+pub(crate) fn draw(input: &ChartInput) -> Option<Spc> {
+    let chart = spc::outline(&input.values, input.direction, input.target)?;
+    let finite = |x: f64| x.is_finite().then_some(x);
+    Some(Spc {
+        mean: chart.mean,
+        lower_limit: finite(chart.lower_limit),
+        upper_limit: finite(chart.upper_limit),
+        variation: *chart.point_types.last()?,
+        assurance: chart.assurance,
+        points: input
+            .months
+            .iter()
+            .zip(&chart.point_types)
+            .map(|(period, point_type)| (*period, *point_type))
+            .collect(),
+    })
+}
+
+impl SegmentWork {
+    fn assemble(self, charts: &[Option<Spc>]) -> Segment {
+        let mut triggers = Vec::new();
+        for metric in self.metrics {
+            triggers.extend(metric.before_chart);
+            let chart = metric
+                .chart
+                .and_then(|at| charts.get(at))
+                .and_then(Option::as_ref);
+            if let Some(chart) = chart {
+                let month = chart
+                    .points
+                    .last()
+                    .map_or(metric.latest, |(month, _)| *month);
+                let trigger = |kind, detail| Trigger {
+                    kind,
+                    subject: metric.name.clone(),
+                    period: month,
+                    points: 1,
+                    detail,
+                };
+                if chart.variation == PointType::SpecialCauseConcern {
+                    let detail = format!("{} {month}: special cause of concern", metric.name);
+                    triggers.push(trigger(TriggerKind::SpcConcern, detail));
+                }
+                if chart.assurance == Some(Assurance::ConsistentFail) {
+                    let detail = format!(
+                        "{}: the process limits lie beyond the standard; it will not be met without change",
+                        metric.name
+                    );
+                    triggers.push(trigger(TriggerKind::ConsistentFail, detail));
+                }
+            }
+            triggers.extend(metric.after_chart);
+        }
+        let points: u32 = triggers.iter().map(|t| u32::from(t.points)).sum();
+        let suggested = 1 + SEGMENT_FROM_POINTS
+            .iter()
+            .filter(|from| points >= **from)
+            .count() as u8;
+        Segment {
+            suggested,
+            triggers,
+            decided: self.decided,
+        }
+    }
+}
