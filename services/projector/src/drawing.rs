@@ -4,7 +4,8 @@
 //! is most of the cost of analytics, and the fold cannot use a second core.
 
 use proto_schema::{
-    Assurance, Delta, Period, PointType, Segment, SegmentDecision, Spc, Trigger, TriggerKind,
+    Assurance, Delta, Period, PointType, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
+    TriggerKind, Value, ValueKind,
 };
 
 use crate::names::Id;
@@ -53,13 +54,23 @@ pub(crate) struct SegmentWork {
 /// One metric's triggers: those from the state before those from its chart, then the rest.
 #[derive(Debug)]
 pub(crate) struct SegmentMetric {
-    pub(crate) name: String,
     /// The metric's latest period, for a chart trigger when the chart has no months.
     pub(crate) latest: Period,
     pub(crate) before_chart: Vec<Trigger>,
-    /// Which of the work's charts is this metric's.
+    /// The latest period's standard missed, put in words with the chart's triggers.
+    pub(crate) standard_missed: Option<MissedStandard>,
+    /// Which of the work's charts is this metric's (it names the metric).
     pub(crate) chart: Option<usize>,
     pub(crate) after_chart: Vec<Trigger>,
+}
+
+/// A metric's latest period against its standard, missed.
+#[derive(Debug)]
+pub(crate) struct MissedStandard {
+    pub(crate) period: Period,
+    pub(crate) summary: Summary,
+    pub(crate) standard: Standard,
+    pub(crate) kind: ValueKind,
 }
 
 impl ChartWork {
@@ -71,7 +82,7 @@ impl ChartWork {
             .map(|slot| slot.input.as_ref().and_then(draw))
             .collect();
         if let Some(segment) = self.segment {
-            delta.segment = Some(segment.assemble(&charts));
+            delta.segment = Some(segment.assemble(&self.charts, &charts));
         }
         for (slot, chart) in self.charts.into_iter().zip(charts) {
             if slot.in_delta {
@@ -87,7 +98,8 @@ impl ChartWork {
             .iter()
             .map(|slot| slot.input.as_ref().and_then(draw))
             .collect();
-        self.segment.map(|segment| segment.assemble(&charts))
+        let slots = &self.charts;
+        self.segment.map(|segment| segment.assemble(slots, &charts))
     }
 }
 
@@ -111,10 +123,30 @@ pub(crate) fn draw(input: &ChartInput) -> Option<Spc> {
 }
 
 impl SegmentWork {
-    fn assemble(self, charts: &[Option<Spc>]) -> Segment {
+    /// The segment, with the charts drawn for `slots`.
+    fn assemble(self, slots: &[ChartSlot], charts: &[Option<Spc>]) -> Segment {
         let mut triggers = Vec::new();
         for metric in self.metrics {
             triggers.extend(metric.before_chart);
+            let name = metric
+                .chart
+                .and_then(|at| slots.get(at))
+                .map_or("", |slot| slot.name.as_str());
+            if let Some(missed) = metric.standard_missed {
+                let detail = format!(
+                    "{name} {}: {} against the standard {}",
+                    missed.period,
+                    headline(&missed.summary),
+                    show_standard(missed.standard, missed.kind)
+                );
+                triggers.push(Trigger {
+                    kind: TriggerKind::StandardMissed,
+                    subject: name.to_owned(),
+                    period: missed.period,
+                    points: 1,
+                    detail,
+                });
+            }
             let chart = metric
                 .chart
                 .and_then(|at| charts.get(at))
@@ -126,19 +158,18 @@ impl SegmentWork {
                     .map_or(metric.latest, |(month, _)| *month);
                 let trigger = |kind, detail| Trigger {
                     kind,
-                    subject: metric.name.clone(),
+                    subject: name.to_owned(),
                     period: month,
                     points: 1,
                     detail,
                 };
                 if chart.variation == PointType::SpecialCauseConcern {
-                    let detail = format!("{} {month}: special cause of concern", metric.name);
+                    let detail = format!("{name} {month}: special cause of concern");
                     triggers.push(trigger(TriggerKind::SpcConcern, detail));
                 }
                 if chart.assurance == Some(Assurance::ConsistentFail) {
                     let detail = format!(
-                        "{}: the process limits lie beyond the standard; it will not be met without change",
-                        metric.name
+                        "{name}: the process limits lie beyond the standard; it will not be met without change"
                     );
                     triggers.push(trigger(TriggerKind::ConsistentFail, detail));
                 }
@@ -155,5 +186,27 @@ impl SegmentWork {
             triggers,
             decided: self.decided,
         }
+    }
+}
+
+/// A summary's headline figure as people read it.
+pub(crate) fn headline(summary: &Summary) -> String {
+    match summary.total {
+        Value::Ratio { .. } => format!("{:.2}%", summary.value),
+        Value::Money { pence } => format!("£{:.0}", pence as f64 / 100.0),
+        Value::Duration { .. } => format!("{:.0} s", summary.value),
+        Value::Count(n) => n.to_string(),
+    }
+}
+
+/// A standard as people read it, in the unit of the headline figure.
+pub(crate) fn show_standard(standard: Standard, kind: ValueKind) -> String {
+    let sign = match standard.comparison {
+        proto_schema::Comparison::AtLeast => "at least",
+        proto_schema::Comparison::AtMost => "at most",
+    };
+    match kind {
+        ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
+        _ => format!("{sign} {}", standard.target),
     }
 }

@@ -18,7 +18,10 @@ use proto_schema::{
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{CellState, Cells, SeriesCells};
-use crate::drawing::{self, ChartInput, ChartSlot, ChartWork, SegmentMetric, SegmentWork};
+use crate::drawing::{
+    self, headline, show_standard, ChartInput, ChartSlot, ChartWork, MissedStandard, SegmentMetric,
+    SegmentWork,
+};
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
 use crate::spc::Direction;
@@ -845,7 +848,6 @@ impl Projection {
             let Some(((first, ..), (period, _, latest))) = first_and_latest(periods) else {
                 continue;
             };
-            let name = self.names.name(metric).to_owned();
             let trigger = |kind, subject: Id, period, points, detail: String| Trigger {
                 kind,
                 subject: self.names.name(subject).to_owned(),
@@ -868,8 +870,8 @@ impl Projection {
                     )
                 };
                 metrics.push(SegmentMetric {
-                    name,
                     latest: period,
+                    standard_missed: None,
                     before_chart: vec![trigger(
                         TriggerKind::MissingReturn,
                         *collection,
@@ -885,31 +887,20 @@ impl Projection {
             if self.derived.contains_key(&metric) {
                 continue;
             }
-            let mut before_chart = Vec::new();
-            if let Some(standard) = self.standard(metric) {
+            let standard_missed = self.standard(metric).and_then(|standard| {
                 let summary = latest.sum.summary(latest.kind, Some(standard));
-                if summary.met == Some(false) {
-                    let detail = format!(
-                        "{} {}: {} against the standard {}",
-                        name,
-                        period,
-                        headline(&summary),
-                        show_standard(standard, latest.kind)
-                    );
-                    before_chart.push(trigger(
-                        TriggerKind::StandardMissed,
-                        metric,
-                        period,
-                        1,
-                        detail,
-                    ));
-                }
-            }
+                (summary.met == Some(false)).then_some(MissedStandard {
+                    period,
+                    summary,
+                    standard,
+                    kind: latest.kind,
+                })
+            });
             let chart = match charts.iter().position(|slot| slot.metric == Some(metric)) {
                 Some(at) => at,
                 None => {
                     charts.push(ChartSlot {
-                        name: name.clone(),
+                        name: self.names.name(metric).to_owned(),
                         metric: Some(metric),
                         input: self.series_chart_input(metric, periods),
                         in_delta: false,
@@ -924,9 +915,9 @@ impl Projection {
                 }
             }
             metrics.push(SegmentMetric {
-                name,
                 latest: period,
-                before_chart,
+                before_chart: Vec::new(),
+                standard_missed,
                 chart: Some(chart),
                 after_chart,
             });
@@ -1428,49 +1419,36 @@ fn first_and_latest<'c>(series: &SeriesCells<'c>) -> Option<(SeriesPoint<'c>, Se
     let kind = |period: &Period| std::mem::discriminant(period);
     let point = |at: usize| (series.periods[at], series.values[at], &series.cells[at]);
     let filled = |at: &usize| !series.values[*at].is_nan();
-    let (mut firsts, mut lasts) = (Vec::with_capacity(3), Vec::with_capacity(3));
+    // At most one run of each kind of period: no list to allocate.
+    let mut ends: [Option<(SeriesPoint<'c>, SeriesPoint<'c>)>; 3] = [None; 3];
+    let mut runs = 0;
     let mut start = 0;
     while let Some(period) = series.periods.get(start) {
         let end = start + series.periods[start..].partition_point(|p| kind(p) == kind(period));
         if let Some(first) = (start..end).find(filled) {
             let last = (start..end).rev().find(filled).unwrap_or(first);
-            firsts.push(point(first));
-            lasts.push(point(last));
+            if let Some(slot) = ends.get_mut(runs) {
+                *slot = Some((point(first), point(last)));
+                runs += 1;
+            }
         }
         start = end;
     }
-    match (firsts.as_slice(), lasts.as_slice()) {
-        ([first], [last]) => Some((*first, *last)),
-        _ => Some((
-            firsts
-                .into_iter()
-                .min_by_key(|(period, ..)| period.end_order())?,
-            lasts
-                .into_iter()
-                .max_by_key(|(period, ..)| period.end_order())?,
-        )),
+    let mut found = ends.into_iter().flatten();
+    if runs == 1 {
+        return found.next();
     }
-}
-
-/// A summary's headline figure as people read it.
-fn headline(summary: &Summary) -> String {
-    match summary.total {
-        Value::Ratio { .. } => format!("{:.2}%", summary.value),
-        Value::Money { pence } => format!("£{:.0}", pence as f64 / 100.0),
-        Value::Duration { .. } => format!("{:.0} s", summary.value),
-        Value::Count(n) => n.to_string(),
-    }
-}
-
-fn show_standard(standard: Standard, kind: ValueKind) -> String {
-    let sign = match standard.comparison {
-        proto_schema::Comparison::AtLeast => "at least",
-        proto_schema::Comparison::AtMost => "at most",
-    };
-    match kind {
-        ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
-        _ => format!("{sign} {}", standard.target),
-    }
+    let found: Vec<_> = found.collect();
+    Some((
+        found
+            .iter()
+            .map(|(first, _)| *first)
+            .min_by_key(|(period, ..)| period.end_order())?,
+        found
+            .iter()
+            .map(|(_, last)| *last)
+            .max_by_key(|(period, ..)| period.end_order())?,
+    ))
 }
 
 #[cfg(test)]
