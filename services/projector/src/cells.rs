@@ -20,12 +20,48 @@ pub(crate) struct CellState {
 /// [`period_key`]) to find it by, the periods, the headline values (NaN for an empty cell) and
 /// the totals. A chart reads only the periods and values: two short runs of memory rather than
 /// a stride through every total.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 struct Series {
     keys: Vec<u64>,
     periods: Vec<Period>,
     values: Vec<f64>,
     cells: Vec<CellState>,
+}
+
+/// Saved as its periods and totals only: the keys and values follow from them.
+impl Serialize for Series {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.periods, &self.cells).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Series {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Series, D::Error> {
+        let (periods, cells): (Vec<Period>, Vec<CellState>) =
+            Deserialize::deserialize(deserializer)?;
+        let keys: Vec<u64> = periods.iter().copied().map(period_key).collect();
+        if periods.len() != cells.len() || !keys.is_sorted_by(|a, b| a < b) {
+            return Err(serde::de::Error::custom(
+                "a series' periods must be in order, one per total",
+            ));
+        }
+        let values = cells.iter().map(headline_value).collect();
+        Ok(Series {
+            keys,
+            periods,
+            values,
+            cells,
+        })
+    }
+}
+
+/// A cell's headline value as a series holds it: NaN when the cell is empty.
+fn headline_value(cell: &CellState) -> f64 {
+    if cell.sum.is_empty() {
+        f64::NAN
+    } else {
+        cell.sum.value(cell.kind)
+    }
 }
 
 /// The values follow from the totals (and are NaN where empty, which equals nothing).
@@ -95,11 +131,7 @@ impl Series {
     fn change(&mut self, at: usize, change: impl FnOnce(&mut Sum)) {
         let cell = &mut self.cells[at];
         change(&mut cell.sum);
-        self.values[at] = if cell.sum.is_empty() {
-            f64::NAN
-        } else {
-            cell.sum.value(cell.kind)
-        };
+        self.values[at] = headline_value(cell);
     }
 }
 
@@ -286,6 +318,16 @@ mod tests {
                 }
             }
             prop_assert_eq!(cells.get(9, Period::Month { year: 2020, month: 1 }), None);
+            // Saved without its keys and values, a series comes back with them.
+            let bytes = postcard::to_stdvec(&cells).expect("cells encode");
+            let restored: Cells = postcard::from_bytes(&bytes).expect("cells decode");
+            prop_assert_eq!(&restored, &cells);
+            for ((_, held), (_, back)) in cells.by_metric().zip(restored.by_metric()) {
+                prop_assert_eq!(held.values.len(), back.values.len());
+                for (a, b) in held.values.iter().zip(back.values) {
+                    prop_assert!(a.total_cmp(b).is_eq());
+                }
+            }
         }
     }
 }

@@ -183,7 +183,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 5;
+const CHECKPOINT_FORMAT: u16 = 6;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
