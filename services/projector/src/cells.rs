@@ -257,6 +257,20 @@ impl<T> Retain for Vec<T> {
     }
 }
 
+/// Any period, of each kind, for property tests here and in the projection.
+#[cfg(test)]
+pub(crate) fn any_period() -> impl proptest::strategy::Strategy<Value = Period> {
+    use proptest::strategy::Strategy;
+    (0u8..3, 1900i32..2100, 1u32..13, 1u32..29).prop_map(|(kind, year, a, b)| {
+        let text = match kind {
+            0 => format!("{year:04}-{a:02}"),
+            1 => format!("{year:04}-W{:02}", a * 4),
+            _ => format!("{year:04}-{a:02}-{b:02}"),
+        };
+        Period::parse(&text).unwrap_or(Period::Month { year, month: 1 })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,17 +282,6 @@ mod tests {
             (2015..2025i32, 1..=12u8).prop_map(|(year, month)| Period::Month { year, month }),
             (2015..2025i32, 1..=52u8).prop_map(|(year, week)| Period::Week { year, week }),
         ]
-    }
-
-    fn any_period() -> impl Strategy<Value = Period> {
-        (0u8..3, 1900i32..2100, 1u32..13, 1u32..29).prop_map(|(kind, year, a, b)| {
-            let text = match kind {
-                0 => format!("{year:04}-{a:02}"),
-                1 => format!("{year:04}-W{:02}", a * 4),
-                _ => format!("{year:04}-{a:02}-{b:02}"),
-            };
-            Period::parse(&text).unwrap_or(Period::Month { year, month: 1 })
-        })
     }
 
     proptest! {

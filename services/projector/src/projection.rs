@@ -1038,14 +1038,9 @@ impl Projection {
             self.as_reported.scopes.get(&scope).map(|s| &s.cells)
         };
         let mut alerts = Vec::new();
-        let alert = |kind, subject: &str, period, organisation: Option<String>, message| Alert {
-            scope: delta.scope.clone(),
-            seq: self.seq,
-            kind,
-            subject: subject.to_owned(),
-            period,
-            organisation,
-            message,
+        let clock = self.alert_clock();
+        let alert = |kind, subject: &str, period, organisation, message| {
+            clock.alert(delta, kind, subject, period, organisation, message)
         };
         // The metrics changed that have a standard, and the latest period of each.
         let changed = changed_metrics(&delta.changes);
@@ -1333,11 +1328,17 @@ pub struct AlertClock {
 }
 
 impl AlertClock {
-    /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
-    /// each of its charts a special cause of concern, and each return it finds overdue lately.
-    pub fn alerts_in(&self, delta: &Delta) -> Vec<Alert> {
-        let mut alerts = Vec::new();
-        let alert = |kind, subject: &str, period, organisation: Option<String>, message| Alert {
+    /// An alert in `delta`'s scope, at this seq.
+    fn alert(
+        &self,
+        delta: &Delta,
+        kind: AlertKind,
+        subject: &str,
+        period: Period,
+        organisation: Option<String>,
+        message: String,
+    ) -> Alert {
+        Alert {
             scope: delta.scope.clone(),
             seq: self.seq,
             kind,
@@ -1345,6 +1346,15 @@ impl AlertClock {
             period,
             organisation,
             message,
+        }
+    }
+
+    /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
+    /// each of its charts a special cause of concern, and each return it finds overdue lately.
+    pub fn alerts_in(&self, delta: &Delta) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let alert = |kind, subject: &str, period, organisation, message| {
+            self.alert(delta, kind, subject, period, organisation, message)
         };
         for (name, chart) in &delta.spc {
             let Some(chart) = chart else { continue };
@@ -1454,24 +1464,14 @@ fn first_and_latest<'c>(series: &SeriesCells<'c>) -> Option<(SeriesPoint<'c>, Se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cells::any_period;
     use crate::sum::Sum;
     use proptest::prelude::*;
-
-    fn period() -> impl Strategy<Value = Period> {
-        (0u8..3, 1990i32..2040, 1u32..13, 1u32..29).prop_map(|(kind, year, a, b)| {
-            let text = match kind {
-                0 => format!("{year:04}-{a:02}"),
-                1 => format!("{year:04}-W{:02}", a * 4),
-                _ => format!("{year:04}-{a:02}-{b:02}"),
-            };
-            Period::parse(&text).unwrap_or(Period::Month { year, month: 1 })
-        })
-    }
 
     proptest! {
         #[test]
         fn the_first_and_latest_are_those_by_the_end_order(
-            mut periods in prop::collection::vec((period(), any::<bool>()), 1..30),
+            mut periods in prop::collection::vec((any_period(), any::<bool>()), 1..30),
         ) {
             periods.sort_unstable_by_key(|(period, _)| *period);
             periods.dedup_by_key(|(period, _)| *period);
