@@ -93,7 +93,8 @@ impl AlertTracker {
     }
 
     /// The alerts a published delta starts: of the conditions `now` holding for the metrics and
-    /// returns the delta changed, those that did not before. Conditions of those that no longer hold end.
+    /// returns the delta changed, those that did not hold before. Conditions of those that no
+    /// longer hold end.
     fn started(&mut self, now: Vec<Alert>, delta: &Delta) -> Vec<Alert> {
         let now_keys: std::collections::HashSet<AlertKey> = now.iter().map(alert_key).collect();
         let holding = self.holding.entry(delta.scope.clone()).or_default();
