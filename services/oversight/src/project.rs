@@ -253,7 +253,9 @@ async fn follow(
                 }
                 let batch = pending.prepare(&state.projection, state.analytics);
                 // Deltas go out in seq order: the batch before's first.
-                publish_drawn(drawing.take(), &nats, state.alerts.as_mut()).await;
+                if let Some(previous) = drawing.take() {
+                    publish_drawn(previous.await, &nats, state.alerts.as_mut()).await;
+                }
                 if batch.has_charts() {
                     drawing = Some(tokio::task::spawn_blocking(move || batch.draw()));
                 } else {
@@ -277,25 +279,24 @@ async fn follow(
                 }
             }, if drawing.is_some() => {
                 drawing = None;
-                publish_drawn(Some(std::future::ready(drawn)), &nats, state.alerts.as_mut()).await;
+                publish_drawn(drawn, &nats, state.alerts.as_mut()).await;
             }
             _ = stop.changed() => break,
         }
     }
-    publish_drawn(drawing.take(), &nats, state.alerts.as_mut()).await;
+    if let Some(last) = drawing.take() {
+        publish_drawn(last.await, &nats, state.alerts.as_mut()).await;
+    }
     Ok(())
 }
 
-/// Publishes a batch whose charts were being drawn, once they are.
-async fn publish_drawn<D>(
-    drawn: Option<D>,
+/// Publishes a batch whose charts have been drawn.
+async fn publish_drawn(
+    drawn: Result<Drawn, tokio::task::JoinError>,
     nats: &async_nats::Client,
     alerts: Option<&mut AlertTracker>,
-) where
-    D: std::future::IntoFuture<Output = Result<Drawn, tokio::task::JoinError>>,
-{
-    let Some(drawn) = drawn else { return };
-    match drawn.await {
+) {
+    match drawn {
         Ok(drawn) => drawn.publish(nats, alerts).await,
         // The deltas are lost; their consumers see the gap and take a snapshot.
         Err(error) => {

@@ -76,11 +76,7 @@ pub(crate) struct MissedStandard {
 impl ChartWork {
     /// Draws the charts and segment into `delta`.
     pub fn draw(self, delta: &mut Delta) {
-        let charts: Vec<Option<Spc>> = self
-            .charts
-            .iter()
-            .map(|slot| slot.input.as_ref().and_then(draw))
-            .collect();
+        let charts = draw_all(&self.charts);
         if let Some(segment) = self.segment {
             delta.segment = Some(segment.assemble(&self.charts, &charts));
         }
@@ -90,17 +86,14 @@ impl ChartWork {
             }
         }
     }
+}
 
-    /// The segment alone, charts drawn as it needs them.
-    pub(crate) fn draw_segment(self) -> Option<Segment> {
-        let charts: Vec<Option<Spc>> = self
-            .charts
-            .iter()
-            .map(|slot| slot.input.as_ref().and_then(draw))
-            .collect();
-        let slots = &self.charts;
-        self.segment.map(|segment| segment.assemble(slots, &charts))
-    }
+/// Each slot's chart.
+pub(crate) fn draw_all(slots: &[ChartSlot]) -> Vec<Option<Spc>> {
+    slots
+        .iter()
+        .map(|slot| slot.input.as_ref().and_then(draw))
+        .collect()
 }
 
 /// One chart: SPC over the figures, each month with its point type.
@@ -124,7 +117,7 @@ pub(crate) fn draw(input: &ChartInput) -> Option<Spc> {
 
 impl SegmentWork {
     /// The segment, with the charts drawn for `slots`.
-    fn assemble(self, slots: &[ChartSlot], charts: &[Option<Spc>]) -> Segment {
+    pub(crate) fn assemble(self, slots: &[ChartSlot], charts: &[Option<Spc>]) -> Segment {
         let mut triggers = Vec::new();
         for metric in self.metrics {
             triggers.extend(metric.before_chart);

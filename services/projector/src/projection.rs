@@ -825,13 +825,9 @@ impl Projection {
             .get(&org)
             .map(|cells| series_of(cells, |metric| self.segment_reads(metric)))
             .unwrap_or_default();
-        let mut work = ChartWork::default();
-        work.segment = Some(self.segment_work(org, &series, &mut work.charts));
-        work.draw_segment().unwrap_or_else(|| Segment {
-            suggested: 1,
-            triggers: Vec::new(),
-            decided: self.decisions.get(&org).cloned(),
-        })
+        let mut slots = Vec::new();
+        let work = self.segment_work(org, &series, &mut slots);
+        work.assemble(&slots, &drawing::draw_all(&slots))
     }
 
     /// An organisation's segment from its series, but for the triggers its charts add: each
