@@ -39,8 +39,39 @@ pub(crate) struct ChartInput {
     pub(crate) direction: Direction,
     /// The standard in the unit of the figures.
     pub(crate) target: Option<f64>,
-    pub(crate) months: Vec<Period>,
+    pub(crate) months: Months,
     pub(crate) values: Vec<f64>,
+}
+
+/// The months of a chart's figures, one per figure.
+#[derive(Debug)]
+pub(crate) enum Months {
+    /// Consecutive months from this one: most series, taken without copying their periods.
+    From { year: i32, month: u8 },
+    /// Months with gaps between them.
+    Listed(Vec<Period>),
+}
+
+impl Months {
+    /// The first `count` months, in order.
+    fn take(&self, count: usize) -> impl Iterator<Item = Period> + '_ {
+        // Months counted from year 0, so consecutive months are consecutive numbers.
+        let (consecutive, listed) = match self {
+            Months::From { year, month } => {
+                let first = i64::from(*year) * 12 + i64::from(*month) - 1;
+                (first..first + count as i64, &[][..])
+            }
+            Months::Listed(months) => (0..0, months.as_slice()),
+        };
+        let month = |index: i64| Period::Month {
+            year: index.div_euclid(12) as i32,
+            month: index.rem_euclid(12) as u8 + 1,
+        };
+        consecutive
+            .map(month)
+            .chain(listed.iter().copied())
+            .take(count)
+    }
 }
 
 /// An organisation's segment, but for the triggers its charts add.
@@ -108,9 +139,9 @@ pub(crate) fn draw(input: &ChartInput) -> Option<Spc> {
         assurance: chart.assurance,
         points: input
             .months
-            .iter()
+            .take(chart.point_types.len())
             .zip(&chart.point_types)
-            .map(|(period, point_type)| (*period, *point_type))
+            .map(|(period, point_type)| (period, *point_type))
             .collect(),
     })
 }
@@ -201,5 +232,33 @@ pub(crate) fn show_standard(standard: Standard, kind: ValueKind) -> String {
     match kind {
         ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
         _ => format!("{sign} {}", standard.target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Months taken from the first are those a list of consecutive months holds, across
+        /// the turn of a year.
+        #[test]
+        fn months_from_the_first_are_the_consecutive_months(
+            year in 2000i32..2030,
+            month in 1u8..=12,
+            count in 0usize..40,
+        ) {
+            let listed: Vec<Period> = (0..count)
+                .map(|n| {
+                    let index = year * 12 + i32::from(month) - 1 + n as i32;
+                    Period::Month { year: index / 12, month: (index % 12) as u8 + 1 }
+                })
+                .collect();
+            let from = Months::From { year, month };
+            prop_assert_eq!(from.take(count).collect::<Vec<_>>(), listed.clone());
+            let listed = Months::Listed(listed);
+            prop_assert_eq!(listed.take(count).count(), count);
+        }
     }
 }

@@ -17,10 +17,10 @@ use proto_schema::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::cells::{CellState, Cells, SeriesCells};
+use crate::cells::{period_key, CellState, Cells, SeriesCells};
 use crate::drawing::{
-    self, headline, show_standard, ChartInput, ChartSlot, ChartWork, MissedStandard, SegmentMetric,
-    SegmentWork,
+    self, headline, show_standard, ChartInput, ChartSlot, ChartWork, MissedStandard, Months,
+    SegmentMetric, SegmentWork,
 };
 use crate::geography::{Geography, NATIONAL_ID, UNASSIGNED_ID};
 use crate::names::{Id, Names};
@@ -695,12 +695,12 @@ impl Projection {
         let (months, values): (Vec<Period>, Vec<f64>) = figures
             .filter(|(period, _)| matches!(period, Period::Month { .. }))
             .unzip();
-        drawing::draw(&self.chart_input(metric, months, values)?)
+        drawing::draw(&self.chart_input(metric, Months::Listed(months), values)?)
     }
 
     /// What one metric's chart is drawn from: its months and figures, oldest first, and how the
     /// metric reads. `None` without months or for a metric not defined.
-    fn chart_input(&self, metric: Id, months: Vec<Period>, values: Vec<f64>) -> Option<ChartInput> {
+    fn chart_input(&self, metric: Id, months: Months, values: Vec<f64>) -> Option<ChartInput> {
         if values.is_empty() {
             return None;
         }
@@ -733,18 +733,30 @@ impl Projection {
             _ => series.periods.partition_point(is_month),
         };
         let (periods, values) = (&series.periods[..months], &series.values[..months]);
-        // Copied whole unless some cell is empty (NaN): the common case is two copies of memory.
-        let (months, values) = if values.iter().any(|value| value.is_nan()) {
-            let mut filled = (Vec::with_capacity(months), Vec::with_capacity(months));
-            for (period, value) in periods.iter().zip(values) {
-                if !value.is_nan() {
-                    filled.0.push(*period);
-                    filled.1.push(*value);
-                }
+        // Keys count periods: the months run without a gap when the last is `months - 1` on.
+        let without_gaps = |first: &Period| {
+            periods.last().is_some_and(|last| {
+                period_key(*last).checked_sub(period_key(*first)) == Some(months as u64 - 1)
+            })
+        };
+        // Most series are consecutive months without an empty cell (NaN): their figures are
+        // copied whole, their months not at all.
+        let (months, values) = match periods.first() {
+            Some(first @ &Period::Month { year, month })
+                if without_gaps(first) && !values.iter().any(|value| value.is_nan()) =>
+            {
+                (Months::From { year, month }, values.to_vec())
             }
-            filled
-        } else {
-            (periods.to_vec(), values.to_vec())
+            _ => {
+                let mut filled = (Vec::with_capacity(months), Vec::with_capacity(months));
+                for (period, value) in periods.iter().zip(values) {
+                    if !value.is_nan() {
+                        filled.0.push(*period);
+                        filled.1.push(*value);
+                    }
+                }
+                (Months::Listed(filled.0), filled.1)
+            }
         };
         self.chart_input(metric, months, values)
     }
