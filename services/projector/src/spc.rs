@@ -180,12 +180,7 @@ pub fn outline(values: &[f64], direction: Direction, target: Option<f64>) -> Opt
         return None;
     }
     let limits = group_limits(values, &Options::default());
-    let flags = group_flags(values, &limits);
-    let point_types = flags
-        .causes
-        .iter()
-        .map(|cause| point_type(*cause, direction))
-        .collect();
+    let point_types = point_types(values, &limits, direction);
     Some(Outline {
         mean: limits.mean,
         lower_limit: limits.lower_limit,
@@ -332,7 +327,10 @@ fn group_limits(values: &[f64], options: &Options) -> Limits {
     let (mean, mut amr) = (mean.unwrap_or(f64::NAN), amr.unwrap_or(f64::NAN));
     if !options.keep_outlying_ranges {
         let cut = SCREEN * amr;
-        amr = r_mean(ranges.iter().copied().filter(|&r| r < cut)).unwrap_or(f64::NAN);
+        // With no range screened out, the mean moving range is the one just taken, bit for bit.
+        if !ranges.iter().all(|&r| r < cut) {
+            amr = r_mean(ranges.iter().copied().filter(|&r| r < cut)).unwrap_or(f64::NAN);
+        }
     }
     Limits {
         mean,
@@ -390,6 +388,119 @@ fn group_points(
             point_type: point_type(flags.causes[i], direction),
         })
         .collect()
+}
+
+/// What one point shows of the rules, found in a pass forwards; [`point_types`] reads them back.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    /// -1, 0 or 1: below, on or above the mean.
+    side: i8,
+    /// -1, 0 or 1: the step from the point before.
+    step: i8,
+    outside: bool,
+    close: bool,
+    /// The seventh point (or later) of a trend ends here.
+    trend_ends: bool,
+    /// The seventh point (or later) of a shift ends here.
+    shift_ends: bool,
+    /// A window of two-in-three starts here.
+    window_starts: bool,
+}
+
+/// Each point's type under `limits`: what [`special_causes`] and [`point_type`] give, in one
+/// pass forwards and one back instead of a list per rule. Drawing a view's charts is mostly this,
+/// for every series a batch of returns touches.
+fn point_types(values: &[f64], limits: &Limits, direction: Direction) -> Vec<PointType> {
+    let n = values.len();
+    let mut marks = vec![Marks::default(); n];
+    // The runs of equal steps and of points on one side ending at each point, carried along.
+    let (mut trend_direction, mut trend_steps) = (0i8, 0u32);
+    let (mut side_before, mut shift_run) = (0i8, 0u32);
+    for i in 0..n {
+        let y = values[i];
+        let side = sign(y - limits.mean);
+        // Comparisons with NaN limits are false: no limits, no point outside or close to them.
+        let outside = y > limits.upper_limit || y < limits.lower_limit;
+        let close = !outside & (y < limits.near_lower_limit || y > limits.near_upper_limit);
+        let step = if i == 0 { 0 } else { sign(y - values[i - 1]) };
+        let moving = step != 0;
+        trend_steps =
+            u32::from(moving & (step == trend_direction)) * trend_steps + u32::from(moving);
+        trend_direction = step;
+        shift_run = u32::from(side != 0) * (u32::from(side == side_before) * shift_run + 1);
+        side_before = side;
+        marks[i] = Marks {
+            side,
+            step,
+            outside,
+            close,
+            trend_ends: trend_steps >= 6,
+            shift_ends: shift_run >= 7,
+            window_starts: false,
+        };
+        if i >= 2 {
+            let window = &marks[i - 2..=i];
+            let one_side = (window[0].side != 0)
+                & (window[1].side == window[0].side)
+                & (window[2].side == window[0].side);
+            let close_ones: u8 = window.iter().map(|m| u8::from(m.close)).sum();
+            marks[i - 2].window_starts = one_side & (close_ones >= 2);
+        }
+    }
+    // Backwards: a run flagged at a point covers it and the six before; a window, its three.
+    let mut types = vec![PointType::CommonCause; n];
+    let (mut next_trend_end, mut next_shift_end) = (usize::MAX, usize::MAX);
+    let mut next_in_trend = false;
+    for i in (0..n).rev() {
+        let here = marks[i];
+        if here.trend_ends {
+            next_trend_end = i;
+        }
+        if here.shift_ends {
+            next_shift_end = i;
+        }
+        let in_trend = next_trend_end - i < 7;
+        let in_shift = next_shift_end - i < 7;
+        let in_window = (i.saturating_sub(2)..=i).any(|start| marks[start].window_starts);
+        let high = here.side > 0;
+        let cause = if here.outside {
+            if here.side == 1 {
+                SpecialCause::AboveUpperLimit
+            } else {
+                SpecialCause::BelowLowerLimit
+            }
+        } else if in_trend {
+            // The step after the point when the next point is in the trend too, otherwise the
+            // step before it.
+            let rising = if next_in_trend {
+                marks[i + 1].step == 1
+            } else {
+                here.step == 1
+            };
+            if rising {
+                SpecialCause::TrendIncreasing
+            } else {
+                SpecialCause::TrendDecreasing
+            }
+        } else if in_window & here.close {
+            if high {
+                SpecialCause::TwoInThreeAbove
+            } else {
+                SpecialCause::TwoInThreeBelow
+            }
+        } else if in_shift {
+            if high {
+                SpecialCause::ShiftAbove
+            } else {
+                SpecialCause::ShiftBelow
+            }
+        } else {
+            SpecialCause::CommonCause
+        };
+        types[i] = point_type(cause, direction);
+        next_in_trend = in_trend;
+    }
+    types
 }
 
 /// For each point, whether seven points ending there are strictly rising (1), falling (-1), or

@@ -228,6 +228,21 @@ fn series() -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(0i32..1000, 2..60).prop_map(|v| v.into_iter().map(f64::from).collect())
 }
 
+/// A random walk of small whole steps: equal neighbours, trends, shifts and points beyond the
+/// limits, which values drawn independently seldom give.
+fn walk() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-2i32..=2, 2..80).prop_map(|steps| {
+        let mut level = 0;
+        steps
+            .into_iter()
+            .map(|step| {
+                level += step;
+                f64::from(level)
+            })
+            .collect()
+    })
+}
+
 /// Whether any point lies within `eps` of a boundary, where rounding could flip a comparison.
 fn on_a_knife_edge(chart: &projector::spc::Chart) -> bool {
     let eps = 1e-6;
@@ -353,7 +368,7 @@ proptest! {
     /// The outline a view shows is the chart's, for any series, direction and standard.
     #[test]
     fn an_outline_is_its_charts_last_limits_and_point_types(
-        values in series(),
+        values in prop_oneof![series(), walk()],
         direction in prop_oneof![Just(Direction::Increase), Just(Direction::Decrease), Just(Direction::Neutral)],
         target in prop::option::of(0.0..1000.0f64),
     ) {
