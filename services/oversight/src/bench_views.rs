@@ -424,8 +424,9 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
 
 /// Entries of the generated log applied as the live views do, per round.
 const LIVE_ENTRIES: usize = 500_000;
-/// Rounds of applying them with analytics off and on.
-const LIVE_ROUNDS: u32 = 3;
+/// Rounds of applying them with analytics off and on. The machines this runs on are shared:
+/// a round here and there runs a fifth slower or more, so the fastest of several is kept.
+const LIVE_ROUNDS: u32 = 5;
 
 /// Folds the log as the runner does: deltas of up to 1024 entries merged per scope and, with
 /// analytics, what their charts read taken at the batch's end and drawn on another thread while

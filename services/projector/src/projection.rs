@@ -1442,7 +1442,12 @@ fn first_and_latest<'c>(series: &SeriesCells<'c>) -> Option<(SeriesPoint<'c>, Se
     let mut runs = 0;
     let mut start = 0;
     while let Some(period) = series.periods.get(start) {
-        let end = start + series.periods[start..].partition_point(|p| kind(p) == kind(period));
+        // Kinds sort together: a run of the last period's kind runs to the end. Most series are
+        // one kind, found so without searching periods that a chart will not read.
+        let end = match series.periods.last() {
+            Some(last) if kind(last) == kind(period) => series.periods.len(),
+            _ => start + series.periods[start..].partition_point(|p| kind(p) == kind(period)),
+        };
         if let Some(first) = (start..end).find(filled) {
             let last = (start..end).rev().find(filled).unwrap_or(first);
             if let Some(slot) = ends.get_mut(runs) {
