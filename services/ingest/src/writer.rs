@@ -99,9 +99,11 @@ fn commit_batch<R>(
     let started = batch.len();
     match result {
         Ok((receipts, envelopes)) => {
-            crate::metrics::batch_committed(started, started_at.elapsed().as_secs_f64());
+            let took = started_at.elapsed();
+            crate::metrics::batch_committed(started, took.as_secs_f64());
             tracing::debug!(
                 returns = started,
+                micros = took.as_micros() as u64,
                 appended = envelopes.len(),
                 last_seq = log.last_seq(),
                 "batch committed"
