@@ -133,7 +133,7 @@ fn every_point_matches_the_reference() {
     let expected = expected();
     let cases = cases();
     assert!(cases.len() >= 30);
-    let mut points = 0;
+    let (mut points, mut outlines) = (0, 0);
     for case in &cases {
         let chart = chart(&case.values, case.direction, case.target, &case.options)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
@@ -175,8 +175,20 @@ fn every_point_matches_the_reference() {
             "{}: the icon is the last point's type",
             case.name
         );
+        // What a view draws, on the series drawn with the default options.
+        if case.options == Options::default() {
+            let outline = outline(&case.values, case.direction, case.target)
+                .unwrap_or_else(|| panic!("{}: an outline", case.name));
+            let types: Vec<PointType> = (0..case.values.len())
+                .filter_map(|i| expected.get(&(case.name.clone(), i)))
+                .map(|want| want.point_type)
+                .collect();
+            assert_eq!(outline.point_types, types, "{}: outline", case.name);
+            outlines += 1;
+        }
     }
     assert_eq!(points, expected.len(), "every reference row was compared");
+    assert!(outlines >= 20, "outlines compared: {outlines}");
 }
 
 #[test]
