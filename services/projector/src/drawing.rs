@@ -55,22 +55,54 @@ pub(crate) enum Months {
 impl Months {
     /// The first `count` months, in order.
     fn take(&self, count: usize) -> impl Iterator<Item = Period> + '_ {
-        // Months counted from year 0, so consecutive months are consecutive numbers.
         let (consecutive, listed) = match self {
-            Months::From { year, month } => {
-                let first = i64::from(*year) * 12 + i64::from(*month) - 1;
-                (first..first + count as i64, &[][..])
-            }
-            Months::Listed(months) => (0..0, months.as_slice()),
+            Months::From { year, month } => (
+                MonthsFrom {
+                    year: *year,
+                    month: *month,
+                    left: count,
+                },
+                &[][..],
+            ),
+            Months::Listed(months) => (
+                MonthsFrom {
+                    year: 0,
+                    month: 1,
+                    left: 0,
+                },
+                months.as_slice(),
+            ),
         };
-        let month = |index: i64| Period::Month {
-            year: index.div_euclid(12) as i32,
-            month: index.rem_euclid(12) as u8 + 1,
+        consecutive.chain(listed.iter().copied()).take(count)
+    }
+}
+
+/// `left` consecutive months from `year`-`month`, counted exactly, so that the points drawn
+/// from them are allocated once.
+struct MonthsFrom {
+    year: i32,
+    month: u8,
+    left: usize,
+}
+
+impl Iterator for MonthsFrom {
+    type Item = Period;
+
+    fn next(&mut self) -> Option<Period> {
+        self.left = self.left.checked_sub(1)?;
+        let this = Period::Month {
+            year: self.year,
+            month: self.month,
         };
-        consecutive
-            .map(month)
-            .chain(listed.iter().copied())
-            .take(count)
+        (self.year, self.month) = match self.month {
+            12 => (self.year + 1, 1),
+            month => (self.year, month + 1),
+        };
+        Some(this)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
     }
 }
 

@@ -403,8 +403,8 @@ struct Marks {
     trend_ends: bool,
     /// The seventh point (or later) of a shift ends here.
     shift_ends: bool,
-    /// A window of two-in-three starts here.
-    window_starts: bool,
+    /// In a window of two-in-three.
+    in_window: bool,
 }
 
 /// Each point's type under `limits`: what [`special_causes`] and [`point_type`] give, in one
@@ -436,18 +436,20 @@ fn point_types(values: &[f64], limits: &Limits, direction: Direction) -> Vec<Poi
             close,
             trend_ends: trend_steps >= 6,
             shift_ends: shift_run >= 7,
-            window_starts: false,
+            in_window: false,
         };
-        if i >= 2 {
-            let window = &marks[i - 2..=i];
-            let one_side = (window[0].side != 0)
-                & (window[1].side == window[0].side)
-                & (window[2].side == window[0].side);
-            let close_ones: u8 = window.iter().map(|m| u8::from(m.close)).sum();
-            marks[i - 2].window_starts = one_side & (close_ones >= 2);
+        // The window of the point and the two before it covers all three.
+        if let [first, second, third] = &mut marks[i.saturating_sub(2)..=i] {
+            let one_side =
+                (first.side != 0) & (second.side == first.side) & (third.side == first.side);
+            let close_ones = u8::from(first.close) + u8::from(second.close) + u8::from(third.close);
+            let window = one_side & (close_ones >= 2);
+            first.in_window |= window;
+            second.in_window |= window;
+            third.in_window |= window;
         }
     }
-    // Backwards: a run flagged at a point covers it and the six before; a window, its three.
+    // Backwards: a run flagged at a point covers it and the six before.
     let mut types = vec![PointType::CommonCause; n];
     let (mut next_trend_end, mut next_shift_end) = (usize::MAX, usize::MAX);
     let mut next_in_trend = false;
@@ -461,7 +463,6 @@ fn point_types(values: &[f64], limits: &Limits, direction: Direction) -> Vec<Poi
         }
         let in_trend = next_trend_end - i < 7;
         let in_shift = next_shift_end - i < 7;
-        let in_window = (i.saturating_sub(2)..=i).any(|start| marks[start].window_starts);
         let high = here.side > 0;
         let cause = if here.outside {
             if here.side == 1 {
@@ -482,7 +483,7 @@ fn point_types(values: &[f64], limits: &Limits, direction: Direction) -> Vec<Poi
             } else {
                 SpecialCause::TrendDecreasing
             }
-        } else if in_window & here.close {
+        } else if here.in_window & here.close {
             if high {
                 SpecialCause::TwoInThreeAbove
             } else {
