@@ -83,6 +83,34 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// Why a value could not be encoded. Nothing is stored or sent in its place: an entry that
+/// cannot be encoded is never appended (an empty or partial entry would be acknowledged as a
+/// return and read back as damage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodeError {
+    pub what: &'static str,
+    pub why: String,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot encode {} as postcard: {}", self.what, self.why)
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// The postcard bytes of `value`, or why there are none.
+pub fn to_postcard<T: Serialize + ?Sized>(
+    what: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, EncodeError> {
+    postcard::to_stdvec(value).map_err(|e| EncodeError {
+        what,
+        why: e.to_string(),
+    })
+}
+
 impl From<postcard::Error> for DecodeError {
     fn from(e: postcard::Error) -> DecodeError {
         match e {
@@ -108,7 +136,12 @@ pub(crate) fn decode_versioned<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Resul
 
 impl Envelope {
     /// Builds an envelope at the current schema version, computing its checksum.
-    pub fn seal(seq: u64, recorded_at: Timestamp, sender: String, event: Event) -> Envelope {
+    pub fn seal(
+        seq: u64,
+        recorded_at: Timestamp,
+        sender: String,
+        event: Event,
+    ) -> Result<Envelope, EncodeError> {
         let body = BodyRef {
             schema_version: SCHEMA_VERSION,
             seq,
@@ -116,20 +149,20 @@ impl Envelope {
             sender: &sender,
             event: &event,
         };
-        let checksum = crc32(&postcard::to_stdvec(&body).unwrap_or_default());
-        Envelope {
+        let checksum = crc32(&to_postcard("a log entry", &body)?);
+        Ok(Envelope {
             schema_version: SCHEMA_VERSION,
             seq,
             recorded_at,
             sender,
             event,
             checksum,
-        }
+        })
     }
 
     /// The postcard bytes stored in the log and published on `oversight.log.events`.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).unwrap_or_default()
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        to_postcard("a log entry", self)
     }
 
     /// Decodes stored bytes, checking the schema version and the checksum.
@@ -159,5 +192,27 @@ impl Envelope {
             event: body.event,
             checksum,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value whose encoding fails, as a map of unknown length does in postcard.
+    struct Unencodable;
+
+    impl Serialize for Unencodable {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            s.serialize_seq(None)?.end()
+        }
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_encoded_gives_an_error_not_empty_bytes() {
+        let error = to_postcard("a test value", &Unencodable).expect_err("must fail");
+        assert_eq!(error.what, "a test value");
+        assert!(error.to_string().starts_with("cannot encode a test value"));
     }
 }

@@ -23,7 +23,7 @@ mod view;
 pub use calendar::{Date, Period, PeriodError};
 pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
-pub use envelope::{DecodeError, Envelope, SCHEMA_VERSION};
+pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{LogEntries, LogReadRequest};
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};

@@ -163,7 +163,8 @@ fn fixtures() -> Vec<(&'static str, Envelope)> {
                     at("2026-11-22T10:00:00.250Z"),
                     "golden".into(),
                     event,
-                ),
+                )
+                .expect("seal"),
             )
         })
         .collect()
@@ -177,7 +178,7 @@ fn golden_envelopes_decode_to_the_same_events() {
         let json_path = golden_dir().join(format!("{name}.json"));
         // Only new files are written: an existing vector is history, never regenerated.
         if update && !bin_path.exists() {
-            std::fs::write(&bin_path, envelope.encode()).expect("write golden");
+            std::fs::write(&bin_path, envelope.encode().expect("encode")).expect("write golden");
             let json = serde_json::to_string_pretty(&envelope).expect("encode json");
             std::fs::write(&json_path, json + "\n").expect("write golden");
         }
@@ -188,7 +189,11 @@ fn golden_envelopes_decode_to_the_same_events() {
             )
         });
         assert_eq!(Envelope::decode(&bytes), Ok(envelope.clone()), "{name}.bin");
-        assert_eq!(envelope.encode(), bytes, "{name}.bin: encoding changed");
+        assert_eq!(
+            envelope.encode().expect("encode"),
+            bytes,
+            "{name}.bin: encoding changed"
+        );
         let json = std::fs::read_to_string(&json_path).expect("golden json");
         assert_eq!(
             serde_json::from_str::<Envelope>(&json).expect("json decodes"),
@@ -213,7 +218,7 @@ fn every_event_kind_has_a_golden_vector() {
 #[test]
 fn a_flipped_bit_is_caught_by_the_checksum() {
     for (name, envelope) in fixtures() {
-        let bytes = envelope.encode();
+        let bytes = envelope.encode().expect("encode");
         // Flip a bit inside the sender, which is still valid UTF-8 afterwards.
         let pos = bytes
             .windows(6)

@@ -44,8 +44,8 @@ fn ret() -> impl Strategy<Value = Return> {
 proptest! {
     #[test]
     fn envelopes_round_trip_in_both_encodings(seq in 1u64.., ms in -2_208_988_800_000i64..253_370_764_800_000, revision in 1u32.., r in ret()) {
-        let envelope = Envelope::seal(seq, Timestamp(ms), r.org.clone(), Event::ReturnSubmitted(ReturnSubmitted { revision, ret: r }));
-        prop_assert_eq!(Envelope::decode(&envelope.encode()), Ok(envelope.clone()));
+        let envelope = Envelope::seal(seq, Timestamp(ms), r.org.clone(), Event::ReturnSubmitted(ReturnSubmitted { revision, ret: r })).expect("seal");
+        prop_assert_eq!(Envelope::decode(&envelope.encode().expect("encode")), Ok(envelope.clone()));
         let json = serde_json::to_string(&envelope).expect("encodes");
         prop_assert_eq!(serde_json::from_str::<Envelope>(&json).expect("decodes"), envelope);
     }

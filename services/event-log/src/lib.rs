@@ -69,6 +69,13 @@ pub enum LogError {
     Corrupt { seq: u64, source: DecodeError },
     #[error("log entry {seq} was written by a newer version of oversight (schema version {version}; this build reads {SCHEMA_VERSION}): run that version or newer")]
     NewerSchema { seq: u64, version: u16 },
+    #[error(
+        "the entry for seq {seq} cannot be encoded ({source}); nothing of its batch was stored"
+    )]
+    Encode {
+        seq: u64,
+        source: proto_schema::EncodeError,
+    },
     #[error("the log is not dense: last seq {last_seq} but {count} entries")]
     NotDense { last_seq: u64, count: u64 },
 }
@@ -499,14 +506,17 @@ impl Appender<'_> {
         event: Event,
     ) -> Result<&Envelope, LogError> {
         let seq = self.next_seq;
-        if event.is_reference() {
+        // An entry that cannot be encoded fails the whole batch: nothing of it is committed, so no
+        // empty entry is ever acknowledged.
+        let encode_error = |source| LogError::Encode { seq, source };
+        let envelope =
+            Envelope::seal(seq, recorded_at, sender.to_owned(), event).map_err(encode_error)?;
+        let bytes = envelope.encode().map_err(encode_error)?;
+        if envelope.event.is_reference() {
             self.reference.insert(seq, ()).map_err(storage)?;
         }
-        self.staged.note(&event, seq);
-        let envelope = Envelope::seal(seq, recorded_at, sender.to_owned(), event);
-        self.log
-            .insert(seq, envelope.encode().as_slice())
-            .map_err(storage)?;
+        self.staged.note(&envelope.event, seq);
+        self.log.insert(seq, bytes.as_slice()).map_err(storage)?;
         self.next_seq += 1;
         self.appended.push(envelope);
         Ok(self.appended.last().expect("just pushed"))

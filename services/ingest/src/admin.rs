@@ -208,12 +208,10 @@ mod tests {
             Event::OrganisationRegistered(site("RJ1", "QMJ", "Y56")),
         ];
         for (i, event) in events.into_iter().enumerate() {
-            reference.apply_entry(&Envelope::seal(
-                i as u64 + 1,
-                Timestamp(0),
-                "test".into(),
-                event,
-            ));
+            reference.apply_entry(
+                &Envelope::seal(i as u64 + 1, Timestamp(0), "test".into(), event)
+                    .expect("a test entry encodes"),
+            );
         }
         reference
     }

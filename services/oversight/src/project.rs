@@ -385,10 +385,18 @@ async fn save(checkpoints: &Checkpoints, state: &mut State, min_new: u64) {
     if seq == 0 || seq < state.saved_seq.saturating_add(min_new.max(1)) {
         return;
     }
+    let bytes = match state.projection.to_checkpoint() {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            // The last checkpoint stays; a restart replays the log from there.
+            warn!(%error, seq, "cannot save the views checkpoint");
+            return;
+        }
+    };
     let checkpoint = Checkpoint {
         seq,
         entry_checksum: state.entry_checksum,
-        state: state.projection.to_checkpoint(),
+        state: bytes,
     };
     let bytes = checkpoint.state.len();
     state.saving = Some(tokio::task::spawn_blocking(move || {

@@ -576,11 +576,17 @@ async fn respond(
             answer(&client, reply, receipt).await;
         }
         for envelope in &batch.envelopes {
-            if let Err(error) = client
-                .publish(subjects::LOG_EVENTS, Bytes::from(envelope.encode()))
-                .await
-            {
-                warn!(%error, seq = envelope.seq, "cannot publish a committed envelope");
+            // The entry was encoded to be stored, so it encodes again; if not, followers see a
+            // gap and read it from the log.
+            let published = match envelope.encode() {
+                Ok(bytes) => client
+                    .publish(subjects::LOG_EVENTS, Bytes::from(bytes))
+                    .await
+                    .map_err(anyhow::Error::new),
+                Err(error) => Err(anyhow::Error::new(error)),
+            };
+            if let Err(error) = published {
+                warn!(error = %format!("{error:#}"), seq = envelope.seq, "cannot publish a committed envelope");
             }
         }
         if !batch.envelopes.is_empty() {

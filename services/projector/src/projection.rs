@@ -191,8 +191,8 @@ impl Projection {
     }
 
     /// The whole state as bytes, to resume from without replaying the log.
-    pub fn to_checkpoint(&self) -> Vec<u8> {
-        postcard::to_stdvec(&(CHECKPOINT_FORMAT, self)).unwrap_or_default()
+    pub fn to_checkpoint(&self) -> Result<Vec<u8>, proto_schema::EncodeError> {
+        proto_schema::to_postcard("the views checkpoint", &(CHECKPOINT_FORMAT, self))
     }
 
     /// The state saved by [`Projection::to_checkpoint`]; `None` when the bytes are of another

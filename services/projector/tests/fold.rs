@@ -188,6 +188,7 @@ fn events(steps: &[Step]) -> Vec<Envelope> {
                 "test".into(),
                 event,
             )
+            .expect("seal")
         })
         .collect()
 }
@@ -314,7 +315,8 @@ proptest! {
             Timestamp(1_700_000_000_000 + 86_400_000),
             "test".into(),
             Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() }),
-        );
+        )
+        .expect("seal");
         projection.apply(&next_day);
         let mut returned: BTreeMap<usize, std::collections::BTreeSet<u8>> = BTreeMap::new();
         for step in &steps {
@@ -372,7 +374,7 @@ proptest! {
         for envelope in &log[..cut] {
             straight.apply(envelope);
         }
-        let mut resumed = Projection::from_checkpoint(&straight.to_checkpoint()).expect("restores");
+        let mut resumed = Projection::from_checkpoint(&straight.to_checkpoint().expect("encodes")).expect("restores");
         prop_assert_eq!(&resumed, &straight);
         for envelope in &log[cut..] {
             prop_assert_eq!(resumed.apply(envelope), straight.apply(envelope));
@@ -672,7 +674,7 @@ fn missing_returns_follow_the_schedule() {
             .enumerate()
             .map(|(i, (event, day))| {
                 let at = Timestamp::parse(&format!("{day}T12:00:00Z")).expect("time");
-                Envelope::seal(i as u64 + 1, at, "test".into(), event)
+                Envelope::seal(i as u64 + 1, at, "test".into(), event).expect("seal")
             })
             .collect();
         let mut projection = Projection::default();
@@ -880,12 +882,15 @@ fn segments_follow_from_their_triggers() {
         for (i, event) in events.into_iter().enumerate() {
             // The decision comes a day later, when what was returned late has fallen due.
             let day = if i + 1 == count { 86_400_000 } else { 0 };
-            projection.apply(&Envelope::seal(
-                i as u64 + 1,
-                Timestamp(1_700_000_000_000 + day),
-                "region-Y56".into(),
-                event,
-            ));
+            projection.apply(
+                &Envelope::seal(
+                    i as u64 + 1,
+                    Timestamp(1_700_000_000_000 + day),
+                    "region-Y56".into(),
+                    event,
+                )
+                .expect("seal"),
+            );
         }
         let segment = projection
             .view("RJ1", GeographyMode::AsReported)
