@@ -412,10 +412,9 @@ impl Projection {
         let name = self.names.name(collection);
         let periods = self.periods_reported.entry(collection).or_default();
         if let std::collections::btree_map::Entry::Vacant(entry) = periods.entry(period) {
-            // A period first returned after its due date (a backfill, an import of history)
-            // falls due for the others the next day: until then they are likely arriving in
-            // the same load.
-            let due = due_date(name, period).days_since_epoch().max(self.today);
+            // A period first returned after its due date (a backfill, an import of history) is
+            // overdue for the others at once; those arriving later in the same load clear it.
+            let due = due_date(name, period).days_since_epoch();
             entry.insert(due);
             if due < self.today {
                 self.refresh_everyone(collection, period, touched);

@@ -308,16 +308,7 @@ proptest! {
         for envelope in events(&steps) {
             projection.apply(&envelope);
         }
-        // Every entry is recorded in 2023, after every month of 2019 was due; an entry a day
-        // later makes the periods first returned that day due for the others too.
-        let next_day = Envelope::seal(
-            projection.seq() + 1,
-            Timestamp(1_700_000_000_000 + 86_400_000),
-            "test".into(),
-            Event::RegionDefined(Region { code: "Y56".into(), name: "London".into() }),
-        )
-        .expect("seal");
-        projection.apply(&next_day);
+        // Every entry is recorded in 2023, after every month of 2019 was due: a gap shows at once.
         let mut returned: BTreeMap<usize, std::collections::BTreeSet<u8>> = BTreeMap::new();
         for step in &steps {
             if let Step::Return { org, month, .. } = step {
@@ -599,10 +590,10 @@ fn missing_returns_follow_the_schedule() {
             vec![
                 ("2019-04-05", Submit("RJ1", "2019-03"), &[], &[]),
                 ("2019-06-30", Nothing, &[], &[]),
-                // Returned long after its due date: the others fall due the next day, as they may
-                // be arriving in the same load.
-                ("2019-07-01", Submit("RAL", "2019-04"), &[], &[]),
+                // Returned long after its due date: the others are overdue at once.
+                ("2019-07-01", Submit("RAL", "2019-04"), &["RJ1"], &["RJ1"]),
                 ("2019-07-02", Nothing, &["RJ1"], &["RJ1"]),
+                ("2019-07-02", Submit("RJ1", "2019-04"), &[], &[]),
             ],
         ),
         (
@@ -909,5 +900,62 @@ fn segments_follow_from_their_triggers() {
             "{}",
             case.name
         );
+    }
+}
+
+/// An import of history, all recorded on one day with nothing after it: a provider's gaps show as
+/// missing once the import ends, in every scope that counts it, without waiting for another day.
+#[test]
+fn a_backfill_shows_its_gaps_at_once() {
+    let months = [
+        "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03",
+    ];
+    let gaps = ["2023-12", "2024-02"];
+    let mut events = reference();
+    for (org, skip) in [("RAL", &[][..]), ("RJ1", &gaps[..])] {
+        for month in months.iter().filter(|m| !skip.contains(m)) {
+            events.push(Event::ReturnSubmitted(ReturnSubmitted {
+                revision: 1,
+                ret: Return {
+                    submission_id: format!("{org}-{month}"),
+                    org: org.into(),
+                    collection: "cancer-monthly".into(),
+                    period: Period::parse(month).expect("period"),
+                    values: vec![(
+                        "cancer_62d".into(),
+                        Value::Ratio {
+                            numerator: Halves(41),
+                            denominator: Halves(50),
+                        },
+                    )],
+                },
+            }));
+        }
+    }
+    let at = Timestamp::parse("2025-11-20T09:00:00Z").expect("time");
+    let mut projection = Projection::default();
+    for (i, event) in events.into_iter().enumerate() {
+        projection.apply(&Envelope::seal(i as u64 + 1, at, "import".into(), event).expect("seal"));
+    }
+    for scope in [NATIONAL, "Y56", "QMJ", "RJ1"] {
+        let view = projection.view(scope, GeographyMode::AsReported);
+        let missing: Vec<(String, Vec<&str>)> = view
+            .missing
+            .get("cancer-monthly")
+            .map(|periods| {
+                periods
+                    .iter()
+                    .map(|(p, cell)| {
+                        (
+                            p.to_string(),
+                            cell.organisations.keys().map(String::as_str).collect(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: Vec<(String, Vec<&str>)> =
+            gaps.iter().map(|g| (g.to_string(), vec!["RJ1"])).collect();
+        assert_eq!(missing, expected, "{scope}");
     }
 }
