@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use oversight::subjects;
 use oversight::wire::Encoding;
-use proto_schema::{encode_return_form, Halves, ReasonCode, Receipt, ReturnForm, Value};
+use proto_schema::{encode_return_form, Halves, ReasonCode, Receipt, ReturnForm, Timestamp, Value};
 
 use crate::harness::{ae_return, data_dir, nats, serving_client, Service};
 
@@ -49,6 +49,9 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
     empty_id.submission_id = String::new();
     let mut future = good.clone();
     future.period = "2099-01".into();
+    // Today's daily sitrep: the day is not over (the service reads the clock itself).
+    let mut running = good.clone();
+    running.period = Timestamp::now().date().to_string();
     let mut malformed_period = good.clone();
     malformed_period.period = "2019-13".into();
     let mut unknown_org = good.clone();
@@ -81,6 +84,7 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
             encode_return_form(&with_value("ae_4hr", Value::Ratio { numerator: Halves::whole(3), denominator: Halves::whole(2) })), vec![NumeratorExceedsDenominator]),
         ("negative count", "RJ1", Encoding::Json, json(&with_value("ae_12hr_dta", Value::Count(-1))), vec![NegativeValue]),
         ("period in the future", "RJ1", Encoding::Json, json(&future), vec![PeriodInFuture]),
+        ("period not over", "RJ1", Encoding::Json, json(&running), vec![PeriodNotEnded]),
         ("malformed period", "RJ1", Encoding::Json, json(&malformed_period), vec![MalformedPeriod]),
         ("org in subject differs", "RJ7", Encoding::Json, json(&good), vec![OrgMismatch]),
         ("empty values", "RJ1", Encoding::Json, json(&empty_values), vec![EmptyValues]),

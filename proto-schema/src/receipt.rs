@@ -56,6 +56,8 @@ pub enum ReasonCode {
     MalformedPlanName,
     /// A segment decision outside 1 to 4.
     SegmentOutOfRange,
+    /// The period has begun but is not over (a month still running, or today's daily sitrep).
+    PeriodNotEnded,
 }
 
 impl ReasonCode {
@@ -93,6 +95,7 @@ impl ReasonCode {
             ReasonCode::DuplicatePeriod => "duplicate_period",
             ReasonCode::MalformedPlanName => "malformed_plan_name",
             ReasonCode::SegmentOutOfRange => "segment_out_of_range",
+            ReasonCode::PeriodNotEnded => "period_not_ended",
         }
     }
 }
@@ -295,6 +298,11 @@ mod tests {
             UnknownSystem,
             MalformedOrganisationCode,
             ClosedBeforeOpened,
+            NotPermitted,
+            DuplicatePeriod,
+            MalformedPlanName,
+            SegmentOutOfRange,
+            PeriodNotEnded,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).expect("encodes"),

@@ -49,6 +49,18 @@ pub fn validate(
                         period.first_day()
                     ),
                 );
+            } else if period.last_day() >= today {
+                // A figure for a period still running would become a scope's headline and then
+                // change under it: a return is for a period that is over.
+                reasons.reject(
+                    ReasonCode::PeriodNotEnded,
+                    "period",
+                    format!(
+                        "period {period} is not over until the end of {}; send its return from {}",
+                        period.last_day(),
+                        Date::from_days_since_epoch(period.last_day().days_since_epoch() + 1)
+                    ),
+                );
             }
             Some(period)
         }
@@ -434,6 +446,18 @@ mod tests {
     }
 
     #[test]
+    fn a_period_may_be_returned_from_the_day_after_it_ends() {
+        // Today is 2026-11-22: yesterday's sitrep, last week (to Sunday 15th) and October are over.
+        for period in ["2026-11-21", "2026-W46", "2026-10"] {
+            let f = form("RJ1", period, vec![("ae_12hr_dta", Value::Count(1))]);
+            assert!(
+                validate(f, "RJ1", &reference(), today()).is_ok(),
+                "{period}"
+            );
+        }
+    }
+
+    #[test]
     fn each_problem_has_its_own_code_and_field() {
         use ReasonCode::*;
         // The return, the organisation in the subject, and each (code, field) expected.
@@ -478,6 +502,22 @@ mod tests {
                 form("RJ1", "2019-13", vec![("ae_12hr_dta", Value::Count(1))]),
                 "RJ1",
                 vec![(MalformedPeriod, "period")],
+            ),
+            // Today is 2026-11-22: November, its week and the day itself are not over.
+            (
+                form("RJ1", "2026-11", vec![("ae_12hr_dta", Value::Count(1))]),
+                "RJ1",
+                vec![(PeriodNotEnded, "period")],
+            ),
+            (
+                form("RJ1", "2026-W47", vec![("ae_12hr_dta", Value::Count(1))]),
+                "RJ1",
+                vec![(PeriodNotEnded, "period")],
+            ),
+            (
+                form("RJ1", "2026-11-22", vec![("ae_12hr_dta", Value::Count(1))]),
+                "RJ1",
+                vec![(PeriodNotEnded, "period")],
             ),
             (
                 form("RJ1", "2019-01", vec![("ae_12hr_dta", Value::Count(1))]),
