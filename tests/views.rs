@@ -187,6 +187,35 @@ async fn london_adds_up_live_and_as_of() {
         }
         other => panic!("expected a 404, got {other:?}"),
     }
+
+    // A point in time asked two ways, or after the last seq, is refused rather than guessed.
+    let last = fresh.seq;
+    let contradictory = [
+        (
+            SnapshotRequest {
+                as_of_seq: Some(before_revision),
+                as_of: Some(proto_schema::Timestamp::now()),
+                ..SnapshotRequest::default()
+            },
+            "both as_of_seq",
+        ),
+        (
+            SnapshotRequest {
+                as_of_seq: Some(last + 1_000),
+                ..SnapshotRequest::default()
+            },
+            "beyond the last seq",
+        ),
+    ];
+    for (request, says) in contradictory {
+        match snapshot(&client, "Y56", &request).await {
+            Err(ClientError::Service { code, message }) => {
+                assert_eq!(code, "400", "{request:?}");
+                assert!(message.contains(says), "{message}");
+            }
+            other => panic!("expected a 400 for {request:?}, got {other:?}"),
+        }
+    }
 }
 
 /// Moving a trust between regions: its earlier month stays in the old region as reported, and

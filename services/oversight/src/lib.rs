@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod deploy;
 pub mod import;
+pub mod log_source;
 pub mod metrics;
 pub mod natsd;
 pub mod project;

@@ -469,12 +469,18 @@ async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         every: args.checkpoint_every,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let analytics = if args.no_analytics {
+        projector::Analytics::Off
+    } else {
+        projector::Analytics::On
+    };
     let mut views = tokio::spawn(oversight::project::run(
-        client,
+        client.clone(),
+        oversight::log_source::LogSource::Nats(client),
         stop_rx,
         checkpoints,
         oversight::project::Feed::Nats,
-        !args.no_analytics,
+        analytics,
     ));
     tokio::select! {
         result = &mut views => return result.context("the views task")?,

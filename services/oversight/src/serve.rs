@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
+use async_nats::{Client, Message, Subject, Subscriber};
 use bytes::Bytes;
 use event_log::{CheckpointStore, EventLog, LogReader};
 use futures_util::StreamExt;
@@ -18,6 +18,7 @@ use ingest::admin::{check_reference, Decision};
 use ingest::seed::{seed_events, ReferenceFiles};
 use ingest::writer::{self, Committed, Pending, Work, WriterConfig};
 use ingest::{validate, Reference};
+use projector::Analytics;
 use proto_schema::{
     Envelope, Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason,
     ReasonCode, Receipt, System, Timestamp,
@@ -26,9 +27,10 @@ use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::log_source::LogSource;
 use crate::roles::{self, Requester};
 use crate::subjects;
-use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
+use crate::wire::{reply_error, Encoding, ServiceError, Status};
 
 /// Where and how to answer one submitter.
 #[derive(Debug)]
@@ -109,7 +111,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let log_reads = tokio::spawn(serve_log_reads(
         client.clone(),
         reads,
-        reader,
+        reader.clone(),
         config.intake.log_read_max,
         reads_stop_rx,
     ));
@@ -125,12 +127,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             )),
             every: config.views.checkpoint_every,
         };
+        let analytics = if config.views.analytics {
+            Analytics::On
+        } else {
+            Analytics::Off
+        };
         Some(tokio::spawn(crate::project::run(
             crate::client::Client::over(client.clone()),
+            LogSource::Local(reader),
             views_stop_rx,
             checkpoints,
             crate::project::Feed::Local(feed_rx),
-            config.views.analytics,
+            analytics,
         )))
     };
     let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stop_rx.clone()));
@@ -620,15 +628,13 @@ async fn serve_log_reads(
             match encoding.decode(&message.payload) {
                 Ok(request) => request,
                 Err(why) => {
-                    reply_error(
-                        &client,
-                        reply,
-                        400,
-                        &format!(
+                    let error = ServiceError::new(
+                        Status::BadRequest,
+                        format!(
                             "not a log read request ({why}); send {{\"from\": 1, \"max\": 1000}}"
                         ),
-                    )
-                    .await;
+                    );
+                    reply_error(&client, reply, &error).await;
                     continue;
                 }
             }
@@ -647,24 +653,28 @@ async fn serve_log_reads(
                             }
                         }
                         Err(bytes) => {
-                            let text = format!(
-                                "the entry at seq {} alone is {bytes} bytes, more than this NATS server's max_payload of {max_payload}: raise max_payload in its configuration",
-                                request.from
+                            let error = ServiceError::new(
+                                Status::TooLarge,
+                                format!(
+                                    "the entry at seq {} alone is {bytes} bytes, more than this NATS server's max_payload of {max_payload}: raise max_payload in its configuration",
+                                    request.from
+                                ),
                             );
-                            reply_error(&client, reply, 413, &text).await
+                            reply_error(&client, reply, &error).await
                         }
                     }
                 }
                 Ok(Err(error)) => {
-                    reply_error(
-                        &client,
-                        reply,
-                        500,
-                        &format!("{:#}", anyhow::Error::new(error)),
-                    )
-                    .await
+                    let error = ServiceError::new(
+                        Status::Internal,
+                        format!("{:#}", anyhow::Error::new(error)),
+                    );
+                    reply_error(&client, reply, &error).await
                 }
-                Err(error) => reply_error(&client, reply, 500, &error.to_string()).await,
+                Err(error) => {
+                    let error = ServiceError::new(Status::Internal, error.to_string());
+                    reply_error(&client, reply, &error).await
+                }
             }
         });
     }
@@ -692,18 +702,6 @@ fn fit_log_entries(
         // In proportion to the excess, and a tenth fewer again, as entries differ in size.
         let fits = held as u128 * max_payload as u128 * 9 / 10 / body.len() as u128;
         reply.entries.truncate((fits as usize).clamp(1, held - 1));
-    }
-}
-
-async fn reply_error(client: &Client, reply: Subject, code: u16, message: &str) {
-    let mut headers = HeaderMap::new();
-    headers.insert(SERVICE_ERROR, message);
-    headers.insert(SERVICE_ERROR_CODE, code.to_string().as_str());
-    if let Err(error) = client
-        .publish_with_headers(reply, headers, Bytes::new())
-        .await
-    {
-        warn!(%error, "cannot send an error reply");
     }
 }
 

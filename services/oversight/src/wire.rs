@@ -16,6 +16,63 @@ pub const JSON: &str = "application/json";
 pub const SERVICE_ERROR: &str = "Nats-Service-Error";
 pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
 
+/// The statuses an error reply carries in `Nats-Service-Error-Code`, named once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The request cannot be read, or asks for something contradictory.
+    BadRequest = 400,
+    /// No such scope.
+    NotFound = 404,
+    /// The answer would not fit in one NATS message.
+    TooLarge = 413,
+    /// The service failed answering (a storage error).
+    Internal = 500,
+    /// Not now: the service is busy or cannot reach what it needs; ask again.
+    Unavailable = 503,
+}
+
+/// An error reply: a status and a sentence saying what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    pub status: Status,
+    pub message: String,
+}
+
+impl ServiceError {
+    pub fn new(status: Status, message: impl Into<String>) -> ServiceError {
+        ServiceError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The headers of the reply that carries this error (its body is empty).
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(SERVICE_ERROR, self.message.as_str());
+        headers.insert(
+            SERVICE_ERROR_CODE,
+            (self.status as u16).to_string().as_str(),
+        );
+        headers
+    }
+}
+
+/// Sends `error` to `reply`; a reply that cannot be sent is logged, as the requester times out.
+pub async fn reply_error(
+    nats: &async_nats::Client,
+    reply: async_nats::Subject,
+    error: &ServiceError,
+) {
+    if let Err(send) = nats
+        .publish_with_headers(reply, error.headers(), bytes::Bytes::new())
+        .await
+    {
+        tracing::warn!(error = %send, "cannot send an error reply");
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Postcard,

@@ -12,11 +12,12 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
     due_date, Alert, AlertKind, Cell, Change, Date, Delta, Domain, Envelope, Event, GeographyMode,
-    Period, PointType, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
-    TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    Period, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger, TriggerKind,
+    Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertClock;
 use crate::cells::{period_key, CellState, Cells, SeriesCells};
 use crate::drawing::{
     self, headline, show_standard, ChartInput, ChartSlot, ChartWork, MissedStandard, Months,
@@ -170,9 +171,6 @@ type PlanFigures = (u64, Vec<(Id, Period, Value)>);
 /// Marks a scope touched without a figure changing (a segment decision).
 const NO_METRIC: Id = Id::MAX;
 const NO_PERIOD: Period = Period::Month { year: 0, month: 1 };
-
-/// How long after its due date an overdue return is still announced as news.
-const OVERDUE_NEWS_DAYS: i64 = 35;
 
 /// What one entry touched, under the geography as reported: (scope, metric, period, organisation).
 type Touched = Vec<(Id, Id, Period, Id)>;
@@ -1091,10 +1089,7 @@ impl Projection {
 
     /// What [`AlertClock::alerts_in`] needs of the state now.
     pub fn alert_clock(&self) -> AlertClock {
-        AlertClock {
-            seq: self.seq,
-            today: self.today,
-        }
+        AlertClock::new(self.seq, self.today)
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
@@ -1323,83 +1318,6 @@ impl Projection {
                         )
                 })
         })
-    }
-}
-
-/// The seq and the log's date when a delta was made: with the delta alone they give the alerts
-/// its charts and missing returns raise, wherever and whenever the charts are drawn.
-#[derive(Debug, Clone, Copy)]
-pub struct AlertClock {
-    seq: u64,
-    today: i64,
-}
-
-impl AlertClock {
-    /// An alert in `delta`'s scope, at this seq.
-    fn alert(
-        &self,
-        delta: &Delta,
-        kind: AlertKind,
-        subject: &str,
-        period: Period,
-        organisation: Option<String>,
-        message: String,
-    ) -> Alert {
-        Alert {
-            scope: delta.scope.clone(),
-            seq: self.seq,
-            kind,
-            subject: subject.to_owned(),
-            period,
-            organisation,
-            message,
-        }
-    }
-
-    /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
-    /// each of its charts a special cause of concern, and each return it finds overdue lately.
-    pub fn alerts_in(&self, delta: &Delta) -> Vec<Alert> {
-        let mut alerts = Vec::new();
-        let alert = |kind, subject: &str, period, organisation, message| {
-            self.alert(delta, kind, subject, period, organisation, message)
-        };
-        for (name, chart) in &delta.spc {
-            let Some(chart) = chart else { continue };
-            let Some((month, _)) = chart.points.last() else {
-                continue;
-            };
-            if chart.variation == PointType::SpecialCauseConcern {
-                let message = format!(
-                    "{name} in {}, {month}: a special cause of concern",
-                    delta.scope
-                );
-                alerts.push(alert(AlertKind::SpcConcern, name, *month, None, message));
-            }
-        }
-        // Only returns fallen due lately: a backfill's old gaps are in the view, not news.
-        let recent = |change: &&Change| {
-            self.today - due_date(&change.metric, change.period).days_since_epoch()
-                <= OVERDUE_NEWS_DAYS
-        };
-        for change in delta
-            .missing
-            .iter()
-            .filter(|c| c.value.is_some())
-            .filter(recent)
-        {
-            let message = format!(
-                "{}'s {} return for {} is overdue",
-                change.organisation, change.metric, change.period
-            );
-            alerts.push(alert(
-                AlertKind::ReturnOverdue,
-                &change.metric,
-                change.period,
-                Some(change.organisation.clone()),
-                message,
-            ));
-        }
-        alerts
     }
 }
 

@@ -959,3 +959,89 @@ fn a_backfill_shows_its_gaps_at_once() {
         assert_eq!(missing, expected, "{scope}");
     }
 }
+
+/// Views resumed after a restart announce what the first entry they fold starts: here the log's
+/// date passing RJ1's due date for April 2019 (15 May), on the first entry after the restart.
+#[test]
+fn the_first_batch_after_a_restart_announces_the_alerts_it_starts() {
+    let at = |day: &str| Timestamp::parse(&format!("{day}T12:00:00Z")).expect("time");
+    let ret = |n: usize, org: &str, period: &str| {
+        Event::ReturnSubmitted(ReturnSubmitted {
+            revision: 1,
+            ret: Return {
+                submission_id: format!("s{n}"),
+                org: org.into(),
+                collection: "ae-monthly".into(),
+                period: Period::parse(period).expect("period"),
+                values: vec![("ae_12hr_dta".into(), Value::Count(0))],
+            },
+        })
+    };
+    let mut before: Vec<(Event, &str)> = reference()
+        .into_iter()
+        .map(|event| (event, "2019-04-01"))
+        .collect();
+    before.push((ret(1, "RJ1", "2019-03"), "2019-04-05"));
+    before.push((ret(2, "RAL", "2019-03"), "2019-04-05"));
+    before.push((ret(3, "RAL", "2019-04"), "2019-05-03"));
+    let mut projection = Projection::default();
+    let mut seq = 0;
+    for (event, day) in before {
+        seq += 1;
+        projection
+            .apply_silently(&Envelope::seal(seq, at(day), "test".into(), event).expect("seal"));
+    }
+    // The restart: views resumed from the projection as it was saved.
+    let mut views = projector::Views::start(projection, projector::Analytics::On);
+    let next_day = Envelope::seal(
+        seq + 1,
+        at("2019-05-16"),
+        "test".into(),
+        Event::RegionDefined(Region {
+            code: "Y56".into(),
+            name: "London".into(),
+        }),
+    )
+    .expect("seal");
+    let drawn = views.fold_batch(std::slice::from_ref(&next_day)).draw();
+    let ready = views.announce(drawn);
+    let overdue: Vec<(&str, Option<&str>, String)> = ready
+        .alerts
+        .iter()
+        .filter(|alert| alert.kind == AlertKind::ReturnOverdue)
+        .map(|alert| {
+            (
+                alert.scope.as_str(),
+                alert.organisation.as_deref(),
+                alert.period.to_string(),
+            )
+        })
+        .collect();
+    for scope in [NATIONAL, "Y56", "QMJ", "RJ1"] {
+        assert!(
+            overdue.contains(&(scope, Some("RJ1"), "2019-04".to_owned())),
+            "{scope}: {overdue:?}"
+        );
+    }
+    // Announced once: a later entry, RJ1 still overdue, raises it no more.
+    let later = Envelope::seal(
+        seq + 2,
+        at("2019-05-17"),
+        "test".into(),
+        Event::RegionDefined(Region {
+            code: "Y56".into(),
+            name: "London".into(),
+        }),
+    )
+    .expect("seal");
+    let drawn = views.fold_batch(std::slice::from_ref(&later)).draw();
+    let ready = views.announce(drawn);
+    assert!(
+        ready
+            .alerts
+            .iter()
+            .all(|alert| alert.kind != AlertKind::ReturnOverdue),
+        "{:?}",
+        ready.alerts
+    );
+}

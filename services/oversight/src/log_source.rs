@@ -1,0 +1,38 @@
+//! Where the views read the log from: the event log file itself when they run inside `oversight
+//! serve`, or `oversight.log.read` when they run apart (`oversight project`).
+
+use anyhow::Context;
+use event_log::LogReader;
+use proto_schema::LogEntries;
+
+use crate::client::Client;
+
+/// A reader of committed log entries; cheap to clone.
+#[derive(Debug, Clone)]
+pub enum LogSource {
+    /// The log of this process, read directly (no trip through the NATS server).
+    Local(LogReader),
+    /// A log served elsewhere, over `oversight.log.read`.
+    Nats(Client),
+}
+
+impl LogSource {
+    /// Up to `max` entries from seq `from` on, in seq order, and the last committed seq.
+    pub async fn read(&self, from: u64, max: u32) -> anyhow::Result<LogEntries> {
+        match self {
+            LogSource::Local(reader) => {
+                let reader = reader.clone();
+                let (entries, last_seq) =
+                    tokio::task::spawn_blocking(move || reader.read(from, max as usize))
+                        .await
+                        .context("the log read task")?
+                        .context("reading the event log")?;
+                Ok(LogEntries { entries, last_seq })
+            }
+            LogSource::Nats(client) => client
+                .read_log(from, max)
+                .await
+                .context("reading over oversight.log.read"),
+        }
+    }
+}
