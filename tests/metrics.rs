@@ -112,11 +112,25 @@ async fn prometheus_sees_exactly_the_returns_accepted() {
         Some(1.0)
     );
     let accepted = "oversight_returns_accepted_total";
-    let before = prometheus.query(accepted).unwrap_or(0.0);
-    assert_eq!(
-        before, 0.0,
-        "nothing accepted yet (seeding is not a return)"
-    );
+    // Counters are scraped at zero before their first event, labels included, so rate() and the
+    // alert rules work from the start.
+    for counter in [
+        accepted,
+        "oversight_returns_busy_total",
+        "oversight_returns_rejected_total{reason=\"unknown_organisation\"}",
+        "oversight_returns_rejected_total{reason=\"period_not_ended\"}",
+        "oversight_group_commit_failures_total",
+        "oversight_nats_reconnects_total",
+        "oversight_alerts_published_total{kind=\"return_overdue\"}",
+        "oversight_views_snapshot_requests_total{outcome=\"as_of\"}",
+        "oversight_log_index_sweeps_total",
+    ] {
+        assert_eq!(
+            prometheus.query(counter),
+            Some(0.0),
+            "{counter} before any return (seeding is not a return)"
+        );
+    }
 
     let submitted = 37;
     for month in 0..submitted {

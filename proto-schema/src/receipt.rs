@@ -61,6 +61,42 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// Every code, in the order they were added.
+    pub const ALL: [ReasonCode; 32] = [
+        ReasonCode::MalformedPayload,
+        ReasonCode::TruncatedPayload,
+        ReasonCode::InvalidJson,
+        ReasonCode::UnknownSchemaVersion,
+        ReasonCode::PayloadTooLarge,
+        ReasonCode::SubmissionIdEmpty,
+        ReasonCode::SubmissionIdTooLong,
+        ReasonCode::OrgMismatch,
+        ReasonCode::UnknownOrganisation,
+        ReasonCode::OrganisationNotOpen,
+        ReasonCode::MalformedCollection,
+        ReasonCode::MalformedPeriod,
+        ReasonCode::PeriodInFuture,
+        ReasonCode::EmptyValues,
+        ReasonCode::DuplicateMetric,
+        ReasonCode::UnknownMetric,
+        ReasonCode::MetricNotReportedByOrg,
+        ReasonCode::WrongValueKind,
+        ReasonCode::NegativeValue,
+        ReasonCode::NumeratorExceedsDenominator,
+        ReasonCode::ZeroDenominator,
+        ReasonCode::SubmissionConflict,
+        ReasonCode::MalformedSubject,
+        ReasonCode::UnknownRegion,
+        ReasonCode::UnknownSystem,
+        ReasonCode::MalformedOrganisationCode,
+        ReasonCode::ClosedBeforeOpened,
+        ReasonCode::NotPermitted,
+        ReasonCode::DuplicatePeriod,
+        ReasonCode::MalformedPlanName,
+        ReasonCode::SegmentOutOfRange,
+        ReasonCode::PeriodNotEnded,
+    ];
+
     /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -268,42 +304,22 @@ mod tests {
     }
 
     #[test]
+    fn all_lists_every_code_in_order() {
+        for (index, code) in ReasonCode::ALL.into_iter().enumerate() {
+            let bytes = postcard::to_stdvec(&code).expect("encodes");
+            assert_eq!(
+                bytes,
+                postcard::to_stdvec(&(index as u32)).expect("encodes")
+            );
+        }
+        // Nothing after the last: a code added without listing it here fails this.
+        let next = postcard::to_stdvec(&(ReasonCode::ALL.len() as u32)).expect("encodes");
+        assert!(postcard::from_bytes::<ReasonCode>(&next).is_err());
+    }
+
+    #[test]
     fn wire_names_match_serde_names() {
-        use ReasonCode::*;
-        for code in [
-            MalformedPayload,
-            TruncatedPayload,
-            InvalidJson,
-            UnknownSchemaVersion,
-            PayloadTooLarge,
-            SubmissionIdEmpty,
-            SubmissionIdTooLong,
-            OrgMismatch,
-            UnknownOrganisation,
-            OrganisationNotOpen,
-            MalformedCollection,
-            MalformedPeriod,
-            PeriodInFuture,
-            EmptyValues,
-            DuplicateMetric,
-            UnknownMetric,
-            MetricNotReportedByOrg,
-            WrongValueKind,
-            NegativeValue,
-            NumeratorExceedsDenominator,
-            ZeroDenominator,
-            SubmissionConflict,
-            MalformedSubject,
-            UnknownRegion,
-            UnknownSystem,
-            MalformedOrganisationCode,
-            ClosedBeforeOpened,
-            NotPermitted,
-            DuplicatePeriod,
-            MalformedPlanName,
-            SegmentOutOfRange,
-            PeriodNotEnded,
-        ] {
+        for code in ReasonCode::ALL {
             assert_eq!(
                 serde_json::to_string(&code).expect("encodes"),
                 format!("\"{}\"", code.as_str())

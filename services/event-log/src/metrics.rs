@@ -27,6 +27,8 @@ pub fn describe() {
         Unit::Count,
         "Sweeps of the submission and revision look-ups from memory into their tables."
     );
+    // At zero from the first scrape, so rate() and alerts work before the first sweep.
+    metrics::counter!(INDEX_SWEEPS).absolute(0);
 }
 
 pub(crate) fn committed(last_seq: u64, file_bytes: Option<u64>, swept: bool) {

@@ -2,7 +2,7 @@
 //! units and descriptions here; the values are recorded where receipts are made.
 
 use metrics::{describe_counter, describe_histogram, Unit};
-use proto_schema::Receipt;
+use proto_schema::{ReasonCode, Receipt};
 
 pub const RECEIVED: &str = "oversight_returns_received_total";
 pub const ACCEPTED: &str = "oversight_returns_accepted_total";
@@ -66,7 +66,21 @@ pub fn describe() {
         Unit::Count,
         "Batches whose commit failed (nothing of them kept; submitters told busy)."
     );
+    // Every counter at zero from the first scrape, each reason and outcome included, so
+    // dashboards and rate() see a series before its first event.
+    for counter in [RECEIVED, ACCEPTED, DUPLICATES, BUSY, COMMIT_FAILURES] {
+        metrics::counter!(counter).absolute(0);
+    }
+    for code in ReasonCode::ALL {
+        metrics::counter!(REJECTED, "reason" => code.as_str()).absolute(0);
+    }
+    for outcome in ADMIN_OUTCOMES {
+        metrics::counter!(ADMIN_COMMANDS, "outcome" => outcome).absolute(0);
+    }
 }
+
+/// The outcomes [`ADMIN_COMMANDS`] counts.
+const ADMIN_OUTCOMES: [&str; 4] = ["recorded", "already_held", "rejected", "busy"];
 
 pub fn received() {
     metrics::counter!(RECEIVED).increment(1);

@@ -161,7 +161,31 @@ fn describe() {
         Unit::Bytes,
         "Size of the file system holding the data directory."
     );
+    // Every counter at zero from the first scrape, each label included, so dashboards and
+    // rate() see a series before its first event.
+    for counter in [NATS_RECONNECTS, NATS_DISCONNECTS, SUBSCRIBERS_SEEN] {
+        metrics::counter!(counter).absolute(0);
+    }
+    for encoding in ["postcard", "json"] {
+        metrics::counter!(DELTAS_PUBLISHED, "encoding" => encoding).absolute(0);
+    }
+    for kind in ["standard_missed", "spc_concern", "return_overdue"] {
+        metrics::counter!(ALERTS_PUBLISHED, "kind" => kind).absolute(0);
+    }
+    for outcome in SNAPSHOT_OUTCOMES {
+        metrics::counter!(SNAPSHOT_REQUESTS, "outcome" => *outcome).absolute(0);
+    }
 }
+
+/// The outcomes [`SNAPSHOT_REQUESTS`] counts.
+pub const SNAPSHOT_OUTCOMES: &[&str] = &[
+    "live",
+    "as_of",
+    "bad_request",
+    "unknown_scope",
+    "busy",
+    "no_reply_subject",
+];
 
 /// Whether the connection was ever lost, so the first `Connected` is not counted as a reconnect.
 static NATS_EVER_LOST: AtomicBool = AtomicBool::new(false);
