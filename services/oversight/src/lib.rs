@@ -1,7 +1,7 @@
 //! The oversight service and its client, at the NATS edge.
 //!
 //! This crate is the one that speaks NATS and reads configuration: [`serve`] wires the ingest core
-//! (validation, the group-commit writer) and the event log to the subjects of DESIGN.md;
+//! (validation, the group-commit writer) and the event log to the subjects (ARCHITECTURE.md);
 //! [`client`] is what `oversight submit`, `oversight log`, the bench and the tests use;
 //! [`natsd`] starts a private nats-server for the bench and the tests.
 

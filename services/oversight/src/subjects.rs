@@ -1,4 +1,5 @@
-//! The NATS subjects of the public interface (DESIGN.md), in one place.
+//! The NATS subjects of the public interface (listed in ARCHITECTURE.md, "Subjects"), in one
+//! place.
 
 /// Prefix of `oversight.submit.<org>`.
 pub const SUBMIT_PREFIX: &str = "oversight.submit.";

@@ -137,6 +137,11 @@ impl Encoding {
         from_postcard: fn(&[u8]) -> Result<T, DecodeError>,
     ) -> Result<T, Reason> {
         match self {
+            Encoding::Postcard if looks_like_json(bytes) => Err(Reason::new(
+                ReasonCode::MalformedPayload,
+                "",
+                format!("the payload looks like JSON but came without the header `{CONTENT_TYPE}: {JSON}`, so it was read as postcard: send the header with JSON"),
+            )),
             Encoding::Postcard => from_postcard(bytes).map_err(|e| match e {
                 DecodeError::Truncated => Reason::new(ReasonCode::TruncatedPayload, "", format!("the postcard payload ends before the {what} does")),
                 DecodeError::UnknownSchemaVersion(v) => unknown_version(v),
@@ -145,6 +150,14 @@ impl Encoding {
             Encoding::Json => decode_json_form(bytes),
         }
     }
+}
+
+/// A JSON object: no postcard return starts so (its first byte is the schema version, 1).
+fn looks_like_json(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
 }
 
 fn unknown_version(version: u16) -> Reason {
@@ -198,6 +211,30 @@ mod tests {
             .expect_err("bad numerator");
         assert_eq!(reason.code, ReasonCode::InvalidJson);
         assert_eq!(reason.field, "values.ae_4hr.numerator");
+    }
+
+    #[test]
+    fn json_sent_without_the_header_is_named_as_such() {
+        let json = br#" {"submission_id":"a","org":"RJ1","collection":"c","period":"2019-01","values":{}}"#;
+        let reason = Encoding::Postcard
+            .decode_return(json)
+            .expect_err("not postcard");
+        assert_eq!(reason.code, ReasonCode::MalformedPayload);
+        assert!(
+            reason.message.contains("looks like JSON"),
+            "{}",
+            reason.message
+        );
+        assert!(
+            reason.message.contains("Content-Type: application/json"),
+            "{}",
+            reason.message
+        );
+        assert!(
+            !reason.message.contains("schema version"),
+            "{}",
+            reason.message
+        );
     }
 
     #[test]
