@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use oversight::client::Client;
+use oversight::client::{Client, ClientError};
 use oversight::config::NatsArgs;
 use oversight::deploy::{NatsConfig, CORPORATE_USER, DATA_STANDARDS_USER, SERVICE_USER};
 use proto_schema::{
@@ -121,9 +121,19 @@ async fn a_trust_submits_only_for_itself_and_cannot_change_reference_data() {
         ),
         "{own:?}"
     );
-    // Another trust's subject: the server refuses the publish, so nobody answers.
+    // Another trust's subject: the server refuses the publish and says so, at once rather than
+    // when the request would time out.
+    let asked = std::time::Instant::now();
     let other = trust.submit(&return_of(SOUTH_WEST_TRUST, "other-1")).await;
-    assert!(other.is_err(), "{other:?}");
+    assert!(
+        matches!(&other, Err(ClientError::NotPermitted { subject, .. }) if subject.ends_with(SOUTH_WEST_TRUST)),
+        "{other:?}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
     // Its own subject naming another organisation in the return: rejected by the service.
     let mut mislabelled = return_of(SOUTH_WEST_TRUST, "other-2");
     mislabelled.org = SOUTH_WEST_TRUST.into();
@@ -151,7 +161,47 @@ async fn a_trust_submits_only_for_itself_and_cannot_change_reference_data() {
         opened: proto_schema::Date::parse("2020-01-01").expect("date"),
         closed: None,
     };
-    assert!(trust.admin("register_organisation", &org).await.is_err());
+    let admin = trust.admin("register_organisation", &org).await;
+    assert!(
+        matches!(admin, Err(ClientError::NotPermitted { .. })),
+        "{admin:?}"
+    );
+
+    // The same from the command line: its own exit status, and words that say what happened.
+    let password = deployment
+        .config
+        .user(LONDON_TRUST)
+        .expect("trust user")
+        .password
+        .clone();
+    let url = deployment.nats.url();
+    let submit_as = |password: &str, org: &str| {
+        crate::exit_status::oversight(&[
+            "submit",
+            "--nats",
+            &url,
+            "--user",
+            LONDON_TRUST,
+            "--password",
+            password,
+            "--timeout",
+            "5",
+            "--org",
+            org,
+            "--collection",
+            "ae-monthly",
+            "--period",
+            "2021-02",
+            "--value",
+            "ae_12hr_dta=1",
+        ])
+    };
+    let (code, stderr) = submit_as(&password, SOUTH_WEST_TRUST);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("not permitted"), "{stderr}");
+    let (code, stderr) = submit_as("not-the-password", LONDON_TRUST);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("refused the user and password"), "{stderr}");
 
     assert_eq!(
         deployment.last_seq().await,

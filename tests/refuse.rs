@@ -75,7 +75,8 @@ async fn a_damaged_log_or_one_from_a_newer_schema_is_refused() {
         stopped_log(&nats.url(), &data).await;
         tamper_last_entry(&data.join("oversight.redb"), damage);
         let (code, stderr) = serve_until_exit(&nats.url(), &data, &[]);
-        assert_eq!(code, 2, "{case}: {stderr}");
+        // Failed (6), not "retry" (2): starting again will not mend the log.
+        assert_eq!(code, 6, "{case}: {stderr}");
         assert!(stderr.contains(expected), "{case}: {stderr}");
     }
 }
@@ -92,7 +93,7 @@ async fn a_disk_without_room_is_refused() {
         &data,
         &[("OVERSIGHT_DATA_MIN_FREE_BYTES", "1000000000000000000")],
     );
-    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(code, 6, "{stderr}");
     assert!(stderr.contains("MiB free"), "{stderr}");
     assert!(
         !data.join("oversight.redb").exists(),

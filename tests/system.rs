@@ -7,6 +7,7 @@ mod harness;
 mod access;
 mod bad_input;
 mod durability;
+mod exit_status;
 mod intake;
 mod limits;
 mod metrics;

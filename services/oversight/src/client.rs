@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::config::{NatsArgs, NatsConfig};
+use crate::exit::{Exit, ExitOnError};
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -19,6 +20,10 @@ use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 pub enum ClientError {
     #[error("cannot connect to NATS at {url}: {message} (is nats-server running there?)")]
     Connect { url: String, message: String },
+    #[error("NATS at {url} refused the user and password: {message} (check --user and --password, or NATS_USER and NATS_PASSWORD)")]
+    Authentication { url: String, message: String },
+    #[error("not permitted: {message}; this user may not send on {subject} (a trust or CCG sends only for itself, a regional team reads only its region)")]
+    NotPermitted { subject: String, message: String },
     #[error("nobody answers on {subject}: is `oversight serve` running against this NATS server?")]
     NoResponders { subject: String },
     #[error("no answer on {subject} in time; the return may or may not be stored, so send it again with the same submission id")]
@@ -35,6 +40,55 @@ pub enum ClientError {
 #[derive(Debug, Clone)]
 pub struct Client {
     nats: async_nats::Client,
+    /// The permission violations the server reported on this connection, latest last: a request
+    /// the server refused to deliver is answered by nobody, so without these it would only time
+    /// out.
+    violations: tokio::sync::watch::Receiver<Vec<String>>,
+}
+
+/// How many permission violations a connection remembers.
+const VIOLATIONS_HELD: usize = 16;
+
+/// A sender of the server's permission violations, for a connection's event callback.
+fn violation_channel() -> (
+    std::sync::Arc<tokio::sync::watch::Sender<Vec<String>>>,
+    tokio::sync::watch::Receiver<Vec<String>>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(Vec::new());
+    (std::sync::Arc::new(tx), rx)
+}
+
+fn note_violation(violations: &tokio::sync::watch::Sender<Vec<String>>, event: &async_nats::Event) {
+    if let async_nats::Event::ServerError(async_nats::ServerError::Other(message)) = event {
+        if message.to_lowercase().contains("permissions violation") {
+            violations.send_modify(|held| {
+                held.push(message.clone());
+                let excess = held.len().saturating_sub(VIOLATIONS_HELD);
+                held.drain(..excess);
+            });
+        }
+    }
+}
+
+/// Waits until the server reports a permission violation naming `subject`.
+async fn violation_on(
+    mut violations: tokio::sync::watch::Receiver<Vec<String>>,
+    subject: &str,
+) -> String {
+    let quoted = format!("\"{subject}\"");
+    loop {
+        if violations.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if let Some(message) = violations
+            .borrow_and_update()
+            .iter()
+            .rev()
+            .find(|m| m.contains(&quoted) || m.ends_with(subject))
+        {
+            return message.clone();
+        }
+    }
 }
 
 impl Client {
@@ -45,10 +99,15 @@ impl Client {
 
     /// Connects as the user `args` name (if any), over TLS when it names a CA file.
     pub async fn connect_as(args: &NatsArgs, timeout: Duration) -> Result<Client, ClientError> {
+        let (violations_tx, violations) = violation_channel();
         let mut options = async_nats::ConnectOptions::new()
             .name("oversight-client")
             .connection_timeout(timeout)
-            .request_timeout(Some(timeout));
+            .request_timeout(Some(timeout))
+            .event_callback(move |event| {
+                let violations = std::sync::Arc::clone(&violations_tx);
+                async move { note_violation(&violations, &event) }
+            });
         if let (Some(user), Some(password)) = (&args.user, &args.password) {
             options = options
                 .user_and_password(user.clone(), password.clone())
@@ -60,16 +119,25 @@ impl Client {
         let nats = options
             .connect(&args.url)
             .await
-            .map_err(|e| ClientError::Connect {
-                url: args.url.clone(),
-                message: e.to_string(),
+            .map_err(|e| match e.kind() {
+                async_nats::ConnectErrorKind::AuthorizationViolation
+                | async_nats::ConnectErrorKind::Authentication => ClientError::Authentication {
+                    url: args.url.clone(),
+                    message: e.to_string(),
+                },
+                _ => ClientError::Connect {
+                    url: args.url.clone(),
+                    message: e.to_string(),
+                },
             })?;
-        Ok(Client { nats })
+        Ok(Client { nats, violations })
     }
 
-    /// Speaks the oversight subjects over a connection made elsewhere.
+    /// Speaks the oversight subjects over a connection made elsewhere (whose permission
+    /// violations it does not see: its requests time out instead).
     pub fn over(nats: async_nats::Client) -> Client {
-        Client { nats }
+        let (_, violations) = violation_channel();
+        Client { nats, violations }
     }
 
     pub fn nats(&self) -> &async_nats::Client {
@@ -83,22 +151,31 @@ impl Client {
         encoding: Encoding,
         payload: Vec<u8>,
     ) -> Result<Bytes, ClientError> {
-        let reply = self
-            .nats
-            .request_with_headers(subject.clone(), encoding.request_headers(), payload.into())
-            .await
-            .map_err(|e| match e.kind() {
-                RequestErrorKind::NoResponders => ClientError::NoResponders {
-                    subject: subject.clone(),
-                },
-                RequestErrorKind::TimedOut => ClientError::TimedOut {
-                    subject: subject.clone(),
-                },
-                _ => ClientError::Request {
-                    subject: subject.clone(),
-                    message: e.to_string(),
-                },
-            })?;
+        let mut violations = self.violations.clone();
+        violations.mark_unchanged();
+        let request = self.nats.request_with_headers(
+            subject.clone(),
+            encoding.request_headers(),
+            payload.into(),
+        );
+        let reply = tokio::select! {
+            reply = request => reply,
+            message = violation_on(violations, &subject) => {
+                return Err(ClientError::NotPermitted { subject, message });
+            }
+        };
+        let reply = reply.map_err(|e| match e.kind() {
+            RequestErrorKind::NoResponders => ClientError::NoResponders {
+                subject: subject.clone(),
+            },
+            RequestErrorKind::TimedOut => ClientError::TimedOut {
+                subject: subject.clone(),
+            },
+            _ => ClientError::Request {
+                subject: subject.clone(),
+                message: e.to_string(),
+            },
+        })?;
         if let Some(headers) = &reply.headers {
             if let Some(message) = headers.get(SERVICE_ERROR) {
                 let code = headers
@@ -263,6 +340,20 @@ pub async fn connect_service(
                 crate::metrics::nats_connected();
                 return Ok(client);
             }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    async_nats::ConnectErrorKind::AuthorizationViolation
+                        | async_nats::ConnectErrorKind::Authentication
+                ) =>
+            {
+                // Trying again will not change the password.
+                return Err(anyhow::Error::new(ClientError::Authentication {
+                    url: config.url.clone(),
+                    message: error.to_string(),
+                }))
+                .context("the service's own NATS user (nats.user, nats.password)");
+            }
             Err(error) => {
                 last_error = error.to_string();
                 tracing::warn!(attempt, attempts = config.connect_attempts, url = %config.url, error = %last_error, "cannot reach NATS");
@@ -272,9 +363,10 @@ pub async fn connect_service(
             }
         }
     }
-    anyhow::bail!(
-        "cannot connect to NATS at {} after {} attempts: {last_error} (is nats-server running there, and are nats.user and the password right?)",
+    Err(anyhow::anyhow!(
+        "cannot connect to NATS at {} after {} attempts: {last_error} (is nats-server running there?)",
         config.url,
         config.connect_attempts
-    )
+    ))
+    .or_exit(Exit::Retry)
 }

@@ -10,6 +10,7 @@ pub mod bench_views;
 pub mod client;
 pub mod config;
 pub mod deploy;
+pub mod exit;
 pub mod import;
 pub mod log_source;
 pub mod metrics;

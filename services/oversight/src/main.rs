@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use oversight::bench::{self, BenchArgs};
 use oversight::client::{content_submission_id, retry_busy, Client};
 use oversight::config::{Config, NatsArgs, ServeArgs};
+use oversight::exit::{exit_of, Exit, ExitOnError};
 use oversight::import;
 use oversight::serve;
 use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_VERSION};
@@ -18,12 +19,23 @@ use proto_schema::{Envelope, Event, Halves, Receipt, ReturnForm, Value, SCHEMA_V
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// What each exit status means, the same for every command.
+const EXIT_STATUSES: &str = "Exit status: 0 done (a return accepted, also when it was accepted before); \
+1 rejected (fix what the receipt lists); 2 busy or out of reach (nothing known stored: send the same \
+again later); 3 usage (see --help); 4 a file cannot be read or is not in a layout this reads; \
+5 user or password refused, or not permitted; 6 failed (the message says why).";
+
 /// The single performance-oversight backend for the NHS in England.
 ///
 /// Trusts and CCGs submit performance returns once; each is stored durably in the event log and
 /// acknowledged only when it is on disk.
 #[derive(Debug, Parser)]
-#[command(name = "oversight", version, propagate_version = true)]
+#[command(
+    name = "oversight",
+    version,
+    propagate_version = true,
+    after_help = EXIT_STATUSES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,7 +78,7 @@ enum Command {
     ///   oversight submit --file return.json
     ///
     /// Exit status: 0 accepted (also when it was already accepted), 1 rejected, 2 busy or
-    /// unreachable.
+    /// unreachable (send it again), 3 usage, 4 unreadable file, 5 not permitted, 6 failed.
     Submit(SubmitArgs),
     /// Submit a plan (trajectories per metric and period) from a JSON file and print its receipt.
     ///
@@ -260,7 +272,18 @@ struct LogArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are not errors; anything else clap refuses is a usage error.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return Exit::Success.code();
+        }
+        Err(e) => {
+            let _ = e.print();
+            return Exit::Usage.code();
+        }
+    };
     let default_level = if matches!(cli.command, Command::Serve(_) | Command::Project(_)) {
         "info"
     } else {
@@ -282,14 +305,14 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            return Exit::Failed.code();
         }
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            exit_of(&e).code()
         }
     }
 }
@@ -297,14 +320,14 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
-            let config = args.resolve()?;
+            let config = args.resolve().or_exit(Exit::Usage)?;
             oversight::metrics::serve(config.metrics.addr)?;
             serve::run(config, shutdown_signal())
                 .await
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check { file }) => {
-            let config = Config::load(Some(&file), std::env::vars())?;
+            let config = Config::load(Some(&file), std::env::vars()).or_exit(Exit::Usage)?;
             print!("{}", config.to_toml());
             eprintln!("{}: valid", file.display());
             Ok(ExitCode::SUCCESS)
@@ -350,9 +373,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(ImportCommand::Ae(args)) => import_ae(args).await,
         Command::Import(ImportCommand::Ods(args)) => {
-            let text = import::read(&args.file)?;
+            let text = import::read(&args.file).or_exit(Exit::Input)?;
             let name = args.file.display().to_string();
-            let file = import::ods::parse(&name, &text, import::ods::role_of(&name))?;
+            let file = import::ods::parse(&name, &text, import::ods::role_of(&name))
+                .or_exit(Exit::Input)?;
             eprintln!(
                 "{name}: {} systems, {} organisations ({} rows outside England skipped)",
                 file.systems.len(),
@@ -372,17 +396,19 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(if report.rejected.is_empty() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                Exit::Rejected.code()
             })
         }
         Command::Import(ImportCommand::Rtt(args)) => {
-            let text = import::read(&args.file)?;
-            let rows = import::rtt::parse(&args.file.display().to_string(), &text)?;
+            let text = import::read(&args.file).or_exit(Exit::Input)?;
+            let rows =
+                import::rtt::parse(&args.file.display().to_string(), &text).or_exit(Exit::Input)?;
             import_rows(&args, rows).await
         }
         Command::Import(ImportCommand::Cancer(args)) => {
-            let text = import::read(&args.file)?;
-            let rows = import::cancer::parse(&args.file.display().to_string(), &text)?;
+            let text = import::read(&args.file).or_exit(Exit::Input)?;
+            let rows = import::cancer::parse(&args.file.display().to_string(), &text)
+                .or_exit(Exit::Input)?;
             import_rows(&args, rows).await
         }
         Command::Watch(args) => {
@@ -432,9 +458,9 @@ async fn shutdown_signal() {
 }
 
 async fn import_ae(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let text = import::read(&args.file)?;
+    let text = import::read(&args.file).or_exit(Exit::Input)?;
     let name = args.file.display().to_string();
-    let parsed = import::ae::parse(&name, &text)?;
+    let parsed = import::ae::parse(&name, &text).or_exit(Exit::Input)?;
     eprintln!("{name}: {:?} layout", parsed.layout);
     import_rows(&args, parsed.rows).await
 }
@@ -447,7 +473,7 @@ async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Resul
     Ok(if report.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        Exit::Rejected.code()
     })
 }
 
@@ -495,14 +521,16 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
     let receipt = match &args.file {
         Some(path) => {
-            let json = read_input(path)?;
-            let org = org_of_json(&json).with_context(|| {
-                format!("{}: no \"org\" field to send the return on", path.display())
-            })?;
+            let json = read_input(path).or_exit(Exit::Input)?;
+            let org = org_of_json(&json)
+                .with_context(|| {
+                    format!("{}: no \"org\" field to send the return on", path.display())
+                })
+                .or_exit(Exit::Input)?;
             retry_busy(5, || client.submit_json(&org, json.clone())).await?
         }
         None => {
-            let form = form_from_flags(&args)?;
+            let form = form_from_flags(&args).or_exit(Exit::Usage)?;
             retry_busy(5, || client.submit(&form)).await?
         }
     };
@@ -511,13 +539,15 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 
 async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
-    let json = read_input(&args.file)?;
-    let org = org_of_json(&json).with_context(|| {
-        format!(
-            "{}: no \"org\" field to send the plan on",
-            args.file.display()
-        )
-    })?;
+    let json = read_input(&args.file).or_exit(Exit::Input)?;
+    let org = org_of_json(&json)
+        .with_context(|| {
+            format!(
+                "{}: no \"org\" field to send the plan on",
+                args.file.display()
+            )
+        })
+        .or_exit(Exit::Input)?;
     let receipt = retry_busy(5, || client.submit_plan_json(&org, json.clone())).await?;
     report_receipt(&receipt, args.json)
 }
@@ -530,8 +560,8 @@ fn report_receipt(receipt: &Receipt, json: bool) -> anyhow::Result<ExitCode> {
     }
     Ok(match receipt {
         Receipt::Accepted { .. } => ExitCode::SUCCESS,
-        Receipt::Rejected { .. } => ExitCode::from(1),
-        Receipt::Busy { .. } => ExitCode::from(2),
+        Receipt::Rejected { .. } => Exit::Rejected.code(),
+        Receipt::Busy { .. } => Exit::Retry.code(),
     })
 }
 
