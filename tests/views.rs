@@ -401,7 +401,7 @@ async fn plans_are_received_like_returns_and_shown_against_actuals() {
     let actual = london["metrics"]["ae_4hr"]["2025-04"]["value"]
         .as_f64()
         .expect("actual");
-    let variance = london["variance"]["ae_4hr"]["2025-04"]
+    let variance = london["variance"]["ae_4hr"]["2025-04"]["value"]
         .as_f64()
         .expect("variance");
     assert!(

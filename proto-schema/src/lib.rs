@@ -19,6 +19,7 @@ mod submission;
 mod timestamp;
 mod value;
 mod view;
+mod words;
 
 pub use calendar::{Date, Period, PeriodError};
 pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
@@ -40,10 +41,11 @@ pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm}
 pub use timestamp::Timestamp;
 pub use value::{Halves, Value, ValueKind};
 pub use view::{
-    Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap, GeographyMode, PointType,
-    Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind, View, NATIONAL,
-    UNASSIGNED,
+    headline_of, Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap, GeographyMode,
+    PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind,
+    Variance, View, NATIONAL, UNASSIGNED,
 };
+pub use words::{show_headline, show_pence, show_standard, show_variance};
 
 /// The longest submission id a client may choose, in bytes.
 pub const MAX_SUBMISSION_ID_BYTES: usize = 64;

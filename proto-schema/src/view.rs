@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::calendar::Period;
 use crate::reference::Standard;
 use crate::timestamp::Timestamp;
-use crate::value::Value;
+use crate::value::{Value, ValueKind};
 
 /// The scope that covers all of England.
 pub const NATIONAL: &str = "national";
@@ -60,8 +60,8 @@ pub struct View {
     /// like actuals.
     pub plans: BTreeMap<String, BTreeMap<Period, Cell>>,
     /// metric id -> period -> actual minus plan, in the headline unit (percentage points for
-    /// ratios), where the scope has both.
-    pub variance: BTreeMap<String, BTreeMap<Period, f64>>,
+    /// ratios), over the organisations that have both, where the scope has both.
+    pub variance: BTreeMap<String, BTreeMap<Period, Variance>>,
     /// collection id -> period -> how many organisations' returns are in (`count`), and which.
     pub received: BTreeMap<String, BTreeMap<Period, Cell>>,
     /// collection id -> period -> the organisations whose return is due and absent: expected
@@ -71,6 +71,53 @@ pub struct View {
     /// An organisation's oversight segment: suggested from its triggers, and the regional
     /// team's decision beside it (organisation views with analytics on).
     pub segment: Option<Segment>,
+}
+
+/// A scope's plan against the actuals of the same organisations: a plan made by some of a
+/// region's trusts is compared with those trusts' figures, not with the whole region's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Variance {
+    /// Their actual minus their plan, in the headline unit (percentage points for ratios, pence
+    /// for money, seconds for durations).
+    pub value: f64,
+    /// The organisations with both an actual and a plan for the period.
+    pub organisations: u32,
+    /// The organisations with an actual for the period: those the scope's figure counts.
+    pub of: u32,
+}
+
+/// The headline figure of several organisations' values of one kind taken together, as a
+/// scope's total reads (ratios Σ numerator / Σ denominator as a percentage, durations the
+/// case-weighted mean rounded to the second); `None` for values of mixed kinds or none.
+pub fn headline_of<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<f64> {
+    let mut values = values.into_iter().peekable();
+    let kind = values.peek()?.kind();
+    let (mut a, mut b) = (0i128, 0i128);
+    for value in values {
+        match *value {
+            Value::Ratio {
+                numerator,
+                denominator,
+            } if kind == ValueKind::Ratio => {
+                a += i128::from(numerator.0);
+                b += i128::from(denominator.0);
+            }
+            Value::Count(n) if kind == ValueKind::Count => a += i128::from(n),
+            Value::Money { pence } if kind == ValueKind::Money => a += i128::from(pence),
+            Value::Duration { seconds, cases } if kind == ValueKind::Duration => {
+                a += i128::from(seconds) * i128::from(cases);
+                b += i128::from(cases);
+            }
+            _ => return None,
+        }
+    }
+    Some(match kind {
+        ValueKind::Ratio if b != 0 => 100.0 * a as f64 / b as f64,
+        ValueKind::Ratio => 0.0,
+        ValueKind::Count | ValueKind::Money => a as f64,
+        ValueKind::Duration if b != 0 => (2 * a + b).div_euclid(2 * b) as f64,
+        ValueKind::Duration => 0.0,
+    })
 }
 
 /// An organisation's oversight segment, 1 (no support needs) to 4 (intensive support).
@@ -470,15 +517,28 @@ impl View {
     pub fn refresh_variance(&mut self, metric: &str, period: Period) {
         let actual = self.metrics.get(metric).and_then(|p| p.get(&period));
         let plan = self.plans.get(metric).and_then(|p| p.get(&period));
-        match (actual, plan) {
-            (Some(actual), Some(plan)) => {
-                let variance = actual.summary.value - plan.summary.value;
+        let compared = actual.zip(plan).and_then(|(actual, plan)| {
+            let both: Vec<&String> = actual
+                .organisations
+                .keys()
+                .filter(|org| plan.organisations.contains_key(*org))
+                .collect();
+            let actuals = headline_of(both.iter().map(|org| &actual.organisations[*org]))?;
+            let plans = headline_of(both.iter().map(|org| &plan.organisations[*org]))?;
+            Some(Variance {
+                value: actuals - plans,
+                organisations: both.len() as u32,
+                of: actual.organisations.len() as u32,
+            })
+        });
+        match compared {
+            Some(variance) => {
                 self.variance
                     .entry(metric.to_owned())
                     .or_default()
                     .insert(period, variance);
             }
-            _ => {
+            None => {
                 if let Some(periods) = self.variance.get_mut(metric) {
                     periods.remove(&period);
                     if periods.is_empty() {

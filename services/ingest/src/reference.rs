@@ -4,6 +4,18 @@ use std::collections::HashMap;
 
 use proto_schema::{Envelope, Event, Metric, Organisation, Region, System};
 
+/// Of `known`, the one nearest to `typed` by edit distance, if it is within a typing slip (one
+/// edit in a short name, two in a longer one); ties go to the first in order, so the answer
+/// does not depend on a map's order.
+fn closest<'a>(typed: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a str> {
+    let slips = if typed.chars().count() <= 4 { 1 } else { 2 };
+    known
+        .map(|name| (strsim::damerau_levenshtein(typed, name), name.as_str()))
+        .filter(|(distance, _)| *distance <= slips)
+        .min()
+        .map(|(_, name)| name)
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Reference {
     regions: HashMap<String, Region>,
@@ -84,6 +96,20 @@ impl Reference {
 
     pub fn metric(&self, id: &str) -> Option<&Metric> {
         self.metrics.get(id)
+    }
+
+    /// The metric id most like `id`, when one is close enough to be what was meant.
+    pub fn metric_like(&self, id: &str) -> Option<&str> {
+        closest(id, self.metrics.keys())
+    }
+
+    /// The organisation code `code` most likely meant: the same in capitals, or one close to it.
+    pub fn organisation_like(&self, code: &str) -> Option<&str> {
+        let upper = code.to_ascii_uppercase();
+        if let Some((known, _)) = self.organisations.get_key_value(&upper) {
+            return Some(known);
+        }
+        closest(&upper, self.organisations.keys())
     }
 
     /// (regions, systems, organisations, metrics), for start-up logs.

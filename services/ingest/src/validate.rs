@@ -232,10 +232,14 @@ fn known_organisation<'r>(
 ) -> Option<&'r Organisation> {
     let organisation = reference.organisation(code);
     if organisation.is_none() {
+        let meant = reference
+            .organisation_like(code)
+            .map(|known| format!("; did you mean `{known}`?"))
+            .unwrap_or_default();
         reasons.reject(
             ReasonCode::UnknownOrganisation,
             "org",
-            format!("no organisation with ODS code `{code}` is registered"),
+            format!("no organisation with ODS code `{code}` is registered{meant}"),
         );
     }
     organisation
@@ -268,10 +272,14 @@ fn check_metric(
     reasons: &mut Reasons,
 ) -> bool {
     let Some(metric) = reference.metric(metric_id) else {
+        let meant = reference
+            .metric_like(metric_id)
+            .map(|id| format!("; did you mean `{id}`?"))
+            .unwrap_or_default();
         reasons.reject(
             ReasonCode::UnknownMetric,
             field,
-            format!("no metric `{metric_id}` in the data standard"),
+            format!("no metric `{metric_id}` in the data standard{meant}"),
         );
         return false;
     };
@@ -563,6 +571,24 @@ mod tests {
                 "{f:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_near_miss_names_what_was_probably_meant() {
+        let message = |f: ReturnForm, subject: &str| -> String {
+            validate(f, subject, &reference(), today())
+                .expect_err("rejected")
+                .into_iter()
+                .map(|r| r.message)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        let typo = form("RJ1", "2019-01", vec![("ae_4hour", ratio(1, 2))]);
+        assert!(message(typo, "RJ1").contains("did you mean `ae_4hr`?"));
+        let lower = form("rj1", "2019-01", vec![("ae_12hr_dta", Value::Count(1))]);
+        assert!(message(lower, "rj1").contains("did you mean `RJ1`?"));
+        let nothing_near = form("RJ1", "2019-01", vec![("waiting_list", Value::Count(1))]);
+        assert!(!message(nothing_near, "RJ1").contains("did you mean"));
     }
 
     #[test]

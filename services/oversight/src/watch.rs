@@ -5,7 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use proto_schema::{Alert, Delta, GeographyMode, SnapshotRequest, Standard, Value, View};
+use proto_schema::{
+    show_headline, show_standard, Alert, Delta, GeographyMode, SnapshotRequest, Standard, Value,
+    Variance, View,
+};
 
 use crate::client::Client;
 use crate::subjects;
@@ -124,7 +127,7 @@ pub fn render(view: &View) -> String {
     };
     let mut text = format!("{} ({geography}), log seq {}\n", view.scope, view.seq);
     text.push_str(&format!(
-        "{:<24} {:<10} {:>14} {:>9} {:>4} {:>10}  {:<16} {}\n",
+        "{:<24} {:<10} {:>14} {:>14} {:>4} {:>10}  {:<16} {}\n",
         "metric", "period", "value", "standard", "met", "vs plan", "spc", "organisations failing"
     ));
     if view.metrics.is_empty() {
@@ -137,7 +140,7 @@ pub fn render(view: &View) -> String {
         let summary = &cell.summary;
         let standard = summary
             .standard
-            .map(|standard| show_standard(standard, &summary.total))
+            .map(|standard| show_standard(standard, summary.total.kind()))
             .unwrap_or_else(|| "-".into());
         let met = match summary.met {
             Some(true) => "yes",
@@ -152,13 +155,13 @@ pub fn render(view: &View) -> String {
             .variance
             .get(metric)
             .and_then(|periods| periods.get(period))
-            .map(|variance| show_variance(&summary.total, *variance))
+            .map(|variance| show_variance(&summary.total, variance))
             .unwrap_or_else(|| "-".into());
         text.push_str(&format!(
-            "{:<24} {:<10} {:>14} {:>9} {:>4} {:>10}  {:<16} {}\n",
+            "{:<24} {:<10} {:>14} {:>14} {:>4} {:>10}  {:<16} {}\n",
             metric,
             period.to_string(),
-            show_value(&summary.total, summary.value),
+            show_headline(&summary.total, summary.value),
             standard,
             met,
             vs_plan,
@@ -264,33 +267,12 @@ fn failing<'a>(standard: Standard, rows: impl Iterator<Item = (&'a String, &'a V
     format!("{} of {total}: {listed}{more}", codes.len())
 }
 
-fn show_value(total: &Value, headline: f64) -> String {
-    match total {
-        Value::Ratio { .. } => format!("{headline:.2}%"),
-        Value::Count(n) => n.to_string(),
-        Value::Money { pence } => format!("£{:.0}", *pence as f64 / 100.0),
-        Value::Duration { seconds, .. } => format!("{seconds} s"),
-    }
-}
-
-/// Actual minus plan: percentage points for ratios, else the figure's own unit.
-fn show_variance(total: &Value, variance: f64) -> String {
-    match total {
-        Value::Ratio { .. } => format!("{variance:+.2}pp"),
-        Value::Money { .. } => format!("{:+.0}£", variance / 100.0),
-        Value::Duration { .. } => format!("{variance:+.0} s"),
-        Value::Count(_) => format!("{variance:+.0}"),
-    }
-}
-
-fn show_standard(standard: Standard, total: &Value) -> String {
-    let sign = match standard.comparison {
-        proto_schema::Comparison::AtLeast => ">=",
-        proto_schema::Comparison::AtMost => "<=",
-    };
-    match total {
-        // Ratio standards are in basis points.
-        Value::Ratio { .. } => format!("{sign} {}%", standard.target as f64 / 100.0),
-        _ => format!("{sign} {}", standard.target),
+/// Actual minus plan, and how many of the scope's organisations planned it when not all did.
+fn show_variance(total: &Value, variance: &Variance) -> String {
+    let shown = proto_schema::show_variance(total.kind(), variance.value);
+    if variance.organisations == variance.of {
+        shown
+    } else {
+        format!("{shown} ({} of {})", variance.organisations, variance.of)
     }
 }

@@ -5,7 +5,7 @@
 
 use proto_schema::{
     Assurance, Delta, Period, PointType, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
-    TriggerKind, Value, ValueKind,
+    TriggerKind, ValueKind,
 };
 
 use crate::names::Id;
@@ -247,25 +247,10 @@ impl SegmentWork {
 
 /// A summary's headline figure as people read it.
 pub(crate) fn headline(summary: &Summary) -> String {
-    match summary.total {
-        Value::Ratio { .. } => format!("{:.2}%", summary.value),
-        Value::Money { pence } => format!("£{:.0}", pence as f64 / 100.0),
-        Value::Duration { .. } => format!("{:.0} s", summary.value),
-        Value::Count(n) => n.to_string(),
-    }
+    proto_schema::show_headline(&summary.total, summary.value)
 }
 
-/// A standard as people read it, in the unit of the headline figure.
-pub(crate) fn show_standard(standard: Standard, kind: ValueKind) -> String {
-    let sign = match standard.comparison {
-        proto_schema::Comparison::AtLeast => "at least",
-        proto_schema::Comparison::AtMost => "at most",
-    };
-    match kind {
-        ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
-        _ => format!("{sign} {}", standard.target),
-    }
-}
+pub(crate) use proto_schema::show_standard;
 
 #[cfg(test)]
 mod tests {

@@ -200,6 +200,8 @@ fn assurance(
     last_limits: Option<(f64, f64)>,
     direction: Direction,
 ) -> Option<Assurance> {
+    // A single point has no moving range and so no limits: nothing can be said of assurance.
+    let last_limits = last_limits.filter(|(lower, upper)| lower.is_finite() && upper.is_finite());
     match (target, last_limits, direction) {
         (None, _, _) | (_, None, _) | (_, _, Direction::Neutral) => None,
         (Some(target), Some((lower, upper)), direction) => {

@@ -536,7 +536,7 @@ fn plans_roll_up_and_the_latest_round_wins() {
         Some(Value::Count(7)),
         "round 1 was recorded last"
     );
-    assert_eq!(london.variance["ae_12hr_dta"][&month(5)], 5.0);
+    assert_eq!(london.variance["ae_12hr_dta"][&month(5)].value, 5.0);
     assert!(!london.variance["ae_12hr_dta"].contains_key(&month(4)));
 
     // Revising round 1 without May brings back round 0's figure for May.
@@ -549,7 +549,76 @@ fn plans_roll_up_and_the_latest_round_wins() {
     let rj1 = projection.view("RJ1", GeographyMode::AsReported);
     assert_eq!(planned(&rj1, 5), Some(Value::Count(10)));
     assert_eq!(planned(&rj1, 6), Some(Value::Count(8)));
-    assert_eq!(rj1.variance["ae_12hr_dta"][&month(5)], 2.0);
+    assert_eq!(rj1.variance["ae_12hr_dta"][&month(5)].value, 2.0);
+}
+
+/// A scope's variance compares a plan with the actuals of the organisations that planned it, and
+/// says how many of the scope's organisations that is: London with one planner of two is that
+/// trust's actual against its plan, not both trusts' actuals against one trust's plan.
+#[test]
+fn a_scope_s_variance_compares_a_plan_with_its_planners_actuals() {
+    // RJ1 (0) plans 10 waits for May and has 12; RAL (1) plans nothing and has 30.
+    let steps = [
+        Step::Plan {
+            org: 0,
+            round: 0,
+            figures: vec![(1, 5, 10, 1)],
+        },
+        Step::Return {
+            org: 0,
+            month: 5,
+            values: vec![(1, 12, 1)],
+        },
+        Step::Return {
+            org: 1,
+            month: 5,
+            values: vec![(1, 30, 1)],
+        },
+    ];
+    let mut projection = Projection::default();
+    for envelope in events(&steps) {
+        projection.apply(&envelope);
+    }
+    let london = projection.view("Y56", GeographyMode::AsReported);
+    assert_eq!(
+        london.metrics["ae_12hr_dta"][&month(5)].summary.total,
+        Value::Count(42)
+    );
+    assert_eq!(
+        london.variance["ae_12hr_dta"][&month(5)],
+        Variance {
+            value: 2.0,
+            organisations: 1,
+            of: 2
+        }
+    );
+    // A ratio: Σ numerator / Σ denominator of the planner alone, in percentage points.
+    let steps = [
+        Step::Plan {
+            org: 0,
+            round: 0,
+            figures: vec![(0, 5, 90, 50)],
+        },
+        Step::Return {
+            org: 0,
+            month: 5,
+            values: vec![(0, 80, 50)],
+        },
+        Step::Return {
+            org: 1,
+            month: 5,
+            values: vec![(0, 10, 50)],
+        },
+    ];
+    let mut projection = Projection::default();
+    for envelope in events(&steps) {
+        projection.apply(&envelope);
+    }
+    let london = projection.view("Y56", GeographyMode::AsReported);
+    let variance = london.variance["ae_4hr"][&month(5)];
+    // RJ1: 80/100 = 80% against a plan of 90/100 = 90%.
+    assert!((variance.value + 10.0).abs() < 1e-9, "{variance:?}");
+    assert_eq!((variance.organisations, variance.of), (1, 2));
 }
 
 /// Missing returns as the log's date passes due dates: each case is a sequence of (day recorded,

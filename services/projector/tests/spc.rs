@@ -208,6 +208,24 @@ fn an_empty_series_has_no_icon() {
     assert_eq!(empty.assurance, None);
 }
 
+/// One month has no moving range and so no limits: its assurance is unknown, not "hit and miss".
+#[test]
+fn a_single_point_has_no_assurance() {
+    for target in [0.5, 95.0, 200.0] {
+        let one = chart(
+            &[95.0],
+            Direction::Increase,
+            Some(target),
+            &Options::default(),
+        )
+        .expect("chart");
+        assert_eq!(one.variation, Some(PointType::CommonCause));
+        assert_eq!(one.assurance, None, "target {target}");
+        let drawn = outline(&[95.0], Direction::Increase, Some(target)).expect("outline");
+        assert_eq!(drawn.assurance, None, "target {target}");
+    }
+}
+
 #[test]
 fn outside_the_limits_takes_precedence_over_a_trend() {
     // Seven strict rises whose last point is far outside the limits.
