@@ -49,9 +49,16 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
     empty_id.submission_id = String::new();
     let mut future = good.clone();
     future.period = "2099-01".into();
-    // Today's daily sitrep: the day is not over (the service reads the clock itself).
+    // This month: not over (the service reads the clock itself).
     let mut running = good.clone();
-    running.period = Timestamp::now().date().to_string();
+    let today = Timestamp::now().date();
+    running.period = format!("{:04}-{:02}", today.year(), today.month());
+    let mut weekly = good.clone();
+    weekly.period = "2019-W05".into();
+    let mut typo_collection = good.clone();
+    typo_collection.collection = "ae-montly".into();
+    let mut wrong_collection = good.clone();
+    wrong_collection.collection = "cancer-monthly".into();
     let mut malformed_period = good.clone();
     malformed_period.period = "2019-13".into();
     let mut unknown_org = good.clone();
@@ -61,6 +68,7 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
     let mut closed_ccg = good.clone();
     closed_ccg.org = "00C".into();
     closed_ccg.period = "2021-01".into();
+    closed_ccg.collection = "ccg-monthly".into();
     closed_ccg.values = vec![(
         "dementia_dx".into(),
         Value::Ratio {
@@ -85,6 +93,10 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
         ("negative count", "RJ1", Encoding::Json, json(&with_value("ae_12hr_dta", Value::Count(-1))), vec![NegativeValue]),
         ("period in the future", "RJ1", Encoding::Json, json(&future), vec![PeriodInFuture]),
         ("period not over", "RJ1", Encoding::Json, json(&running), vec![PeriodNotEnded]),
+        ("week in a monthly collection", "RJ1", Encoding::Json, json(&weekly), vec![WrongPeriodKind]),
+        ("unknown collection", "RJ1", Encoding::Json, json(&typo_collection), vec![UnknownCollection]),
+        ("metrics of another collection", "RJ1", Encoding::Json, json(&wrong_collection),
+            vec![MetricNotInCollection, MetricNotInCollection]),
         ("malformed period", "RJ1", Encoding::Json, json(&malformed_period), vec![MalformedPeriod]),
         ("org in subject differs", "RJ7", Encoding::Json, json(&good), vec![OrgMismatch]),
         ("empty values", "RJ1", Encoding::Json, json(&empty_values), vec![EmptyValues]),

@@ -143,3 +143,57 @@ async fn seqs_stay_dense_and_are_never_reused_across_restarts() {
     );
     assert_eq!(log.last_seq, first + 11, "seeding happened once");
 }
+
+/// A log written before collections were data (reference data without them) is given data
+/// standard v1's collections once at start-up, and its returns are checked against them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_from_before_collections_is_given_them_once() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = data_dir(tmp.path());
+    std::fs::create_dir_all(&data).expect("data dir");
+    {
+        let (events, _) =
+            ingest::seed::seed_events(&ingest::seed::ReferenceFiles::bundled()).expect("seed");
+        let older: Vec<Event> = events
+            .into_iter()
+            .filter(|e| !matches!(e, Event::CollectionDefined(_)))
+            .collect();
+        let mut log = event_log::EventLog::open(&data.join("oversight.redb")).expect("log");
+        ingest::writer::append_reference(&mut log, "oversight-seed", older).expect("append");
+    }
+    let collections = |entries: &[proto_schema::Envelope]| {
+        entries
+            .iter()
+            .filter(|e| matches!(e.event, Event::CollectionDefined(_)))
+            .count()
+    };
+    for start in 0..2 {
+        let mut service = Service::start(&nats.url(), &data);
+        let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+        let mut entries = Vec::new();
+        let mut from = 1;
+        loop {
+            let page = client.read_log(from, 1000).await.expect("log");
+            let Some(last) = page.entries.last().map(|e| e.seq) else {
+                break;
+            };
+            entries.extend(page.entries);
+            from = last + 1;
+        }
+        assert_eq!(
+            collections(&entries),
+            proto_schema::collections_v1().len(),
+            "start {start}: defined once"
+        );
+        let mut wrong = ae_return(&format!("old-log-{start}"), "2019-01", 1000);
+        wrong.collection = "cancer-monthly".into();
+        match client.submit(&wrong).await.expect("submit") {
+            Receipt::Rejected { reasons } => {
+                assert_eq!(reasons[0].code, ReasonCode::MetricNotInCollection)
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        service.terminate();
+    }
+}

@@ -1,6 +1,8 @@
 //! The default metric catalogue: data standard v1, as the corporate data team defines it.
 
-use crate::reference::{Comparison, Domain, Metric, Polarity, ReportedBy, Standard};
+use crate::reference::{
+    Collection, Comparison, Domain, Metric, PeriodKind, Polarity, ReportedBy, Standard,
+};
 use crate::value::ValueKind;
 
 pub const DATA_STANDARD_VERSION: u32 = 1;
@@ -153,9 +155,80 @@ pub fn data_standard_v1() -> Vec<Metric> {
     ]
 }
 
+/// The collections of data standard v1: each metric in exactly one, each due as NHS England's
+/// collection of it is (working days after the period ends).
+pub fn collections_v1() -> Vec<Collection> {
+    let collection = |id: &str, name: &str, metrics: &[&str], due_working_days| Collection {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        period_kind: PeriodKind::Month,
+        metrics: metrics.iter().map(|m| (*m).to_owned()).collect(),
+        due_working_days,
+    };
+    vec![
+        collection(
+            "ae-monthly",
+            "A&E attendances and emergency admissions, monthly",
+            &["ae_4hr", "ae_12hr_dta", "ae_emergency_admissions"],
+            10,
+        ),
+        collection(
+            "rtt-monthly",
+            "Referral to treatment, incomplete pathways, monthly",
+            &["rtt_18wk", "rtt_52wk"],
+            17,
+        ),
+        collection(
+            "cancer-monthly",
+            "Cancer waiting times, monthly",
+            &["cancer_62d", "cancer_2ww"],
+            25,
+        ),
+        collection(
+            "diagnostics-monthly",
+            "Diagnostic waiting times (DM01), monthly",
+            &["diag_6wk"],
+            15,
+        ),
+        collection(
+            "finance-monthly",
+            "Provider finance, monthly",
+            &["finance_surplus", "agency_spend"],
+            15,
+        ),
+        collection(
+            "quality-monthly",
+            "Healthcare-associated infections, monthly",
+            &["cdiff_cases"],
+            15,
+        ),
+        collection(
+            "ccg-monthly",
+            "Commissioner mental health and dementia, monthly",
+            &["dementia_dx", "iapt_access"],
+            15,
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_metric_is_in_exactly_one_collection() {
+        let collections = collections_v1();
+        for metric in data_standard_v1() {
+            let holding: Vec<&str> = collections
+                .iter()
+                .filter(|c| c.metrics.contains(&metric.id))
+                .map(|c| c.id.as_str())
+                .collect();
+            assert_eq!(holding.len(), 1, "{}: {holding:?}", metric.id);
+        }
+        let listed: usize = collections.iter().map(|c| c.metrics.len()).sum();
+        assert_eq!(listed, data_standard_v1().len());
+    }
 
     #[test]
     fn ids_are_unique_and_standards_are_as_published() {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::Period;
 use crate::plan::PlanSubmitted;
-use crate::reference::{Metric, Organisation, Region, System};
+use crate::reference::{Collection, Metric, Organisation, Region, System};
 use crate::submission::Return;
 
 /// A regional team's decision on an organisation's oversight segment, 1 (no support needs) to 4
@@ -51,6 +51,7 @@ pub enum Event {
     OrganisationMoved(OrganisationMoved),
     PlanSubmitted(PlanSubmitted),
     SegmentDecided(SegmentDecided),
+    CollectionDefined(Collection),
 }
 
 impl Event {
@@ -65,6 +66,7 @@ impl Event {
             Event::OrganisationMoved(_) => "organisation_moved",
             Event::PlanSubmitted(_) => "plan_submitted",
             Event::SegmentDecided(_) => "segment_decided",
+            Event::CollectionDefined(_) => "collection_defined",
         }
     }
 
@@ -89,6 +91,7 @@ enum EventJsonRef<'a> {
     OrganisationMoved(&'a OrganisationMoved),
     PlanSubmitted(&'a PlanSubmitted),
     SegmentDecided(&'a SegmentDecided),
+    CollectionDefined(&'a Collection),
 }
 
 #[derive(Deserialize)]
@@ -102,6 +105,7 @@ enum EventJson {
     OrganisationMoved(OrganisationMoved),
     PlanSubmitted(PlanSubmitted),
     SegmentDecided(SegmentDecided),
+    CollectionDefined(Collection),
 }
 
 impl Serialize for Event {
@@ -118,6 +122,7 @@ impl Serialize for Event {
             Event::OrganisationMoved(e) => EventJsonRef::OrganisationMoved(e),
             Event::PlanSubmitted(e) => EventJsonRef::PlanSubmitted(e),
             Event::SegmentDecided(e) => EventJsonRef::SegmentDecided(e),
+            Event::CollectionDefined(e) => EventJsonRef::CollectionDefined(e),
         }
         .serialize(s)
     }
@@ -137,6 +142,7 @@ impl<'de> Deserialize<'de> for Event {
             EventJson::OrganisationMoved(e) => Event::OrganisationMoved(e),
             EventJson::PlanSubmitted(e) => Event::PlanSubmitted(e),
             EventJson::SegmentDecided(e) => Event::SegmentDecided(e),
+            EventJson::CollectionDefined(e) => Event::CollectionDefined(e),
         })
     }
 }

@@ -22,7 +22,7 @@ mod view;
 mod words;
 
 pub use calendar::{Date, Period, PeriodError};
-pub use catalogue::{data_standard_v1, DATA_STANDARD_VERSION};
+pub use catalogue::{collections_v1, data_standard_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
 pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
@@ -30,12 +30,12 @@ pub use log_read::{LogEntries, LogReadRequest};
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};
 pub use receipt::{Reason, ReasonCode, Receipt};
 pub use reference::{
-    Comparison, Domain, Metric, OrgRole, Organisation, Polarity, Region, ReportedBy, Standard,
-    System,
+    Collection, Comparison, Domain, Metric, OrgRole, Organisation, PeriodKind, Polarity, Region,
+    ReportedBy, Standard, System,
 };
 pub use schedule::{
-    add_working_days, bank_holidays, due_date, is_working_day, Schedule, DAILY_DEFAULT,
-    MONTHLY_DEFAULT, SCHEDULES, WEEKLY_DEFAULT,
+    add_working_days, bank_holidays, default_due_working_days, due_date, due_date_after,
+    is_working_day, Schedule, DAILY_DEFAULT, MONTHLY_DEFAULT, SCHEDULES, WEEKLY_DEFAULT,
 };
 pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
 pub use timestamp::Timestamp;

@@ -58,11 +58,17 @@ pub enum ReasonCode {
     SegmentOutOfRange,
     /// The period has begun but is not over (a month still running, or today's daily sitrep).
     PeriodNotEnded,
+    /// A collection the data standard does not define.
+    UnknownCollection,
+    /// A metric of the data standard that the return's collection does not carry.
+    MetricNotInCollection,
+    /// A period of another kind than the collection's (a week in a monthly collection).
+    WrongPeriodKind,
 }
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 32] = [
+    pub const ALL: [ReasonCode; 35] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -95,6 +101,9 @@ impl ReasonCode {
         ReasonCode::MalformedPlanName,
         ReasonCode::SegmentOutOfRange,
         ReasonCode::PeriodNotEnded,
+        ReasonCode::UnknownCollection,
+        ReasonCode::MetricNotInCollection,
+        ReasonCode::WrongPeriodKind,
     ];
 
     /// The code as it appears on the wire.
@@ -132,6 +141,9 @@ impl ReasonCode {
             ReasonCode::MalformedPlanName => "malformed_plan_name",
             ReasonCode::SegmentOutOfRange => "segment_out_of_range",
             ReasonCode::PeriodNotEnded => "period_not_ended",
+            ReasonCode::UnknownCollection => "unknown_collection",
+            ReasonCode::MetricNotInCollection => "metric_not_in_collection",
+            ReasonCode::WrongPeriodKind => "wrong_period_kind",
         }
     }
 }

@@ -130,6 +130,51 @@ impl Standard {
     }
 }
 
+/// The kind of period a collection's returns are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    /// `2019-01`
+    Month,
+    /// `2019-W05`
+    Week,
+    /// `2019-01-31`
+    Day,
+}
+
+impl PeriodKind {
+    pub fn of(period: Period) -> PeriodKind {
+        match period {
+            Period::Month { .. } => PeriodKind::Month,
+            Period::Week { .. } => PeriodKind::Week,
+            Period::Day(_) => PeriodKind::Day,
+        }
+    }
+
+    /// How a period of this kind is written, for messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            PeriodKind::Month => "a month such as 2019-01",
+            PeriodKind::Week => "an ISO week such as 2019-W05",
+            PeriodKind::Day => "a day such as 2019-01-31",
+        }
+    }
+}
+
+/// A collection of the data standard, defined once: the metrics its returns carry, the kind of
+/// period they are for, and when they are due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    /// Lower-case letters, digits, `-` and `_`, such as `ae-monthly`.
+    pub id: String,
+    pub name: String,
+    pub period_kind: PeriodKind,
+    /// The metric ids a return of this collection may carry.
+    pub metrics: Vec<String>,
+    /// Due by the end of this many working days after the period ends.
+    pub due_working_days: u32,
+}
+
 /// A metric of the data standard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metric {

@@ -33,18 +33,29 @@ pub const WEEKLY_DEFAULT: u32 = 5;
 pub const DAILY_DEFAULT: u32 = 1;
 
 /// The last day a return for `period` of `collection` is on time; from the day after it is
-/// overdue.
+/// overdue. For a collection the log defines, see [`due_date_after`] with its own schedule.
 pub fn due_date(collection: &str, period: Period) -> Date {
     let days = SCHEDULES
         .iter()
         .find(|s| s.collection == collection)
-        .map(|s| s.due_working_days)
-        .unwrap_or(match period {
-            Period::Month { .. } => MONTHLY_DEFAULT,
-            Period::Week { .. } => WEEKLY_DEFAULT,
-            Period::Day(_) => DAILY_DEFAULT,
-        });
-    add_working_days(period.last_day(), days)
+        .map_or(default_due_working_days(period), |s| s.due_working_days);
+    due_date_after(days, period)
+}
+
+/// The working days a return is given when its collection names no schedule, by its kind of
+/// period.
+pub fn default_due_working_days(period: Period) -> u32 {
+    match period {
+        Period::Month { .. } => MONTHLY_DEFAULT,
+        Period::Week { .. } => WEEKLY_DEFAULT,
+        Period::Day(_) => DAILY_DEFAULT,
+    }
+}
+
+/// The last day a return for `period` is on time when it is due `due_working_days` after the
+/// period ends.
+pub fn due_date_after(due_working_days: u32, period: Period) -> Date {
+    add_working_days(period.last_day(), due_working_days)
 }
 
 /// The `n`th working day after `date`.

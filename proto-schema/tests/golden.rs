@@ -151,6 +151,10 @@ fn fixtures() -> Vec<(&'static str, Envelope)> {
                 rationale: "A&E below standard for six months; agreed support plan".into(),
             }),
         ),
+        (
+            "collection_defined",
+            Event::CollectionDefined(collections_v1().remove(0)),
+        ),
     ];
     events
         .into_iter()
@@ -210,7 +214,7 @@ fn every_event_kind_has_a_golden_vector() {
     assert_eq!(kinds, names);
     assert_eq!(
         kinds.len(),
-        8,
+        9,
         "a new event kind needs a golden vector here"
     );
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use proto_schema::{Envelope, Event, Metric, Organisation, Region, System};
+use proto_schema::{Collection, Envelope, Event, Metric, Organisation, Region, System};
 
 /// Of `known`, the one nearest to `typed` by edit distance, if it is within a typing slip (one
 /// edit in a short name, two in a longer one); ties go to the first in order, so the answer
@@ -22,6 +22,7 @@ pub struct Reference {
     systems: HashMap<String, System>,
     organisations: HashMap<String, Organisation>,
     metrics: HashMap<String, Metric>,
+    collections: HashMap<String, Collection>,
     /// The seq of the entry that last placed each organisation, to answer a repeated
     /// registration with the original receipt.
     placed_at: HashMap<String, u64>,
@@ -44,6 +45,9 @@ impl Reference {
             }
             Event::MetricDefined(m) => {
                 self.metrics.insert(m.id.clone(), m.clone());
+            }
+            Event::CollectionDefined(c) => {
+                self.collections.insert(c.id.clone(), c.clone());
             }
             Event::OrganisationMoved(m) => {
                 if let Some(org) = self.organisations.get_mut(&m.code) {
@@ -96,6 +100,33 @@ impl Reference {
 
     pub fn metric(&self, id: &str) -> Option<&Metric> {
         self.metrics.get(id)
+    }
+
+    pub fn collection(&self, id: &str) -> Option<&Collection> {
+        self.collections.get(id)
+    }
+
+    /// Whether the log defines any collection: a log written before collections were data has
+    /// none, and is given data standard v1's at start-up.
+    pub fn has_collections(&self) -> bool {
+        !self.collections.is_empty()
+    }
+
+    /// The collection id most like `id`, when one is close enough to be what was meant.
+    pub fn collection_like(&self, id: &str) -> Option<&str> {
+        closest(id, self.collections.keys())
+    }
+
+    /// The collection that carries `metric`, if one does (for "belongs in" messages).
+    pub fn collection_of(&self, metric: &str) -> Option<&str> {
+        let mut holding: Vec<&str> = self
+            .collections
+            .values()
+            .filter(|c| c.metrics.iter().any(|m| m == metric))
+            .map(|c| c.id.as_str())
+            .collect();
+        holding.sort_unstable();
+        holding.first().copied()
     }
 
     /// The metric id most like `id`, when one is close enough to be what was meant.

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use proto_schema::{data_standard_v1, Date, Event, OrgRole, Organisation, Region, System};
+use proto_schema::{
+    collections_v1, data_standard_v1, Date, Event, OrgRole, Organisation, Region, System,
+};
 
 /// The reference files, by name, as `regions.csv`, `etr.csv` and `eccg.csv`.
 #[derive(Debug, Clone)]
@@ -58,11 +60,13 @@ pub struct SeedSummary {
     pub systems: usize,
     pub organisations: usize,
     pub metrics: usize,
+    pub collections: usize,
     /// Rows with no English region (Welsh trusts in the trust list).
     pub skipped_outside_england: usize,
 }
 
-/// The events that seed an empty log, in order: regions, systems, organisations, metrics.
+/// The events that seed an empty log, in order: regions, systems, organisations, metrics,
+/// collections.
 pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), SeedError> {
     let mut summary = SeedSummary::default();
     let mut events = Vec::new();
@@ -132,6 +136,9 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
     let metrics = data_standard_v1();
     summary.metrics = metrics.len();
     events.extend(metrics.into_iter().map(Event::MetricDefined));
+    let collections = collections_v1();
+    summary.collections = collections.len();
+    events.extend(collections.into_iter().map(Event::CollectionDefined));
     Ok((events, summary))
 }
 
@@ -249,7 +256,8 @@ mod tests {
         assert_eq!(summary.skipped_outside_england, 3);
         assert_eq!(summary.organisations, 273 + 320 - 3);
         assert_eq!(summary.metrics, 13);
-        assert_eq!(events.len(), 7 + 42 + 590 + 13);
+        assert_eq!(summary.collections, 7);
+        assert_eq!(events.len(), 7 + 42 + 590 + 13 + 7);
         let darlington = events.iter().find_map(|e| match e {
             Event::OrganisationRegistered(o) if o.code == "00C" => Some(o.clone()),
             _ => None,

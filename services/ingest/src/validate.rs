@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use proto_schema::{
-    Date, Halves, Organisation, Period, Plan, PlanForm, Reason, ReasonCode, Return, ReturnForm,
-    Value, MAX_SUBMISSION_ID_BYTES,
+    Collection, Date, Halves, Organisation, Period, PeriodKind, Plan, PlanForm, Reason, ReasonCode,
+    Return, ReturnForm, Value, MAX_SUBMISSION_ID_BYTES,
 };
 
 use crate::reference::Reference;
@@ -33,10 +33,13 @@ pub fn validate(
     let mut reasons = Reasons::default();
     check_submission_id(&form.submission_id, &mut reasons);
     check_subject(&form.org, subject_org, "return", &mut reasons);
-    if !is_name(&form.collection) {
+    let collection = if is_name(&form.collection) {
+        known_collection(&form.collection, reference, &mut reasons)
+    } else {
         reasons.reject(ReasonCode::MalformedCollection, "collection",
             format!("collection `{}` must be 1 to {MAX_COLLECTION_BYTES} lower-case letters, digits, `-` or `_` (such as `ae-monthly`)", form.collection));
-    }
+        None
+    };
 
     let period = match Period::parse(&form.period) {
         Ok(period) => {
@@ -69,6 +72,19 @@ pub fn validate(
             None
         }
     };
+    if let (Some(collection), Some(period)) = (collection, period) {
+        if PeriodKind::of(period) != collection.period_kind {
+            reasons.reject(
+                ReasonCode::WrongPeriodKind,
+                "period",
+                format!(
+                    "`{}` returns are for {}, and {period} is not",
+                    collection.id,
+                    collection.period_kind.example()
+                ),
+            );
+        }
+    }
 
     let organisation = known_organisation(&form.org, reference, &mut reasons);
     if let (Some(org), Some(period)) = (organisation, period) {
@@ -94,6 +110,9 @@ pub fn validate(
             continue;
         }
         if check_metric(metric_id, &field, organisation, reference, &mut reasons) {
+            if let Some(collection) = collection {
+                check_in_collection(metric_id, collection, &field, reference, &mut reasons);
+            }
             check_value(metric_id, value, &field, reference, &mut reasons);
         }
     }
@@ -262,6 +281,53 @@ fn check_open(org: &Organisation, period: Period, field: &str, reasons: &mut Rea
     }
 }
 
+/// The collection of a return, when the data standard defines it.
+fn known_collection<'r>(
+    id: &str,
+    reference: &'r Reference,
+    reasons: &mut Reasons,
+) -> Option<&'r Collection> {
+    let collection = reference.collection(id);
+    if collection.is_none() {
+        let meant = reference
+            .collection_like(id)
+            .map(|known| format!("; did you mean `{known}`?"))
+            .unwrap_or_default();
+        reasons.reject(
+            ReasonCode::UnknownCollection,
+            "collection",
+            format!("no collection `{id}` in the data standard{meant}"),
+        );
+    }
+    collection
+}
+
+/// Whether a known metric is one the return's collection carries.
+fn check_in_collection(
+    metric_id: &str,
+    collection: &Collection,
+    field: &str,
+    reference: &Reference,
+    reasons: &mut Reasons,
+) {
+    if collection.metrics.iter().any(|m| m == metric_id) {
+        return;
+    }
+    let belongs = reference
+        .collection_of(metric_id)
+        .map(|other| format!(": it is returned in `{other}`"))
+        .unwrap_or_default();
+    reasons.reject(
+        ReasonCode::MetricNotInCollection,
+        field,
+        format!(
+            "`{metric_id}` is not a metric of `{}` (its metrics: {}){belongs}",
+            collection.id,
+            collection.metrics.join(", ")
+        ),
+    );
+}
+
 /// Whether the metric is in the data standard, and reported by this kind of organisation.
 /// False when the value cannot be checked further.
 fn check_metric(
@@ -378,7 +444,9 @@ fn signed_parts(value: &Value) -> Vec<(&'static str, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto_schema::{data_standard_v1, Event, OrgRole, Organisation, SCHEMA_VERSION};
+    use proto_schema::{
+        collections_v1, data_standard_v1, Event, OrgRole, Organisation, SCHEMA_VERSION,
+    };
 
     fn reference() -> Reference {
         let mut reference = Reference::default();
@@ -403,7 +471,39 @@ mod tests {
         for metric in data_standard_v1() {
             reference.apply(&Event::MetricDefined(metric));
         }
+        let ae = collections_v1().remove(0);
+        for (id, period_kind) in [
+            ("ae-weekly", PeriodKind::Week),
+            ("sitrep-daily", PeriodKind::Day),
+        ] {
+            let collection = Collection {
+                id: id.into(),
+                period_kind,
+                ..ae.clone()
+            };
+            reference.apply(&Event::CollectionDefined(collection));
+        }
+        for collection in collections_v1() {
+            reference.apply(&Event::CollectionDefined(collection));
+        }
         reference
+    }
+
+    /// The collection a test return goes in: A&E's for its kind of period, or the one of data
+    /// standard v1 that carries its first metric.
+    fn collection_for(period: &str, first_metric: Option<&str>) -> String {
+        match Period::parse(period) {
+            Ok(Period::Week { .. }) => return "ae-weekly".into(),
+            Ok(Period::Day(_)) => return "sitrep-daily".into(),
+            _ => {}
+        }
+        first_metric
+            .and_then(|metric| {
+                collections_v1()
+                    .into_iter()
+                    .find(|c| c.metrics.iter().any(|m| m == metric))
+            })
+            .map_or_else(|| "ae-monthly".into(), |c| c.id)
     }
 
     fn form(org: &str, period: &str, values: Vec<(&str, Value)>) -> ReturnForm {
@@ -411,7 +511,7 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             submission_id: format!("{org}-{period}"),
             org: org.into(),
-            collection: "ae-monthly".into(),
+            collection: collection_for(period, values.first().map(|(metric, _)| *metric)),
             period: period.into(),
             values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         }
@@ -571,6 +671,44 @@ mod tests {
                 "{f:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_return_carries_its_collection_s_metrics_for_its_kind_of_period() {
+        use ReasonCode::*;
+        let with = |collection: &str, period: &str, metric: &str, value: Value| {
+            let mut f = form("RJ1", period, vec![(metric, value)]);
+            f.collection = collection.into();
+            codes(validate(f, "RJ1", &reference(), today()))
+        };
+        let field = |code, f: &str| (code, f.to_owned());
+        assert_eq!(
+            with("ae-montly", "2019-01", "ae_12hr_dta", Value::Count(1)),
+            [field(UnknownCollection, "collection")]
+        );
+        assert_eq!(
+            with("cancer-monthly", "2019-01", "ae_4hr", ratio(1, 2)),
+            [field(MetricNotInCollection, "values.ae_4hr")]
+        );
+        assert_eq!(
+            with("ae-monthly", "2019-W05", "ae_12hr_dta", Value::Count(1)),
+            [field(WrongPeriodKind, "period")]
+        );
+        assert!(with("cancer-monthly", "2019-01", "cancer_62d", ratio(1, 2)).is_empty());
+        let mut typo = form("RJ1", "2019-01", vec![("ae_12hr_dta", Value::Count(1))]);
+        typo.collection = "ae-montly".into();
+        let reasons = validate(typo, "RJ1", &reference(), today()).expect_err("unknown");
+        assert!(
+            reasons[0].message.contains("did you mean `ae-monthly`?"),
+            "{reasons:?}"
+        );
+        let mut elsewhere = form("RJ1", "2019-01", vec![("ae_4hr", ratio(1, 2))]);
+        elsewhere.collection = "cancer-monthly".into();
+        let reasons = validate(elsewhere, "RJ1", &reference(), today()).expect_err("not in");
+        assert!(
+            reasons[0].message.contains("returned in `ae-monthly`"),
+            "{reasons:?}"
+        );
     }
 
     #[test]

@@ -764,6 +764,13 @@ fn describe(envelope: &Envelope) -> String {
         Event::SegmentDecided(d) => {
             format!("{} segment {}: {}", d.org, d.segment, d.rationale)
         }
+        Event::CollectionDefined(c) => format!(
+            "{} ({:?}, due {} working days after): {}",
+            c.id,
+            c.period_kind,
+            c.due_working_days,
+            c.metrics.join(", ")
+        ),
     };
     format!(
         "{:>8}  {}  {:<14}  {:<24}  {what}",

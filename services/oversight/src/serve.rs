@@ -56,7 +56,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         seed(&mut log, &config)?;
     }
     let reader = log.reader();
-    let reference = Arc::new(RwLock::new(load_reference(&reader).await?));
+    let mut loaded = load_reference(&reader).await?;
+    if !loaded.has_collections() {
+        define_collections(&mut log, &mut loaded)?;
+    }
+    let reference = Arc::new(RwLock::new(loaded));
     info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
     let client = crate::client::connect_service(&config.nats, "oversight-serve").await?;
@@ -254,8 +258,28 @@ fn seed(log: &mut EventLog, config: &Config) -> anyhow::Result<()> {
         systems = summary.systems,
         organisations = summary.organisations,
         metrics = summary.metrics,
+        collections = summary.collections,
         skipped_outside_england = summary.skipped_outside_england,
         "empty log seeded with reference data"
+    );
+    Ok(())
+}
+
+/// A log written before collections were part of the data standard: data standard v1's are
+/// defined in it, once, so returns are checked against them from now on.
+fn define_collections(log: &mut EventLog, reference: &mut Reference) -> anyhow::Result<()> {
+    let events: Vec<Event> = proto_schema::collections_v1()
+        .into_iter()
+        .map(Event::CollectionDefined)
+        .collect();
+    let appended = writer::append_reference(log, "oversight-seed", events)
+        .context("defining data standard v1's collections")?;
+    for envelope in &appended {
+        reference.apply_entry(envelope);
+    }
+    info!(
+        collections = appended.len(),
+        "the log defined no collections: data standard v1's defined"
     );
     Ok(())
 }

@@ -2,30 +2,36 @@
 //! return overdue) and which of them are news. An alert is announced once per occurrence: when
 //! its condition starts to hold, not again while it holds, and again only after it has ended.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use proto_schema::{due_date, Alert, AlertKind, Change, Delta, Period, PointType};
+use proto_schema::{Alert, AlertKind, Change, Delta, Period, PointType};
 
-use crate::projection::Projection;
+use crate::projection::{schedule_due_date, Projection};
 
 /// How long after its due date an overdue return is still announced as news.
 const OVERDUE_NEWS_DAYS: i64 = 35;
 
 /// The seq and the log's date when a delta was made: with the delta alone they give the alerts
 /// its charts and missing returns raise, wherever and whenever the charts are drawn.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AlertClock {
     seq: u64,
     today: i64,
+    /// The collections' schedules, to tell an overdue return that is news from an old gap.
+    schedules: BTreeMap<String, u32>,
 }
 
 impl AlertClock {
-    pub(crate) fn new(seq: u64, today: i64) -> AlertClock {
-        AlertClock { seq, today }
+    pub(crate) fn new(seq: u64, today: i64, schedules: &BTreeMap<String, u32>) -> AlertClock {
+        AlertClock {
+            seq,
+            today,
+            schedules: schedules.clone(),
+        }
     }
 
     /// An alert in `delta`'s scope, at this seq.
-    pub(crate) fn alert(
+    fn alert(
         &self,
         delta: &Delta,
         kind: AlertKind,
@@ -34,15 +40,15 @@ impl AlertClock {
         organisation: Option<String>,
         message: String,
     ) -> Alert {
-        Alert {
-            scope: delta.scope.clone(),
-            seq: self.seq,
+        alert_at(
+            self.seq,
+            delta,
             kind,
-            subject: subject.to_owned(),
+            subject,
             period,
             organisation,
             message,
-        }
+        )
     }
 
     /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
@@ -67,7 +73,9 @@ impl AlertClock {
         }
         // Only returns fallen due lately: a backfill's old gaps are in the view, not news.
         let recent = |change: &&Change| {
-            self.today - due_date(&change.metric, change.period).days_since_epoch()
+            self.today
+                - schedule_due_date(&self.schedules, &change.metric, change.period)
+                    .days_since_epoch()
                 <= OVERDUE_NEWS_DAYS
         };
         for change in delta
@@ -89,6 +97,27 @@ impl AlertClock {
             ));
         }
         alerts
+    }
+}
+
+/// An alert in `delta`'s scope, at `seq`.
+pub(crate) fn alert_at(
+    seq: u64,
+    delta: &Delta,
+    kind: AlertKind,
+    subject: &str,
+    period: Period,
+    organisation: Option<String>,
+    message: String,
+) -> Alert {
+    Alert {
+        scope: delta.scope.clone(),
+        seq,
+        kind,
+        subject: subject.to_owned(),
+        period,
+        organisation,
+        message,
     }
 }
 

@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    due_date, Alert, AlertKind, Cell, Change, Date, Delta, Domain, Envelope, Event, GeographyMode,
-    Period, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger, TriggerKind,
-    Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    due_date, due_date_after, Alert, AlertKind, Cell, Change, Date, Delta, Domain, Envelope, Event,
+    GeographyMode, Period, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
+    TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertClock;
+
 use crate::cells::{period_key, CellState, Cells, SeriesCells};
 use crate::drawing::{
     self, headline, show_standard, ChartInput, ChartSlot, ChartWork, MissedStandard, Months,
@@ -88,6 +89,9 @@ pub struct Projection {
     finance: HashSet<Id>,
     /// Each organisation's segment as its regional team decided it.
     decisions: HashMap<Id, SegmentDecision>,
+    /// Each defined collection's schedule: due this many working days after a period ends. A
+    /// collection the log does not define is due by the rule for its kind of period.
+    schedules: BTreeMap<String, u32>,
 }
 
 /// Figures the fold derives and keeps as metrics of their own, so that they roll up, move and
@@ -155,6 +159,7 @@ impl Default for Projection {
             closed: HashMap::default(),
             finance: HashSet::default(),
             decisions: HashMap::default(),
+            schedules: BTreeMap::new(),
         }
     }
 }
@@ -181,7 +186,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 6;
+const CHECKPOINT_FORMAT: u16 = 7;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -316,6 +321,11 @@ impl Projection {
                 let id = self.names.id(&system.code);
                 self.known_scopes.insert(id);
             }
+            Event::CollectionDefined(collection) => {
+                // Periods already returned keep the due date they were given.
+                self.schedules
+                    .insert(collection.id.clone(), collection.due_working_days);
+            }
             Event::MetricDefined(metric) => {
                 let id = self.names.id(&metric.id);
                 self.metrics
@@ -412,7 +422,7 @@ impl Projection {
         if let std::collections::btree_map::Entry::Vacant(entry) = periods.entry(period) {
             // A period first returned after its due date (a backfill, an import of history) is
             // overdue for the others at once; those arriving later in the same load clear it.
-            let due = due_date(name, period).days_since_epoch();
+            let due = schedule_due_date(&self.schedules, name, period).days_since_epoch();
             entry.insert(due);
             if due < self.today {
                 self.refresh_everyone(collection, period, touched);
@@ -1043,9 +1053,16 @@ impl Projection {
             self.as_reported.scopes.get(&scope).map(|s| &s.cells)
         };
         let mut alerts = Vec::new();
-        let clock = self.alert_clock();
         let alert = |kind, subject: &str, period, organisation, message| {
-            clock.alert(delta, kind, subject, period, organisation, message)
+            crate::alerts::alert_at(
+                self.seq,
+                delta,
+                kind,
+                subject,
+                period,
+                organisation,
+                message,
+            )
         };
         // The metrics changed that have a standard, and the latest period of each.
         let changed = changed_metrics(&delta.changes);
@@ -1089,7 +1106,7 @@ impl Projection {
 
     /// What [`AlertClock::alerts_in`] needs of the state now.
     pub fn alert_clock(&self) -> AlertClock {
-        AlertClock::new(self.seq, self.today)
+        AlertClock::new(self.seq, self.today, &self.schedules)
     }
 
     /// Whether `scope` names England, `unassigned`, or a region, system or organisation defined
@@ -1276,6 +1293,7 @@ impl Projection {
             closed: self.closed.clone(),
             finance: self.finance.clone(),
             decisions: self.decisions.clone(),
+            schedules: self.schedules.clone(),
             ..Projection::default()
         };
         let mut keys: Vec<&ReturnKey> = self.returns.keys().collect();
@@ -1318,6 +1336,19 @@ impl Projection {
                         )
                 })
         })
+    }
+}
+
+/// When a return for `period` of `collection` is due: by its schedule in the log, or else by the
+/// rule for its kind of period.
+pub(crate) fn schedule_due_date(
+    schedules: &BTreeMap<String, u32>,
+    collection: &str,
+    period: Period,
+) -> Date {
+    match schedules.get(collection) {
+        Some(days) => due_date_after(*days, period),
+        None => due_date(collection, period),
     }
 }
 
