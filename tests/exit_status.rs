@@ -1,7 +1,7 @@
 //! Each class of outcome of a command has its own exit status (the README's table), so a script
 //! that retries on 2 retries only what may succeed later.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::{data_dir, free_loopback_addr, nats, serving_client, Service};
@@ -103,4 +103,39 @@ async fn each_class_of_outcome_has_its_own_exit_status() {
         assert_eq!(code, expected, "{what}: {stderr}");
         assert!(stderr.contains(says), "{what}: {stderr}");
     }
+
+    // Codes typed in lower case are read as the ODS codes they are.
+    let (code, stderr) = oversight(&[
+        "submit",
+        "--nats",
+        &url,
+        "--org",
+        "rj1",
+        "--collection",
+        "ae-monthly",
+        "--period",
+        "2019-02",
+        "--value",
+        "ae_12hr_dta=1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(["watch", "--nats", &url, "y56", "--once"])
+        .output()
+        .expect("watch");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Y56 (as reported)"));
+
+    // A reader that goes away (`watch ... | head`) ends the watch quietly.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(["watch", "--nats", &url, "national", "--once"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    drop(watch.stdout.take());
+    let out = watch.wait_with_output().expect("watch ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }

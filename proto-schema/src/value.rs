@@ -169,7 +169,10 @@ impl fmt::Display for Value {
 
 /// The JSON shape: the fields name the kind (`{"count": 3}`, `{"numerator": 1, "denominator": 2}`).
 #[derive(Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a value: {\"numerator\", \"denominator\"}, {\"count\"}, {\"pence\"} or {\"seconds\", \"cases\"}"
+)]
 struct ValueJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     numerator: Option<Halves>,

@@ -418,7 +418,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 proto_schema::GeographyMode::AsReported
             };
-            let watching = oversight::watch::run(&client, &args.scope, geography, args.once);
+            let scope = oversight::subjects::canonical_code(&args.scope);
+            let watching = oversight::watch::run(&client, &scope, geography, args.once);
             match args.for_seconds {
                 Some(seconds) => {
                     // Running out of time is the normal end here.
@@ -599,7 +600,7 @@ fn form_from_flags(args: &SubmitArgs) -> anyhow::Result<ReturnForm> {
     let mut form = ReturnForm {
         schema_version: SCHEMA_VERSION,
         submission_id: String::new(),
-        org: org.clone(),
+        org: oversight::subjects::canonical_code(org),
         collection: collection.clone(),
         period: period.clone(),
         values,

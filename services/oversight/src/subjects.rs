@@ -1,6 +1,18 @@
 //! The NATS subjects of the public interface (listed in ARCHITECTURE.md, "Subjects"), in one
 //! place.
 
+/// A scope or organisation code as typed, in the form the subjects use: `national` and
+/// `unassigned` in lower case, ODS codes (regions, systems, organisations) in capitals.
+pub fn canonical_code(typed: &str) -> String {
+    let typed = typed.trim();
+    let lower = typed.to_ascii_lowercase();
+    if lower == proto_schema::NATIONAL || lower == proto_schema::UNASSIGNED {
+        lower
+    } else {
+        typed.to_ascii_uppercase()
+    }
+}
+
 /// Prefix of `oversight.submit.<org>`.
 pub const SUBMIT_PREFIX: &str = "oversight.submit.";
 /// Every organisation's submit subject.

@@ -39,8 +39,7 @@ pub async fn run(
     let mut alerts: Vec<Alert> = Vec::new();
     let mut view = client.snapshot(scope, &request).await?;
     let terminal = std::io::stdout().is_terminal();
-    draw(&view, &alerts, terminal, None)?;
-    if once {
+    if !shown(draw(&view, &alerts, terminal, None))? || once {
         return Ok(());
     }
     let mut dirty = false;
@@ -84,7 +83,9 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 if dirty {
-                    draw(&view, &alerts, terminal, note.take())?;
+                    if !shown(draw(&view, &alerts, terminal, note.take()))? {
+                        break;
+                    }
                     dirty = false;
                 }
             }
@@ -92,6 +93,16 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Whether the table reached its reader: false once the reader has gone (`watch ... | head`
+/// closing the pipe), which ends the watch quietly rather than as an error.
+fn shown(drawn: std::io::Result<()>) -> std::io::Result<bool> {
+    match drawn {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 fn draw(

@@ -189,8 +189,15 @@ fn decode_json_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reason> {
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let form: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
+        // serde_path_to_error writes `?` for a place it cannot name: leave such places out
+        // rather than show the analyst a question mark.
+        let field = e
+            .path()
+            .to_string()
+            .split('.')
+            .filter(|part| !part.is_empty() && *part != "?")
+            .collect::<Vec<_>>()
+            .join(".");
         Reason::new(ReasonCode::InvalidJson, field, e.into_inner().to_string())
     })?;
     deserializer
@@ -211,6 +218,18 @@ mod tests {
             .expect_err("bad numerator");
         assert_eq!(reason.code, ReasonCode::InvalidJson);
         assert_eq!(reason.field, "values.ae_4hr.numerator");
+    }
+
+    #[test]
+    fn a_bare_number_for_a_value_is_explained_in_the_analyst_s_terms() {
+        let json = br#"{"submission_id":"a","org":"RJ1","collection":"ae-monthly","period":"2019-01","values":{"ae_12hr_dta":3}}"#;
+        let reason = Encoding::Json
+            .decode_return(json)
+            .expect_err("a bare number");
+        assert_eq!(reason.code, ReasonCode::InvalidJson);
+        assert!(!reason.message.contains("ValueJson"), "{}", reason.message);
+        assert!(reason.message.contains("{\"count\"}"), "{}", reason.message);
+        assert_eq!(reason.field, "values.ae_12hr_dta");
     }
 
     #[test]
