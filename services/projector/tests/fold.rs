@@ -208,11 +208,13 @@ struct Oracle {
     missing: BTreeMap<u8, std::collections::BTreeSet<String>>,
 }
 
+/// A planning round's figures by (metric, month).
+type Planned = BTreeMap<(usize, u8), Value>;
+
 fn oracle(steps: &[Step]) -> Oracle {
     let mut latest: BTreeMap<(usize, u8), Vec<(String, Value)>> = BTreeMap::new();
     // (organisation, round) -> (when its latest revision came, its figures by (metric, month)).
-    let mut rounds: BTreeMap<(usize, usize), (usize, BTreeMap<(usize, u8), Value>)> =
-        BTreeMap::new();
+    let mut rounds: BTreeMap<(usize, usize), (usize, Planned)> = BTreeMap::new();
     for (n, step) in steps.iter().enumerate() {
         match step {
             Step::Return { org, month, values } => {
