@@ -135,12 +135,5 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
         "nothing appended"
     );
     let receipt = client.submit(&good).await.expect("service still answers");
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            seq: before + 1,
-            revision: 1,
-            duplicate: false
-        }
-    );
+    assert_eq!(receipt, Receipt::accepted(before + 1, 1, false));
 }

@@ -17,36 +17,15 @@ async fn retries_are_idempotent_and_later_returns_are_revisions() {
 
     let first = ae_return("RJ1-ae-2019-01-v1", "2019-01", 21_289);
     let receipt = client.submit(&first).await.expect("submit");
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            seq: seeded + 1,
-            revision: 1,
-            duplicate: false
-        }
-    );
+    assert_eq!(receipt, Receipt::accepted(seeded + 1, 1, false));
 
     let again = client.submit(&first).await.expect("resubmit");
-    assert_eq!(
-        again,
-        Receipt::Accepted {
-            seq: seeded + 1,
-            revision: 1,
-            duplicate: true
-        }
-    );
+    assert_eq!(again, Receipt::accepted(seeded + 1, 1, true));
 
     // The same return through the JSON path is the same content.
     let json = serde_json::to_vec(&first).expect("json");
     let via_json = client.submit_json("RJ1", json).await.expect("json submit");
-    assert_eq!(
-        via_json,
-        Receipt::Accepted {
-            seq: seeded + 1,
-            revision: 1,
-            duplicate: true
-        }
-    );
+    assert_eq!(via_json, Receipt::accepted(seeded + 1, 1, true));
 
     let mut changed = first.clone();
     changed.values[1].1 = Value::Count(9);
@@ -60,20 +39,28 @@ async fn retries_are_idempotent_and_later_returns_are_revisions() {
     let revised = ae_return("RJ1-ae-2019-01-v2", "2019-01", 21_300);
     assert_eq!(
         client.submit(&revised).await.expect("revision"),
-        Receipt::Accepted {
-            seq: seeded + 2,
-            revision: 2,
-            duplicate: false
-        }
+        Receipt::accepted(seeded + 2, 2, false)
     );
+    // Sending the first again (a re-import of the file it came from) is still its duplicate, and
+    // says that revision 2 is the one in force, so the figure compared with the file is explained.
+    match client.submit(&first).await.expect("resend") {
+        Receipt::Accepted {
+            seq,
+            revision: 1,
+            duplicate: true,
+            notices,
+        } => {
+            assert_eq!(seq, seeded + 1);
+            assert_eq!(notices.len(), 1, "{notices:?}");
+            assert_eq!(notices[0].code, proto_schema::NoticeCode::Superseded);
+            assert!(notices[0].message.contains("revision 2"), "{notices:?}");
+        }
+        other => panic!("expected the duplicate, got {other:?}"),
+    }
     let other_period = ae_return("RJ1-ae-2019-02-v1", "2019-02", 20_000);
     assert_eq!(
         client.submit(&other_period).await.expect("other"),
-        Receipt::Accepted {
-            seq: seeded + 3,
-            revision: 1,
-            duplicate: false
-        }
+        Receipt::accepted(seeded + 3, 1, false)
     );
 
     let log = client.read_log(seeded + 1, 100).await.expect("log");

@@ -11,7 +11,7 @@ use oversight::client::Client;
 use oversight::import::{self, ae};
 use oversight::subjects;
 use oversight::wire::Encoding;
-use proto_schema::{Delta, Halves, SnapshotRequest, Value, View, NATIONAL};
+use proto_schema::{Delta, Halves, Receipt, SnapshotRequest, Value, View, NATIONAL};
 
 use crate::harness::{data_dir, nats, serving_client, views_at, views_settled, Service};
 
@@ -135,10 +135,46 @@ async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
     assert!(england.spc.contains_key("ae_4hr"));
 
     // The same file again changes nothing.
-    let again = import::submit_all(&client, parsed.rows)
+    let again = import::submit_all(&client, parsed.rows.clone())
         .await
         .expect("re-import");
     assert_eq!(again.duplicates, again.returns, "{again}");
+    assert!(again.superseded.is_empty(), "{again}");
+
+    // A trust corrects its figures after the file was published: re-importing the file is
+    // still all duplicates, and the report names the row whose figures are no longer in force.
+    let row = parsed
+        .rows
+        .iter()
+        .find(|row| row.form.org == "RJ1")
+        .expect("RJ1 in the file");
+    let mut corrected = row.form.clone();
+    corrected.submission_id = "RJ1-ae-monthly-2025-04-corrected".into();
+    if let Some((_, Value::Count(n))) = corrected
+        .values
+        .iter_mut()
+        .find(|(m, _)| m == "ae_12hr_dta")
+    {
+        *n += 1;
+    }
+    let receipt = client.submit(&corrected).await.expect("correction");
+    assert!(
+        matches!(receipt, Receipt::Accepted { revision: 2, .. }),
+        "{receipt:?}"
+    );
+    let after = import::submit_all(&client, parsed.rows.clone())
+        .await
+        .expect("re-import after the correction");
+    assert_eq!(after.duplicates, after.returns, "{after}");
+    assert_eq!(
+        after.superseded,
+        vec![(row.line, "RJ1".to_owned(), "2025-04".to_owned())],
+        "{after}"
+    );
+    assert!(
+        after.to_string().contains("replaced by a later revision"),
+        "{after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

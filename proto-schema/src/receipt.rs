@@ -174,6 +174,33 @@ impl Reason {
     }
 }
 
+/// Something an accepted submitter should know: the figure it compares with may not be the one
+/// in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub code: NoticeCode,
+    /// A sentence for the analyst.
+    pub message: String,
+}
+
+/// Machine-readable notice codes. Part of the public interface: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeCode {
+    /// A resend of a revision that a later revision of the same (organisation, collection,
+    /// period) has replaced: the later one counts.
+    Superseded,
+}
+
+impl NoticeCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeCode::Superseded => "superseded",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub enum Receipt {
@@ -183,6 +210,8 @@ pub enum Receipt {
         seq: u64,
         revision: u32,
         duplicate: bool,
+        /// What the submitter should know beside it (none, most often).
+        notices: Vec<Notice>,
     },
     /// Not appended; every reason found.
     Rejected { reasons: Vec<Reason> },
@@ -191,6 +220,16 @@ pub enum Receipt {
 }
 
 impl Receipt {
+    /// Accepted, with nothing to add.
+    pub fn accepted(seq: u64, revision: u32, duplicate: bool) -> Receipt {
+        Receipt::Accepted {
+            seq,
+            revision,
+            duplicate,
+            notices: Vec::new(),
+        }
+    }
+
     pub fn rejected(reason: Reason) -> Receipt {
         Receipt::Rejected {
             reasons: vec![reason],
@@ -205,6 +244,8 @@ enum ReceiptJsonRef<'a> {
         seq: u64,
         revision: u32,
         duplicate: bool,
+        #[serde(skip_serializing_if = "<[Notice]>::is_empty")]
+        notices: &'a [Notice],
     },
     Rejected {
         reasons: &'a [Reason],
@@ -221,6 +262,8 @@ enum ReceiptJson {
         seq: u64,
         revision: u32,
         duplicate: bool,
+        #[serde(default)]
+        notices: Vec<Notice>,
     },
     Rejected {
         reasons: Vec<Reason>,
@@ -236,14 +279,16 @@ impl Serialize for Receipt {
             return Receipt::serialize(self, s);
         }
         match self {
-            &Receipt::Accepted {
+            Receipt::Accepted {
                 seq,
                 revision,
                 duplicate,
+                notices,
             } => ReceiptJsonRef::Accepted {
-                seq,
-                revision,
-                duplicate,
+                seq: *seq,
+                revision: *revision,
+                duplicate: *duplicate,
+                notices,
             },
             Receipt::Rejected { reasons } => ReceiptJsonRef::Rejected { reasons },
             &Receipt::Busy { retry_after_ms } => ReceiptJsonRef::Busy { retry_after_ms },
@@ -262,10 +307,12 @@ impl<'de> Deserialize<'de> for Receipt {
                 seq,
                 revision,
                 duplicate,
+                notices,
             } => Receipt::Accepted {
                 seq,
                 revision,
                 duplicate,
+                notices,
             },
             ReceiptJson::Rejected { reasons } => Receipt::Rejected { reasons },
             ReceiptJson::Busy { retry_after_ms } => Receipt::Busy { retry_after_ms },
@@ -281,12 +328,20 @@ mod tests {
     fn json_receipts_are_as_the_design_writes_them() {
         let cases = [
             (
-                Receipt::Accepted {
-                    seq: 42,
-                    revision: 1,
-                    duplicate: false,
-                },
+                Receipt::accepted(42, 1, false),
                 r#"{"status":"accepted","seq":42,"revision":1,"duplicate":false}"#,
+            ),
+            (
+                Receipt::Accepted {
+                    seq: 7,
+                    revision: 1,
+                    duplicate: true,
+                    notices: vec![Notice {
+                        code: NoticeCode::Superseded,
+                        message: "revision 2 is in force".into(),
+                    }],
+                },
+                r#"{"status":"accepted","seq":7,"revision":1,"duplicate":true,"notices":[{"code":"superseded","message":"revision 2 is in force"}]}"#,
             ),
             (
                 Receipt::rejected(Reason::new(

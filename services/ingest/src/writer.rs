@@ -4,8 +4,8 @@
 
 use event_log::{Appender, EventLog, LogError};
 use proto_schema::{
-    Envelope, Event, Plan, PlanSubmitted, Reason, ReasonCode, Receipt, Return, ReturnSubmitted,
-    Timestamp,
+    Envelope, Event, Notice, NoticeCode, Plan, PlanSubmitted, Reason, ReasonCode, Receipt, Return,
+    ReturnSubmitted, Timestamp,
 };
 use tokio::sync::mpsc;
 
@@ -87,11 +87,7 @@ fn commit_batch<R>(
                 Work::Plan(plan) => decide_plan(appender, plan, recorded_at),
                 Work::Reference { sender, event } => {
                     let seq = appender.append(recorded_at, sender, event.clone())?.seq;
-                    Ok(Receipt::Accepted {
-                        seq,
-                        revision: 1,
-                        duplicate: false,
-                    })
+                    Ok(Receipt::accepted(seq, 1, false))
                 }
             })
             .collect::<Result<Vec<_>, _>>()
@@ -138,10 +134,25 @@ fn decide(
         Event::ReturnSubmitted(earlier) if earlier.ret == *ret => Some(earlier.revision),
         _ => None,
     };
-    if let Some(receipt) = earlier_receipt(appender, &ret.org, &ret.submission_id, same)? {
+    let latest = appender.latest_revision(&ret.org, &ret.collection, ret.period)?;
+    if let Some(mut receipt) = earlier_receipt(appender, &ret.org, &ret.submission_id, same)? {
+        if let Receipt::Accepted {
+            revision, notices, ..
+        } = &mut receipt
+        {
+            if latest > *revision {
+                notices.push(Notice {
+                    code: NoticeCode::Superseded,
+                    message: format!(
+                        "this is revision {revision} of {} {} {}; revision {latest}, sent since, is the one in force",
+                        ret.org, ret.collection, ret.period
+                    ),
+                });
+            }
+        }
         return Ok(receipt);
     }
-    let revision = appender.latest_revision(&ret.org, &ret.collection, ret.period)? + 1;
+    let revision = latest + 1;
     let event = Event::ReturnSubmitted(ReturnSubmitted {
         revision,
         ret: ret.clone(),
@@ -184,11 +195,7 @@ fn earlier_receipt(
     };
     let earlier = appender.envelope(seq)?;
     Ok(Some(match earlier.as_ref().and_then(|e| same(&e.event)) {
-        Some(revision) => Receipt::Accepted {
-            seq,
-            revision,
-            duplicate: true,
-        },
+        Some(revision) => Receipt::accepted(seq, revision, true),
         None => Receipt::rejected(Reason::new(
             ReasonCode::SubmissionConflict,
             "submission_id",
@@ -205,11 +212,7 @@ fn append_revision(
     revision: u32,
 ) -> Result<Receipt, LogError> {
     let seq = appender.append(recorded_at, org, event)?.seq;
-    Ok(Receipt::Accepted {
-        seq,
-        revision,
-        duplicate: false,
-    })
+    Ok(Receipt::accepted(seq, revision, false))
 }
 
 /// Appends reference events in one durable transaction (seeding, and later the admin commands).

@@ -147,11 +147,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .context("responder connection")?;
     let mut echo = responder.subscribe("bench.echo").await?;
-    let canned = Encoding::Postcard.encode(&Receipt::Accepted {
-        seq: 1_000_000,
-        revision: 1,
-        duplicate: false,
-    });
+    let canned = Encoding::Postcard.encode(&Receipt::accepted(1_000_000, 1, false));
     let responder_task = tokio::spawn(async move {
         while let Some(message) = echo.next().await {
             if let Some(reply) = message.reply {

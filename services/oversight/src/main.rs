@@ -652,11 +652,13 @@ fn print_receipt(receipt: &Receipt) {
             seq,
             revision,
             duplicate: false,
+            ..
         } => println!("accepted: seq {seq}, revision {revision}"),
         Receipt::Accepted {
             seq,
             revision,
             duplicate: true,
+            ..
         } => {
             println!("accepted: seq {seq}, revision {revision} (already accepted earlier with this submission id; nothing new stored)")
         }
@@ -677,6 +679,11 @@ fn print_receipt(receipt: &Receipt) {
         }
         Receipt::Busy { retry_after_ms } => {
             println!("busy: the service is at capacity; try again in {retry_after_ms} ms")
+        }
+    }
+    if let Receipt::Accepted { notices, .. } = receipt {
+        for notice in notices {
+            println!("  note ({}): {}", notice.code.as_str(), notice.message);
         }
     }
 }

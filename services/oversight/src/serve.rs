@@ -509,11 +509,7 @@ fn check_admin(
                 .unwrap_or_else(|| ADMIN_SENDER.to_owned()),
             event,
         }),
-        Decision::AlreadyInForce(seq) => Checked::Answer(Receipt::Accepted {
-            seq,
-            revision: 1,
-            duplicate: true,
-        }),
+        Decision::AlreadyInForce(seq) => Checked::Answer(Receipt::accepted(seq, 1, true)),
     })
 }
 

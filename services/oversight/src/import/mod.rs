@@ -19,7 +19,8 @@ use std::time::Duration;
 use futures_util::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use proto_schema::{
-    Date, Halves, OrgRole, Organisation, Reason, ReasonCode, Receipt, ReturnForm, UNASSIGNED,
+    Date, Halves, NoticeCode, OrgRole, Organisation, Reason, ReasonCode, Receipt, ReturnForm,
+    UNASSIGNED,
 };
 
 use crate::client::{content_submission_id, retry_busy, Client, ClientError};
@@ -97,6 +98,9 @@ pub struct Report {
     pub accepted: usize,
     /// Already accepted with the same figures (a re-import).
     pub duplicates: usize,
+    /// (line, organisation, period) of the returns already there whose figures a later revision
+    /// has replaced: the figures in force are not the file's.
+    pub superseded: Vec<(u64, String, String)>,
     /// Accepted as a later revision of a period already submitted.
     pub revisions: usize,
     /// Sites registered because the reference data did not know them.
@@ -117,6 +121,19 @@ impl fmt::Display for Report {
             self.rejected.len(),
             self.registered.len()
         )?;
+        if !self.superseded.is_empty() {
+            writeln!(
+                f,
+                "{} of those already there have been replaced by a later revision, so the figures in force are not this file's:",
+                self.superseded.len()
+            )?;
+            for (line, org, period) in self.superseded.iter().take(20) {
+                writeln!(f, "  line {line} ({org} {period})")?;
+            }
+            if self.superseded.len() > 20 {
+                writeln!(f, "  ... and {} more", self.superseded.len() - 20)?;
+            }
+        }
         write!(f, "{}", self.rejections())
     }
 }
@@ -181,8 +198,19 @@ pub async fn submit_all(client: &Client, rows: Vec<Row>) -> Result<Report, Clien
         }
         match receipt {
             Receipt::Accepted {
-                duplicate: true, ..
-            } => report.duplicates += 1,
+                duplicate: true,
+                notices,
+                ..
+            } => {
+                report.duplicates += 1;
+                if notices.iter().any(|n| n.code == NoticeCode::Superseded) {
+                    report.superseded.push((
+                        row.line,
+                        row.form.org.clone(),
+                        row.form.period.clone(),
+                    ));
+                }
+            }
             Receipt::Accepted { revision, .. } => {
                 report.accepted += 1;
                 if revision > 1 {
@@ -204,6 +232,7 @@ pub async fn submit_all(client: &Client, rows: Vec<Row>) -> Result<Report, Clien
     }
     progress.finish_and_clear();
     report.rejected.sort_by_key(|(line, _, _)| *line);
+    report.superseded.sort();
     report.registered.sort();
     report.registered.dedup();
     Ok(report)
