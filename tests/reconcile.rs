@@ -448,3 +448,116 @@ async fn an_ods_file_already_held_changes_nothing_and_a_changed_row_is_recorded(
         other => panic!("expected organisation_not_open, got {other:?}"),
     }
 }
+
+/// NHS England's provider spreadsheet, as a workbook and as the CSV analysts save it as: the
+/// command-line import reads both, takes the month from the file's name or `--period`, and
+/// refuses clearly when neither gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_spreadsheet_imports_from_the_workbook_and_from_its_csv() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
+    let rows: Vec<Vec<&str>> = vec![
+        vec!["Title:", "A&E Attendances and Emergency Admissions"],
+        vec![],
+        vec![
+            "Code",
+            "Region",
+            "Name",
+            "Total attendances",
+            "Total Attendances > 4 hours",
+            "Percentage in 4 hours or less (all)",
+            "Total Emergency Admissions via A&E",
+            "Number of patients spending >12 hours from decision to admit to admission",
+        ],
+        vec![
+            "-", "-", "England", "32,044", "8,693", "72.9%", "6,020", "120",
+        ],
+        vec![
+            "RJ1",
+            "NHS England London",
+            "Guy's and St Thomas'",
+            "20,043",
+            "5,193",
+            "74.1%",
+            "3,120",
+            "120",
+        ],
+        vec![
+            "R0D",
+            "NHS England South West",
+            "University Hospitals Dorset",
+            "12,001",
+            "3,500",
+            "70.8%",
+            "2,900",
+            "-",
+        ],
+    ];
+    let xlsx = tmp.path().join("AE-by-provider-September-2025.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, text) in cells.iter().enumerate() {
+            match text.replace(',', "").parse::<f64>() {
+                Ok(n) => sheet.write_number(r as u32, c as u16, n).map(|_| ()),
+                Err(_) => sheet.write_string(r as u32, c as u16, *text).map(|_| ()),
+            }
+            .expect("cell");
+        }
+    }
+    workbook.save(&xlsx).expect("save the workbook");
+    let csv: String = rows
+        .iter()
+        .map(|cells| {
+            cells
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    let unnamed = tmp.path().join("provider-sheet.csv");
+    std::fs::write(&unnamed, &csv).expect("csv");
+
+    let url = nats.url();
+    let import = |file: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["import", "ae", "--nats", &url];
+        args.extend_from_slice(extra);
+        let file = file.display().to_string();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"));
+        command.args(&args).arg(file);
+        command.output().expect("import")
+    };
+    let out = import(&xlsx, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let refused = import(&unnamed, &[]);
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--period"),
+        "{refused:?}"
+    );
+    let out = import(&unnamed, &["--period", "2025-08"]);
+    assert!(out.status.success(), "{out:?}");
+    views_settled(&client).await;
+
+    let london = snapshot(&client, "Y56").await;
+    for month in ["2025-09", "2025-08"] {
+        assert_eq!(
+            ratio(&london, "ae_4hr", month),
+            (20_043 - 5_193, 20_043),
+            "{month}"
+        );
+        assert_eq!(count(&london, "ae_12hr_dta", month), 120, "{month}");
+    }
+    let england = snapshot(&client, NATIONAL).await;
+    assert_eq!(
+        ratio(&england, "ae_4hr", "2025-09"),
+        (32_044 - 8_693, 32_044)
+    );
+    // `-` is no figure: the South West trust returned no 12-hour count, so England's is RJ1's.
+    assert_eq!(count(&england, "ae_12hr_dta", "2025-09"), 120);
+    assert_eq!(count(&england, "ae_emergency_admissions", "2025-09"), 6_020);
+}

@@ -141,9 +141,11 @@ enum DeployCommand {
 
 #[derive(Debug, Subcommand)]
 enum ImportCommand {
-    /// NHS England monthly A&E: an MSitAE file (Monthly-AE-April-2025.csv) or the 2016-2019
-    /// provider file (ae_attendances_2016_2019.csv); the layout is recognised from the header.
-    Ae(ImportArgs),
+    /// NHS England monthly A&E: an MSitAE file (Monthly-AE-April-2025.csv), the 2016-2019
+    /// provider file (ae_attendances_2016_2019.csv), or the provider spreadsheet
+    /// (AE-by-provider-October-2025.xlsx or .xls, or its sheet saved as CSV); the layout is
+    /// recognised from the header.
+    Ae(AeImportArgs),
     /// An ODS organisation file (etr.csv for trusts, eccg.csv for CCGs, headerless): defines the
     /// systems it names and registers every organisation with its open and close dates. Rows the
     /// reference data already holds come back as duplicates; changed rows are recorded.
@@ -165,6 +167,16 @@ struct ImportArgs {
     /// Seconds to wait for each receipt.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct AeImportArgs {
+    #[command(flatten)]
+    import: ImportArgs,
+    /// The month of a provider spreadsheet whose file name does not say it, such as 2025-10
+    /// (the other layouts name their month in every row).
+    #[arg(long, value_name = "YYYY-MM")]
+    period: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -458,10 +470,28 @@ async fn shutdown_signal() {
     });
 }
 
-async fn import_ae(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let text = import::read(&args.file).or_exit(Exit::Input)?;
+async fn import_ae(args: AeImportArgs) -> anyhow::Result<ExitCode> {
+    use import::ae_sheet::{self, Table};
+
+    let AeImportArgs {
+        import: args,
+        period,
+    } = args;
     let name = args.file.display().to_string();
-    let parsed = import::ae::parse(&name, &text).or_exit(Exit::Input)?;
+    let spreadsheet = args
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| {
+            ["xlsx", "xlsm", "xlsb", "xls", "ods"].contains(&e.to_ascii_lowercase().as_str())
+        });
+    let parsed = if spreadsheet {
+        let table = Table::from_workbook(&args.file).or_exit(Exit::Input)?;
+        ae_sheet::parse(&name, &table, period.as_deref()).or_exit(Exit::Input)?
+    } else {
+        let text = import::read(&args.file).or_exit(Exit::Input)?;
+        import::ae::parse_for(&name, &text, period.as_deref()).or_exit(Exit::Input)?
+    };
     eprintln!("{name}: {:?} layout", parsed.layout);
     import_rows(&args, parsed.rows).await
 }

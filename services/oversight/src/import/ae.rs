@@ -18,6 +18,9 @@ pub enum Layout {
     MonthlySitrep,
     /// `"period","org_code","type","attendances","breaches","admissions"`
     Provider2016To2019,
+    /// NHS England's provider spreadsheet (or its sheet saved as CSV): `Code,Region,Name,...`
+    /// under title rows, with no period column ([`super::ae_sheet`]).
+    ProviderSheet,
 }
 
 /// The regions as MSitAE's `Parent Org` names them, with their codes.
@@ -113,6 +116,8 @@ pub fn layout(text: &str) -> Option<Layout> {
         .starts_with("period,org_code,type,attendances,breaches,admissions")
     {
         Some(Layout::Provider2016To2019)
+    } else if super::ae_sheet::Table::from_csv(text).is_ok_and(|t| t.is_provider_sheet()) {
+        Some(Layout::ProviderSheet)
     } else {
         None
     }
@@ -120,17 +125,26 @@ pub fn layout(text: &str) -> Option<Layout> {
 
 /// Parses a whole file, or names every row that cannot be read.
 pub fn parse(file: &str, text: &str) -> Result<Parsed, BadFile> {
+    parse_for(file, text, None)
+}
+
+/// [`parse`], with the month of a provider sheet whose name does not say it.
+pub fn parse_for(file: &str, text: &str, period: Option<&str>) -> Result<Parsed, BadFile> {
     let bad = |rows| BadFile {
         file: file.to_owned(),
         rows,
     };
     match layout(text) {
+        Some(Layout::ProviderSheet) => {
+            let table = super::ae_sheet::Table::from_csv(text).map_err(|row| bad(vec![row]))?;
+            super::ae_sheet::parse(file, &table, period)
+        }
         Some(Layout::MonthlySitrep) => parse_sitrep(text).map_err(bad),
         Some(Layout::Provider2016To2019) => parse_2016_2019(text).map_err(bad),
         None => Err(bad(vec![BadRow {
             line: 1,
             column: "header".into(),
-            message: "not an A&E file: expected the MSitAE header (Period,Org Code,Parent Org,...) or the 2016-2019 provider header (period,org_code,type,attendances,breaches,admissions)".into(),
+            message: "not an A&E file: expected the MSitAE header (Period,Org Code,Parent Org,...), the 2016-2019 provider header (period,org_code,type,attendances,breaches,admissions), or the provider sheet's (Code, Region, Name, ... Total attendances ...)".into(),
         }])),
     }
 }

@@ -8,6 +8,7 @@
 //! the file is still imported, since each return stands on its own.
 
 pub mod ae;
+pub mod ae_sheet;
 pub mod cancer;
 pub mod ods;
 pub mod rtt;
