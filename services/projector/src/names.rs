@@ -25,6 +25,14 @@ impl Names {
         id
     }
 
+    /// A new id with no name, that no look-up by name reaches: for figures the fold derives (plans
+    /// in force, returns received and missing), whose meaning is kept beside them.
+    pub fn unnamed(&mut self) -> Id {
+        let id = Id::try_from(self.names.len()).unwrap_or(Id::MAX);
+        self.names.push(String::new());
+        id
+    }
+
     /// The id of `name` if it was ever interned.
     pub fn get(&self, name: &str) -> Option<Id> {
         self.ids.get(name).copied()

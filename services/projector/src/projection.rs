@@ -94,6 +94,13 @@ pub struct Projection {
     schedules: BTreeMap<String, u32>,
 }
 
+/// Whether a return's values are being counted or taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Add,
+    TakeBack,
+}
+
 /// Figures the fold derives and keeps as metrics of their own, so that they roll up, move and
 /// revise exactly as returned figures do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,33 +113,13 @@ enum Derived {
     Missing,
 }
 
-impl Derived {
-    const ALL: [Derived; 3] = [Derived::Plan, Derived::Received, Derived::Missing];
-
-    /// The prefix of the derived metric's name; no metric or collection id can contain it.
-    fn prefix(self) -> &'static str {
-        match self {
-            Derived::Plan => "\u{1f}plan\u{1f}",
-            Derived::Received => "\u{1f}received\u{1f}",
-            Derived::Missing => "\u{1f}missing\u{1f}",
-        }
-    }
-
-    /// What a derived name holds and the name it is derived from.
-    fn of(name: &str) -> Option<(Derived, &str)> {
-        Derived::ALL
-            .into_iter()
-            .find_map(|d| name.strip_prefix(d.prefix()).map(|base| (d, base)))
-    }
-}
-
 impl Default for Projection {
     fn default() -> Projection {
         let mut names = Names::default();
         // Fixed ids, so geography can name these scopes without a lookup.
         let national = names.id(NATIONAL);
         let unassigned = names.id(UNASSIGNED);
-        let plan = names.id(PLAN_COLLECTION);
+        let plan = names.unnamed();
         debug_assert_eq!(
             (national, unassigned, plan),
             (NATIONAL_ID, UNASSIGNED_ID, PLAN_COLLECTION_ID)
@@ -165,9 +152,8 @@ impl Default for Projection {
 }
 
 /// The collection under which each organisation's plan figures in force are kept, as if they were
-/// a return, so that they roll up, move and revise exactly as returns do. No real collection can
-/// have this name (collections are lower-case letters, digits, `-` and `_`).
-const PLAN_COLLECTION: &str = "\u{1f}plan";
+/// a return, so that they roll up, move and revise exactly as returns do. It has an id and no
+/// name, so no collection a return names can be it.
 const PLAN_COLLECTION_ID: Id = 2;
 
 /// The latest revision of one plan: the seq it was recorded at, and (plan metric, period, figure).
@@ -186,7 +172,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 7;
+const CHECKPOINT_FORMAT: u16 = 8;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -353,8 +339,8 @@ impl Projection {
     fn replace_return(&mut self, key: ReturnKey, values: Vec<(Id, Value)>, touched: &mut Touched) {
         let (org, collection, period) = key;
         if let Some(old) = self.returns.remove(&key) {
-            self.contribute(key, &old, false, Some(&mut *touched));
-            self.leaf(key, &old, false);
+            self.take_from_scopes(key, &old, touched);
+            self.leaf(key, &old, Sign::TakeBack);
         }
         if values.is_empty() {
             if let Some(keys) = self.returns_of.get_mut(&org) {
@@ -362,8 +348,8 @@ impl Projection {
             }
             return;
         }
-        self.contribute(key, &values, true, Some(&mut *touched));
-        self.leaf(key, &values, true);
+        self.add_to_scopes(key, &values, touched);
+        self.leaf(key, &values, Sign::Add);
         self.returns_of
             .entry(org)
             .or_default()
@@ -381,9 +367,8 @@ impl Projection {
         if let Some(id) = self.derived_ids.get(&(derived, base)) {
             return *id;
         }
-        let id = self
-            .names
-            .id(&format!("{}{}", derived.prefix(), self.names.name(base)));
+        // An id with no name: what it holds is kept in `derived`, never spelled in a string.
+        let id = self.names.unnamed();
         self.derived.insert(id, (derived, base));
         self.derived_ids.insert((derived, base), id);
         id
@@ -544,14 +529,14 @@ impl Projection {
             .unwrap_or_default();
         for key in &keys {
             if let Some(values) = self.returns.get(key).cloned() {
-                self.contribute(*key, &values, false, Some(&mut *touched));
+                self.take_from_scopes(*key, &values, touched);
             }
         }
         self.geography.apply(event, &mut self.names);
         self.known_scopes.insert(org);
         for key in &keys {
             if let Some(values) = self.returns.get(key).cloned() {
-                self.contribute(*key, &values, true, Some(&mut *touched));
+                self.add_to_scopes(*key, &values, touched);
             }
         }
     }
@@ -564,11 +549,11 @@ impl Projection {
     }
 
     /// Adds (or takes back) a return's values in the organisation's own figures.
-    fn leaf(&mut self, (org, _, period): ReturnKey, values: &[(Id, Value)], add: bool) {
+    fn leaf(&mut self, (org, _, period): ReturnKey, values: &[(Id, Value)], sign: Sign) {
         let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
         let leaves = self.leaves.entry(org).or_default();
         for ((metric, value), kind) in values.iter().zip(kinds) {
-            leaves.update((*metric, period), kind, value, add);
+            leaves.update((*metric, period), kind, value, sign == Sign::Add);
         }
     }
 
@@ -578,9 +563,10 @@ impl Projection {
         &mut self,
         (org, _, period): ReturnKey,
         values: &[(Id, Value)],
-        add: bool,
-        touched: Option<&mut Touched>,
+        sign: Sign,
+        touched: &mut Touched,
     ) {
+        let add = sign == Sign::Add;
         let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
         let reported = self
             .geography
@@ -609,13 +595,21 @@ impl Projection {
                 apply(&mut self.current_adjust, scope, !add);
             }
         }
-        if let Some(touched) = touched {
-            for scope in reported.iter() {
-                for (metric, _) in values {
-                    touched.push((scope, *metric, period, org));
-                }
+        for scope in reported.iter() {
+            for (metric, _) in values {
+                touched.push((scope, *metric, period, org));
             }
         }
+    }
+
+    /// Counts a return's values in every scope it counts in, under both geographies.
+    fn add_to_scopes(&mut self, key: ReturnKey, values: &[(Id, Value)], touched: &mut Touched) {
+        self.contribute(key, values, Sign::Add, touched);
+    }
+
+    /// Takes a return's values back from every scope it counted in (a revision, or a move).
+    fn take_from_scopes(&mut self, key: ReturnKey, values: &[(Id, Value)], touched: &mut Touched) {
+        self.contribute(key, values, Sign::TakeBack, touched);
     }
 
     fn deltas(&mut self, mut touched: Touched) -> Vec<Delta> {
@@ -1173,34 +1167,34 @@ impl Projection {
     /// The view of one scope without charts (analytics off).
     pub fn view_without_charts(&self, scope: &str, mode: GeographyMode) -> View {
         let id = self.names.get(scope);
-        let mut metrics: BTreeMap<String, BTreeMap<Period, Cell>> = BTreeMap::new();
+        let mut by_id: BTreeMap<Id, BTreeMap<Period, Cell>> = BTreeMap::new();
         if let Some(id) = id {
             for ((metric, period), cell) in self.cells_of(id, mode).iter() {
                 let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
-                metrics
-                    .entry(self.names.name(metric).to_owned())
-                    .or_default()
-                    .insert(
-                        period,
-                        Cell {
-                            summary,
-                            organisations: BTreeMap::new(),
-                        },
-                    );
+                by_id.entry(metric).or_default().insert(
+                    period,
+                    Cell {
+                        summary,
+                        organisations: BTreeMap::new(),
+                    },
+                );
             }
-            self.fill_organisations(id, mode, &mut metrics);
+            self.fill_organisations(id, mode, &mut by_id);
         }
-        let (mut plans, mut received, mut missing) =
-            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        for (name, periods) in metrics.extract_if(.., |name, _| Derived::of(name).is_some()) {
-            if let Some((derived, base)) = Derived::of(&name) {
-                let into = match derived {
-                    Derived::Plan => &mut plans,
-                    Derived::Received => &mut received,
-                    Derived::Missing => &mut missing,
-                };
-                into.insert(base.to_owned(), periods);
-            }
+        let (mut metrics, mut plans, mut received, mut missing) = (
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+        );
+        for (metric, periods) in by_id {
+            let (into, name) = match self.derived.get(&metric) {
+                None => (&mut metrics, metric),
+                Some((Derived::Plan, base)) => (&mut plans, *base),
+                Some((Derived::Received, base)) => (&mut received, *base),
+                Some((Derived::Missing, base)) => (&mut missing, *base),
+            };
+            into.insert(self.names.name(name).to_owned(), periods);
         }
         let last_change = id
             .and_then(|id| self.as_reported.scopes.get(&id))
@@ -1238,7 +1232,7 @@ impl Projection {
         &self,
         scope: Id,
         mode: GeographyMode,
-        metrics: &mut BTreeMap<String, BTreeMap<Period, Cell>>,
+        metrics: &mut BTreeMap<Id, BTreeMap<Period, Cell>>,
     ) {
         let orgs: Vec<Id> = if scope != NATIONAL_ID && self.leaves.contains_key(&scope) {
             vec![scope]
@@ -1263,7 +1257,7 @@ impl Projection {
                     continue;
                 }
                 if let Some(cell) = metrics
-                    .get_mut(self.names.name(metric))
+                    .get_mut(&metric)
                     .and_then(|periods| periods.get_mut(&period))
                 {
                     cell.organisations
@@ -1300,8 +1294,8 @@ impl Projection {
         keys.sort();
         for key in keys {
             let values = &self.returns[key];
-            fresh.contribute(*key, values, true, None);
-            fresh.leaf(*key, values, true);
+            fresh.add_to_scopes(*key, values, &mut Touched::new());
+            fresh.leaf(*key, values, Sign::Add);
             fresh
                 .returns_of
                 .entry(key.0)
