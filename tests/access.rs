@@ -61,6 +61,8 @@ impl Deployment {
         oversight::bench::wait_until_serving(&operator)
             .await
             .expect("serving");
+        // And the views, which answer snapshots once they have caught up with the log.
+        crate::harness::views_settled(&operator).await;
         deployment
     }
 

@@ -342,14 +342,7 @@ async fn intake(
             encoding,
             admin,
         };
-        let checked = if let Some(command) = message.subject.strip_prefix(subjects::ADMIN_PREFIX) {
-            check_admin(command, &message, &reference, &config)
-        } else if let Some(org) = message.subject.strip_prefix(subjects::PLAN_PREFIX) {
-            check_plan(org, &message, &reference, &config)
-                .map(|plan| Checked::Append(Work::Plan(plan)))
-        } else {
-            check(&message, &reference, &config).map(|ret| Checked::Append(Work::Return(ret)))
-        };
+        let checked = check_request(&message, &reference, &config);
         let receipt = match checked {
             Err(reasons) => Receipt::Rejected { reasons },
             Ok(Checked::Answer(receipt)) => receipt,
@@ -373,63 +366,95 @@ async fn intake(
     }
 }
 
-/// Everything that can be said about a return before the writer sees it.
-fn check(
+/// What a message on one of intake's subjects asks for, read from its subject once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request<'a> {
+    /// `oversight.submit.<org>`
+    Return { org: &'a str },
+    /// `oversight.plan.<org>`
+    Plan { org: &'a str },
+    /// `oversight.admin.segment`, a regional team's decision.
+    DecideSegment,
+    /// `oversight.admin.<command>`, reference data.
+    Admin { command: &'a str },
+}
+
+impl<'a> Request<'a> {
+    fn from_subject(subject: &'a str) -> Result<Request<'a>, Reason> {
+        if let Some(org) = subject.strip_prefix(subjects::SUBMIT_PREFIX) {
+            return Ok(Request::Return { org });
+        }
+        if let Some(org) = subject.strip_prefix(subjects::PLAN_PREFIX) {
+            return Ok(Request::Plan { org });
+        }
+        match subject.strip_prefix(subjects::ADMIN_PREFIX) {
+            Some(subjects::DECIDE_SEGMENT) => Ok(Request::DecideSegment),
+            Some(command) => Ok(Request::Admin { command }),
+            None => Err(Reason::new(
+                ReasonCode::MalformedSubject,
+                "",
+                format!("`{subject}` is not oversight.submit.<org>"),
+            )),
+        }
+    }
+
+    /// What it is, for messages.
+    fn what(self) -> &'static str {
+        match self {
+            Request::Return { .. } => "return",
+            Request::Plan { .. } => "plan",
+            Request::DecideSegment => "segment decision",
+            Request::Admin { .. } => "command",
+        }
+    }
+}
+
+/// Everything that can be said about a message before the writer sees it: its subject, its
+/// size, who sent it, and its content.
+fn check_request(
     message: &Message,
     reference: &RwLock<Reference>,
     config: &Config,
-) -> Result<proto_schema::Return, Vec<Reason>> {
-    let Some(org) = message.subject.strip_prefix(subjects::SUBMIT_PREFIX) else {
-        return Err(vec![Reason::new(
-            ReasonCode::MalformedSubject,
-            "",
-            format!("`{}` is not oversight.submit.<org>", message.subject),
-        )]);
-    };
-    may_send(org, message, config, "return")?;
-    let form = Encoding::of(message.headers.as_ref())
-        .decode_return(&message.payload)
-        .map_err(|r| vec![r])?;
-    let reference = reference
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    validate(form, org, &reference, Timestamp::now().date())
-}
-
-/// A plan on `oversight.plan.<org>`: the same sender rule and limits as a return.
-fn check_plan(
-    org: &str,
-    message: &Message,
-    reference: &RwLock<Reference>,
-    config: &Config,
-) -> Result<proto_schema::Plan, Vec<Reason>> {
-    may_send(org, message, config, "plan")?;
-    let form = Encoding::of(message.headers.as_ref())
-        .decode_plan(&message.payload)
-        .map_err(|r| vec![r])?;
-    let reference = reference
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    ingest::validate_plan(form, org, &reference)
-}
-
-/// What a return or plan must pass before it is read: only the organisation's own user sends
-/// it, and it is within the size limit.
-fn may_send(org: &str, message: &Message, config: &Config, what: &str) -> Result<(), Vec<Reason>> {
-    let requester = Requester::of(message.headers.as_ref());
-    roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
-    if message.payload.len() > config.intake.max_payload_bytes as usize {
+) -> Result<Checked, Vec<Reason>> {
+    let request = Request::from_subject(&message.subject).map_err(|r| vec![r])?;
+    let max = config.intake.max_payload_bytes as usize;
+    if message.payload.len() > max {
         return Err(vec![Reason::new(
             ReasonCode::PayloadTooLarge,
             "",
             format!(
-                "the {what} is {} bytes; at most {} are accepted",
-                message.payload.len(),
-                config.intake.max_payload_bytes
+                "the {} is {} bytes; at most {max} are accepted",
+                request.what(),
+                message.payload.len()
             ),
         )]);
     }
-    Ok(())
+    let requester = Requester::of(message.headers.as_ref());
+    let encoding = Encoding::of(message.headers.as_ref());
+    let read = || {
+        reference
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    match request {
+        Request::Return { org } => {
+            roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
+            let form = encoding
+                .decode_return(&message.payload)
+                .map_err(|r| vec![r])?;
+            validate(form, org, &read(), Timestamp::now().date())
+                .map(|ret| Checked::Append(Work::Return(ret)))
+        }
+        Request::Plan { org } => {
+            roles::may_submit(requester.as_ref(), org).map_err(|reason| vec![reason])?;
+            let form = encoding
+                .decode_plan(&message.payload)
+                .map_err(|r| vec![r])?;
+            ingest::validate_plan(form, org, &read()).map(|plan| Checked::Append(Work::Plan(plan)))
+        }
+        Request::DecideSegment => check_segment(message, requester, reference),
+        Request::Admin { command } => check_admin(command, message, requester, reference),
+    }
 }
 
 /// What intake does with a message: hand work to the writer, or answer at once.
@@ -442,24 +467,10 @@ enum Checked {
 fn check_admin(
     command: &str,
     message: &Message,
+    requester: Option<Requester>,
     reference: &RwLock<Reference>,
-    config: &Config,
 ) -> Result<Checked, Vec<Reason>> {
-    let requester = Requester::of(message.headers.as_ref());
-    if command == subjects::DECIDE_SEGMENT {
-        return check_segment(message, requester, reference, config);
-    }
     roles::may_change_reference(requester.as_ref()).map_err(|reason| vec![reason])?;
-    if message.payload.len() > config.intake.max_payload_bytes as usize {
-        return Err(vec![Reason::new(
-            ReasonCode::PayloadTooLarge,
-            "",
-            format!(
-                "at most {} bytes are accepted",
-                config.intake.max_payload_bytes
-            ),
-        )]);
-    }
     let encoding = Encoding::of(message.headers.as_ref());
     let bad = |why: String| {
         let code = match encoding {
@@ -518,18 +529,7 @@ fn check_segment(
     message: &Message,
     requester: Option<Requester>,
     reference: &RwLock<Reference>,
-    config: &Config,
 ) -> Result<Checked, Vec<Reason>> {
-    if message.payload.len() > config.intake.max_payload_bytes as usize {
-        return Err(vec![Reason::new(
-            ReasonCode::PayloadTooLarge,
-            "",
-            format!(
-                "at most {} bytes are accepted",
-                config.intake.max_payload_bytes
-            ),
-        )]);
-    }
     let encoding = Encoding::of(message.headers.as_ref());
     let decided = encoding
         .decode::<proto_schema::SegmentDecided>(&message.payload)
