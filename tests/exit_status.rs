@@ -63,6 +63,12 @@ async fn each_class_of_outcome_has_its_own_exit_status() {
             "the figure must be",
         ),
         (
+            "a ratio finer than a half",
+            submit(&url, "ae_4hr=20.25/30"),
+            3,
+            "not a whole number or a half",
+        ),
+        (
             "a flag missing",
             oversight(&["submit", "--nats", &url, "--org", "RJ1"]),
             3,

@@ -649,12 +649,9 @@ fn parse_value(arg: &str) -> anyhow::Result<(String, Value)> {
         .with_context(|| format!("`{arg}`: expected METRIC=FIGURE"))?;
     let bad = || anyhow::anyhow!("`{arg}`: the figure must be N/D, N, Np (pence) or Ss/CASES");
     let number = |text: &str| text.trim().parse::<i64>().map_err(|_| bad());
+    // Exactly as the importers read published figures: whole numbers or halves, nothing finer.
     let halves = |text: &str| -> anyhow::Result<Halves> {
-        let x: f64 = text.trim().parse().map_err(|_| bad())?;
-        if (x * 2.0).fract() != 0.0 || !x.is_finite() {
-            bail!("`{arg}`: {text} is not a whole number or a half");
-        }
-        Ok(Halves((x * 2.0) as i64))
+        import::halves(text).map_err(|why| anyhow::anyhow!("`{arg}`: {why}"))
     };
     let value = if let Some((seconds, cases)) = figure.split_once("s/") {
         Value::Duration {
