@@ -58,7 +58,7 @@ impl Deployment {
             _tmp: tmp,
         };
         let operator = deployment.client(SERVICE_USER).await;
-        oversight::bench::wait_until_serving(&operator)
+        oversight::client::wait_until_serving(&operator)
             .await
             .expect("serving");
         // And the views, which answer snapshots once they have caught up with the log.

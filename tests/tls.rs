@@ -113,7 +113,7 @@ async fn service_and_clients_speak_tls_when_configured() {
     let client = Client::connect_as(&trusting, Duration::from_secs(5))
         .await
         .expect("a client trusting the CA connects");
-    oversight::bench::wait_until_serving(&client)
+    oversight::client::wait_until_serving(&client)
         .await
         .expect("the service connected over TLS and serves");
     let receipt = client

@@ -90,7 +90,7 @@ pub async fn serving_client(url: &str, timeout: Duration) -> Client {
     let client = Client::connect(url, timeout)
         .await
         .expect("connect to nats");
-    oversight::bench::wait_until_serving(&client)
+    oversight::client::wait_until_serving(&client)
         .await
         .expect("service up");
     client

@@ -1,6 +1,6 @@
 //! A client of the service, for `oversight submit`, `oversight log`, the bench and the tests.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::client::RequestErrorKind;
 use bytes::Bytes;
@@ -369,4 +369,19 @@ pub async fn connect_service(
         config.connect_attempts
     ))
     .or_exit(Exit::Retry)
+}
+
+/// Polls the log until the service answers (it seeds an empty log first).
+pub async fn wait_until_serving(client: &Client) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.read_log(1, 1).await {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).context("the service did not start within 30 s")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }

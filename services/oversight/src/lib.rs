@@ -6,7 +6,6 @@
 //! [`natsd`] starts a private nats-server for the bench and the tests.
 
 pub mod bench;
-pub mod bench_views;
 pub mod client;
 pub mod config;
 pub mod deploy;

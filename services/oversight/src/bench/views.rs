@@ -543,7 +543,7 @@ async fn delta_latency(
         let _ = stop_rx.await;
     }));
     let client = Client::connect(&url, Duration::from_secs(10)).await?;
-    crate::bench::wait_until_serving(&client).await?;
+    crate::client::wait_until_serving(&client).await?;
     let mut deltas = client
         .nats()
         .subscribe(subjects::view_delta(NATIONAL))
@@ -615,6 +615,6 @@ async fn delta_latency(
     let _ = stop_tx.send(());
     serve.await??;
     let _ = std::fs::remove_dir_all(data.parent().unwrap_or(&data));
-    let (p50, p99) = crate::bench::p50_p99(&mut latencies);
+    let (p50, p99) = super::intake::p50_p99(&mut latencies);
     Ok((p50, p99, latencies.len(), total))
 }

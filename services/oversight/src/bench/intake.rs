@@ -37,14 +37,13 @@ pub struct BenchArgs {
 pub enum OtherBench {
     /// The views: rebuild rate over a generated log, checkpoint resume, memory for ten years of
     /// returns, submit-to-delta latency.
-    Views(crate::bench_views::ViewsBenchArgs),
+    Views(super::views::ViewsBenchArgs),
 }
 
 /// Throughput and latency of one run.
 #[derive(Debug, Clone)]
 pub struct Run {
     pub in_flight: usize,
-    pub completed: u64,
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
@@ -107,7 +106,6 @@ where
     let (p50, p99) = p50_p99(&mut latencies);
     Ok(Run {
         in_flight,
-        completed: latencies.len() as u64,
         per_second: latencies.len() as f64 / elapsed,
         p50,
         p99,
@@ -129,7 +127,7 @@ pub(crate) fn p50_p99(latencies: &mut [Duration]) -> (Duration, Duration) {
 /// Runs the whole bench and prints its table.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(OtherBench::Views(views)) = args.other {
-        return crate::bench_views::run(views).await;
+        return super::views::run(views).await;
     }
     let nats = NatsServer::start(&[])?;
     let url = nats.url();
@@ -173,7 +171,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let serve = tokio::spawn(crate::serve::run(config, async {
             let _ = stop_rx.await;
         }));
-        wait_until_serving(&client).await?;
+        crate::client::wait_until_serving(&client).await?;
         let label = if views { "views on" } else { "views off" };
         let in_flights: &[usize] = if views {
             &[args.in_flight]
@@ -259,18 +257,4 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.in_flight
     );
     Ok(())
-}
-
-/// Polls the log until the service answers (it seeds an empty log first).
-pub async fn wait_until_serving(client: &Client) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match client.read_log(1, 1).await {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => {
-                return Err(e).context("the service did not start within 30 s")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
 }

@@ -1,0 +1,8 @@
+//! `oversight bench`: measurements that print figures side by side in one run. Apart from the
+//! service's code path: nothing here is used by `serve`, `project` or the clients.
+
+mod intake;
+mod views;
+
+pub use intake::{run, BenchArgs};
+pub use views::ViewsBenchArgs;
