@@ -6,6 +6,7 @@
 //! [`natsd`] starts a private nats-server for the bench and the tests.
 
 pub mod bench;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod deploy;
