@@ -1,0 +1,78 @@
+//! The deltas an entry makes: one per scope it touched, each change with the scope's total now.
+
+use super::*;
+
+impl Projection {
+    pub(super) fn deltas(&mut self, mut touched: Touched) -> Vec<Delta> {
+        touched.sort_unstable();
+        touched.dedup();
+        let seq = self.seq;
+        let mut deltas: Vec<Delta> = Vec::new();
+        for (scope, metric, period, org) in touched {
+            if deltas.last().map(|d| d.scope.as_str()) != Some(self.names.name(scope)) {
+                let state = self.as_reported.scopes.entry(scope).or_default();
+                let prev_seq = state.last_change_seq;
+                state.last_change_seq = seq;
+                deltas.push(Delta {
+                    scope: self.names.name(scope).to_owned(),
+                    prev_seq,
+                    seq,
+                    changes: Vec::new(),
+                    spc: BTreeMap::new(),
+                    plans: Vec::new(),
+                    received: Vec::new(),
+                    missing: Vec::new(),
+                    segment: None,
+                });
+            }
+            if metric == NO_METRIC {
+                continue;
+            }
+            let mut change = self.change(scope, metric, period, org);
+            let Some(delta) = deltas.last_mut() else {
+                continue;
+            };
+            match self.derived.get(&metric) {
+                Some((derived, base)) => {
+                    change.metric = self.names.name(*base).to_owned();
+                    match derived {
+                        Derived::Plan => delta.plans.push(change),
+                        Derived::Received => delta.received.push(change),
+                        Derived::Missing => delta.missing.push(change),
+                    }
+                }
+                None => delta.changes.push(change),
+            }
+        }
+        deltas
+    }
+
+    pub(super) fn change(&self, scope: Id, metric: Id, period: Period, org: Id) -> Change {
+        let standard = self.standard(metric);
+        let cells = if scope == org {
+            self.leaves.get(&org)
+        } else {
+            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
+        };
+        let summary = cells
+            .and_then(|cells| cells.get(metric, period))
+            .filter(|cell| !cell.sum.is_empty())
+            .map(|cell| cell.sum.summary(cell.kind, standard));
+        let counts_here = self
+            .geography
+            .scopes(org, period, GeographyMode::AsReported)
+            .contains(scope);
+        let value = counts_here
+            .then(|| self.leaves.get(&org)?.get(metric, period))
+            .flatten()
+            .filter(|leaf| !leaf.sum.is_empty())
+            .map(|leaf| leaf.sum.total(leaf.kind));
+        Change {
+            metric: self.names.name(metric).to_owned(),
+            period,
+            organisation: self.names.name(org).to_owned(),
+            value,
+            summary,
+        }
+    }
+}

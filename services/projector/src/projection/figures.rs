@@ -1,0 +1,175 @@
+//! Each return's figures counted in its organisation and every scope it counts in, under both
+//! geographies; taking them back when a revision replaces them or the organisation moves.
+
+use super::*;
+
+impl Projection {
+    /// Replaces the figures counted for one return (or one period of a plan) with `values`: the
+    /// earlier figures are taken back from every scope and the new ones added.
+    pub(super) fn replace_return(
+        &mut self,
+        key: ReturnKey,
+        values: Vec<(Id, Value)>,
+        touched: &mut Touched,
+    ) {
+        let (org, collection, period) = key;
+        if let Some(old) = self.returns.remove(&key) {
+            self.take_from_scopes(key, &old, touched);
+            self.leaf(key, &old, Sign::TakeBack);
+        }
+        if values.is_empty() {
+            if let Some(keys) = self.returns_of.get_mut(&org) {
+                keys.remove(&(collection, period));
+            }
+            return;
+        }
+        self.add_to_scopes(key, &values, touched);
+        self.leaf(key, &values, Sign::Add);
+        self.returns_of
+            .entry(org)
+            .or_default()
+            .insert((collection, period));
+        self.returns.insert(key, values);
+    }
+
+    /// A reference event that may place an organisation elsewhere: its returns leave the scopes
+    /// they counted in and join the new ones, in both geographies.
+    pub(super) fn move_organisation(&mut self, event: &Event, touched: &mut Touched) {
+        let code = match event {
+            Event::OrganisationRegistered(o) => &o.code,
+            Event::OrganisationMoved(m) => &m.code,
+            _ => return,
+        };
+        let org = self.names.id(code);
+        let keys: Vec<ReturnKey> = self
+            .returns_of
+            .get(&org)
+            .map(|keys| keys.iter().map(|(c, p)| (org, *c, *p)).collect())
+            .unwrap_or_default();
+        for key in &keys {
+            if let Some(values) = self.returns.get(key).cloned() {
+                self.take_from_scopes(*key, &values, touched);
+            }
+        }
+        self.geography.apply(event, &mut self.names);
+        self.known_scopes.insert(org);
+        for key in &keys {
+            if let Some(values) = self.returns.get(key).cloned() {
+                self.add_to_scopes(*key, &values, touched);
+            }
+        }
+    }
+
+    /// Adds (or takes back) a return's values in the organisation's own figures.
+    pub(super) fn leaf(&mut self, (org, _, period): ReturnKey, values: &[(Id, Value)], sign: Sign) {
+        let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
+        let leaves = self.leaves.entry(org).or_default();
+        for ((metric, value), kind) in values.iter().zip(kinds) {
+            leaves.update((*metric, period), kind, value, sign == Sign::Add);
+        }
+    }
+
+    /// Adds (or takes back) a return's values in every scope it counts in, under both geographies.
+    /// An organisation's own scope is its leaves, so it is not kept again here.
+    pub(super) fn contribute(
+        &mut self,
+        (org, _, period): ReturnKey,
+        values: &[(Id, Value)],
+        sign: Sign,
+        touched: &mut Touched,
+    ) {
+        let add = sign == Sign::Add;
+        let kinds: Vec<ValueKind> = values.iter().map(|(m, v)| self.kind_of(*m, v)).collect();
+        let reported = self
+            .geography
+            .scopes(org, period, GeographyMode::AsReported);
+        let apply = |views: &mut Views, scope: Id, add: bool| {
+            let state = views.scopes.entry(scope).or_default();
+            for ((metric, value), kind) in values.iter().zip(&kinds) {
+                state.cells.update((*metric, period), *kind, value, add);
+            }
+        };
+        for scope in reported.iter().filter(|s| *s != org) {
+            apply(&mut self.as_reported, scope, add);
+        }
+        if self.geography.has_moved(org) {
+            let current = self.geography.scopes(org, period, GeographyMode::Current);
+            for scope in current
+                .iter()
+                .filter(|s| *s != org && !reported.contains(*s))
+            {
+                apply(&mut self.current_adjust, scope, add);
+            }
+            for scope in reported
+                .iter()
+                .filter(|s| *s != org && !current.contains(*s))
+            {
+                apply(&mut self.current_adjust, scope, !add);
+            }
+        }
+        for scope in reported.iter() {
+            for (metric, _) in values {
+                touched.push((scope, *metric, period, org));
+            }
+        }
+    }
+
+    /// Counts a return's values in every scope it counts in, under both geographies.
+    pub(super) fn add_to_scopes(
+        &mut self,
+        key: ReturnKey,
+        values: &[(Id, Value)],
+        touched: &mut Touched,
+    ) {
+        self.contribute(key, values, Sign::Add, touched);
+    }
+
+    /// Takes a return's values back from every scope it counted in (a revision, or a move).
+    pub(super) fn take_from_scopes(
+        &mut self,
+        key: ReturnKey,
+        values: &[(Id, Value)],
+        touched: &mut Touched,
+    ) {
+        self.contribute(key, values, Sign::TakeBack, touched);
+    }
+
+    /// A scope's totals under `mode`: an organisation's own figures, or the scope's as-reported
+    /// totals with today's corrections added for the current geography.
+    pub(super) fn cells_of(&self, scope: Id, mode: GeographyMode) -> Cells {
+        let mut cells = if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope).cloned().unwrap_or_default()
+        } else {
+            self.as_reported_with(scope, mode)
+        };
+        cells.remove_empty();
+        cells
+    }
+
+    pub(super) fn as_reported_with(&self, scope: Id, mode: GeographyMode) -> Cells {
+        let mut cells = self
+            .as_reported
+            .scopes
+            .get(&scope)
+            .map(|s| s.cells.clone())
+            .unwrap_or_default();
+        if mode == GeographyMode::Current {
+            if let Some(adjust) = self.current_adjust.scopes.get(&scope) {
+                for (key, correction) in adjust.cells.iter() {
+                    cells.merge(key, correction.kind, &correction.sum);
+                }
+            }
+        }
+        cells
+    }
+
+    /// A scope's running totals under the geography as reported: an organisation's own figures,
+    /// or the scope's cells.
+    pub(super) fn cells_as_reported(&self, scope: Id) -> Option<&Cells> {
+        if self.geography.is_organisation(scope) {
+            self.leaves.get(&scope)
+        } else {
+            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
+        }
+    }
+}
