@@ -14,7 +14,8 @@ use event_log::{Checkpoint, CheckpointStore};
 use futures_util::{FutureExt, StreamExt};
 use projector::{Analytics, Drawn, Projection, Ready, Views};
 use proto_schema::{AlertKind, DecodeError, Envelope, SnapshotRequest, Timestamp, View};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::client::Client;
@@ -120,11 +121,11 @@ impl Source {
     }
 }
 
-/// Runs until `stop` turns true or the feed ends.
+/// Runs until `stop` is cancelled or the feed ends.
 pub async fn run(
     client: Client,
     log: LogSource,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
     checkpoints: Checkpoints,
     feed: Feed,
     analytics: Analytics,
@@ -155,7 +156,7 @@ pub async fn run(
     let result = follow(
         &nats,
         &log,
-        &mut stop,
+        &stop,
         &mut events,
         &mut snapshots,
         &mut views,
@@ -176,7 +177,7 @@ pub async fn run(
 async fn follow(
     nats: &async_nats::Client,
     log: &LogSource,
-    stop: &mut watch::Receiver<bool>,
+    stop: &CancellationToken,
     events: &mut Source,
     snapshots: &mut async_nats::Subscriber,
     views: &mut Views,
@@ -223,7 +224,7 @@ async fn follow(
                 drawing = None;
                 publish_drawn(drawn, nats, views).await;
             }
-            _ = stop.changed() => break,
+            () = stop.cancelled() => break,
         }
     }
     if let Some(last) = drawing.take() {

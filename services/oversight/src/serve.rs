@@ -23,7 +23,8 @@ use proto_schema::{
     Envelope, Event, LogEntries, LogReadRequest, Organisation, OrganisationMoved, Reason,
     ReasonCode, Receipt, System, Timestamp,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -43,7 +44,59 @@ pub struct ReplyTo {
 
 /// Opens (and on first start seeds) the log, then serves until `shutdown` completes. Shutdown
 /// stops intake first, lets the writer commit and answer what it already holds, then returns.
+/// The shutdown future is a parameter so that tests and the bench pass their own.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    shutdown.await;
+    running.shutdown().await
+}
+
+/// A service started by [`start`]: every task it runs, and what stops each, in the order
+/// [`Running::shutdown`] stops them.
+#[derive(Debug)]
+pub struct Running {
+    client: Client,
+    stops: Stops,
+    /// One per subject family; each ends once its subscription has drained.
+    intakes: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    /// The log writer's thread: it ends when every intake has dropped its sender, after
+    /// committing what it holds, and hands the log back.
+    writer: std::thread::JoinHandle<EventLog>,
+    /// Answers each submitter and feeds the views; ends when the writer does.
+    responder: tokio::task::JoinHandle<()>,
+    views: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    log_reads: tokio::task::JoinHandle<()>,
+    disk_watch: tokio::task::JoinHandle<()>,
+    /// The longest any step that needs the NATS server waits for it.
+    step_limit: Duration,
+}
+
+/// What stops each part, as a tree: cancelling the root stops every part at once.
+#[derive(Debug)]
+struct Stops {
+    root: CancellationToken,
+    /// Step 1: intake stops taking requests (and the disk watch with it).
+    intake: CancellationToken,
+    /// Step 3, only when the views cannot reach the last seq in time.
+    views: CancellationToken,
+    /// After the views: log reads, which the views may need until then.
+    reads: CancellationToken,
+}
+
+impl Stops {
+    fn new() -> Stops {
+        let root = CancellationToken::new();
+        Stops {
+            intake: root.child_token(),
+            views: root.child_token(),
+            reads: root.child_token(),
+            root,
+        }
+    }
+}
+
+/// Opens (and on first start seeds) the log, connects to NATS and starts every task.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -64,6 +117,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
     let client = crate::client::connect_service(&config.nats, "oversight-serve").await?;
+    let stops = Stops::new();
 
     let (pending_tx, pending_rx) = mpsc::channel(config.intake.queue_depth as usize);
     // Unbounded is safe: the writer produces one batch per batch it took from the bounded queue.
@@ -85,7 +139,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let reads = client
         .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
         .await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
     // One intake per subject family, so a flood of one never queues the others behind it.
     let mut intakes = Vec::new();
     for subject in [
@@ -104,22 +157,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 pending_tx.clone(),
                 Arc::clone(&reference),
                 config.clone(),
-                stop_rx.clone(),
+                stops.intake.clone(),
             )),
         ));
     }
     // The writer stops once every intake has dropped its sender.
     drop(pending_tx);
     // Log reads outlive intake: the views may need them to reach the last seq at shutdown.
-    let (reads_stop_tx, reads_stop_rx) = watch::channel(false);
     let log_reads = tokio::spawn(serve_log_reads(
         client.clone(),
         reads,
         reader.clone(),
         config.intake.log_read_max,
-        reads_stop_rx,
+        stops.reads.clone(),
     ));
-    let (views_stop_tx, views_stop_rx) = watch::channel(false);
     let views = if !config.views.enabled {
         drop(feed_rx);
         None
@@ -139,83 +190,108 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         Some(tokio::spawn(crate::project::run(
             crate::client::Client::over(client.clone()),
             LogSource::Local(reader),
-            views_stop_rx,
+            stops.views.clone(),
             checkpoints,
             crate::project::Feed::Local(feed_rx),
             analytics,
         )))
     };
-    let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stop_rx.clone()));
+    let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stops.intake.clone()));
     info!(nats = %config.nats.url, "serving");
+    Ok(Running {
+        client,
+        stops,
+        intakes,
+        writer,
+        responder,
+        views,
+        log_reads,
+        disk_watch,
+        step_limit: config.shutdown_step_limit(),
+    })
+}
 
-    shutdown.await;
-    let step_limit = config.shutdown_step_limit();
-    info!("shutting down (1/5): intake stops taking requests and answers what it received");
-    let _ = stop_tx.send(true);
-    for (subject, task) in intakes {
-        task.await.with_context(|| format!("intake of {subject}"))?;
-    }
-
-    info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
-    // The writer commits everything it was handed whatever NATS is doing; only the replies and
-    // publishes after it depend on the server, so only they are bounded in time.
-    let log = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .context("writer join")?
-        .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
-    let last_seq = log.last_seq();
-    let mut responder = responder;
-    if tokio::time::timeout(step_limit, &mut responder)
-        .await
-        .is_err()
-    {
-        warn!("NATS did not take the last receipts in time; those submitters will retry");
-        // Its end closes the views' feed.
-        responder.abort();
-    }
-
-    if let Some(views) = views {
-        info!(
-            last_seq,
-            "shutting down (3/5): the views reach the last seq and checkpoint"
-        );
-        // The views end when the feed closes, after the last batch; the stop signal is only
-        // the fallback when they cannot get there in time.
-        let mut views = views;
-        let outcome = match tokio::time::timeout(step_limit, &mut views).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                warn!(
-                    "the views did not reach the last seq in time; they checkpoint where they are"
-                );
-                let _ = views_stop_tx.send(true);
-                views.await
-            }
-        };
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                warn!(error = %format!("{error:#}"), "the views stopped with an error")
-            }
-            Err(error) => warn!(%error, "the views task failed"),
+impl Running {
+    /// Stops the service in a fixed order, each step that needs the NATS server waiting for it
+    /// at most the step limit: (1) intake, (2) the writer and every receipt, (3) the views to
+    /// the last seq and their checkpoint, (4) NATS, (5) nothing for metrics, which are pulled.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let Running {
+            client,
+            stops,
+            intakes,
+            writer,
+            mut responder,
+            views,
+            log_reads,
+            disk_watch,
+            step_limit,
+        } = self;
+        info!("shutting down (1/5): intake stops taking requests and answers what it received");
+        stops.intake.cancel();
+        for (subject, task) in intakes {
+            task.await.with_context(|| format!("intake of {subject}"))?;
         }
-    }
-    let _ = reads_stop_tx.send(true);
-    log_reads.await.context("log read task")?;
-    disk_watch.await.context("disk watch task")?;
 
-    info!("shutting down (4/5): NATS drains");
-    match tokio::time::timeout(step_limit, client.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => warn!(%error, "cannot flush the last replies"),
-        Err(_) => warn!("NATS did not take the last replies in time"),
+        info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
+        // The writer commits everything it was handed whatever NATS is doing; only the replies
+        // and publishes after it depend on the server, so only they are bounded in time.
+        let log = tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .context("writer join")?
+            .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
+        let last_seq = log.last_seq();
+        if tokio::time::timeout(step_limit, &mut responder)
+            .await
+            .is_err()
+        {
+            warn!("NATS did not take the last receipts in time; those submitters will retry");
+            // Its end closes the views' feed.
+            responder.abort();
+        }
+
+        if let Some(mut views) = views {
+            info!(
+                last_seq,
+                "shutting down (3/5): the views reach the last seq and checkpoint"
+            );
+            // The views end when the feed closes, after the last batch; their stop is only the
+            // fallback when they cannot get there in time.
+            let outcome = match tokio::time::timeout(step_limit, &mut views).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    warn!("the views did not reach the last seq in time; they checkpoint where they are");
+                    stops.views.cancel();
+                    views.await
+                }
+            };
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    warn!(error = %format!("{error:#}"), "the views stopped with an error")
+                }
+                Err(error) => warn!(%error, "the views task failed"),
+            }
+        }
+        stops.reads.cancel();
+        log_reads.await.context("log read task")?;
+        disk_watch.await.context("disk watch task")?;
+
+        info!("shutting down (4/5): NATS drains");
+        match tokio::time::timeout(step_limit, client.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(%error, "cannot flush the last replies"),
+            Err(_) => warn!("NATS did not take the last replies in time"),
+        }
+        if let Err(error) = client.drain().await {
+            warn!(%error, "cannot drain the NATS connection");
+        }
+        // Everything is stopped by now; the root says so to anything that holds a token.
+        stops.root.cancel();
+        // (5/5) Metrics are pulled by Prometheus: nothing is buffered here to flush.
+        info!(last_seq, "stopped");
+        Ok(())
     }
-    if let Err(error) = client.drain().await {
-        warn!(%error, "cannot drain the NATS connection");
-    }
-    // (5/5) Metrics are pulled by Prometheus: nothing is buffered here to flush.
-    info!(last_seq, "stopped");
-    Ok(())
 }
 
 /// Bytes free (for this user) and in all on the file system holding `dir`.
@@ -306,7 +382,7 @@ async fn intake(
     pending: mpsc::Sender<Pending<ReplyTo>>,
     reference: Arc<RwLock<Reference>>,
     config: Config,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut draining = false;
     // Once draining, wait for the server to confirm the unsubscribe only so long: with NATS gone
@@ -316,7 +392,7 @@ async fn intake(
     loop {
         let message = tokio::select! {
             message = submissions.next() => message,
-            _ = stop.changed(), if !draining => {
+            () = stop.cancelled(), if !draining => {
                 draining = true;
                 drain_deadline.as_mut().reset(tokio::time::Instant::now() + config.shutdown_step_limit());
                 // Stop new deliveries; what the server already sent is still answered below.
@@ -630,12 +706,12 @@ async fn serve_log_reads(
     mut reads: Subscriber,
     reader: LogReader,
     max: u32,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         let message = tokio::select! {
             message = reads.next() => message,
-            _ = stop.changed() => break,
+            () = stop.cancelled() => break,
         };
         let Some(message) = message else { break };
         let Some(reply) = message.reply.clone() else {
@@ -729,7 +805,7 @@ fn fit_log_entries(
 const DISK_WATCH_EVERY: Duration = Duration::from_secs(5);
 
 /// Keeps the data directory's disk-space gauges current until shutdown.
-async fn watch_disk(data: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
+async fn watch_disk(data: std::path::PathBuf, stop: CancellationToken) {
     loop {
         match disk_space(&data) {
             Ok((free, size)) => {
@@ -742,7 +818,7 @@ async fn watch_disk(data: std::path::PathBuf, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(DISK_WATCH_EVERY) => {}
-            _ = stop.changed() => break,
+            () = stop.cancelled() => break,
         }
     }
 }

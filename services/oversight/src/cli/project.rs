@@ -45,7 +45,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
         store,
         every: args.checkpoint_every,
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
     let analytics = if args.no_analytics {
         projector::Analytics::Off
     } else {
@@ -54,7 +54,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     let mut views = tokio::spawn(crate::project::run(
         client.clone(),
         crate::log_source::LogSource::Nats(client),
-        stop_rx,
+        stop.clone(),
         checkpoints,
         crate::project::Feed::Nats,
         analytics,
@@ -64,6 +64,6 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
         () = shutdown_signal() => {}
     }
     // Stopping saves a last checkpoint.
-    let _ = stop_tx.send(true);
+    stop.cancel();
     views.await.context("the views task")?
 }
