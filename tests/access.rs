@@ -78,7 +78,7 @@ impl Deployment {
             password: Some(password),
             ..NatsArgs::anonymous(&self.nats.url())
         };
-        Client::connect_as(&args, Duration::from_secs(2))
+        Client::connect_as(&args.target(), Duration::from_secs(2))
             .await
             .unwrap_or_else(|e| panic!("{user} connects: {e}"))
     }
@@ -390,7 +390,7 @@ async fn unauthenticated_and_wrong_passwords_are_refused() {
         password: Some("not-the-password".into()),
         ..NatsArgs::anonymous(&deployment.nats.url())
     };
-    let refused = Client::connect_as(&wrong, Duration::from_secs(2)).await;
+    let refused = Client::connect_as(&wrong.target(), Duration::from_secs(2)).await;
     assert!(refused.is_err(), "wrong password");
 }
 

@@ -110,7 +110,7 @@ async fn service_and_clients_speak_tls_when_configured() {
         tls_ca_file: Some(ca.clone()),
         ..NatsArgs::anonymous(&nats.url())
     };
-    let client = Client::connect_as(&trusting, Duration::from_secs(5))
+    let client = Client::connect_as(&trusting.target(), Duration::from_secs(5))
         .await
         .expect("a client trusting the CA connects");
     oversight::client::wait_until_serving(&client)

@@ -486,6 +486,16 @@ pub struct NatsArgs {
 }
 
 impl NatsArgs {
+    /// Where and as whom these flags say to connect.
+    pub fn target(&self) -> crate::client::NatsTarget {
+        crate::client::NatsTarget {
+            url: self.url.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            tls_ca_file: self.tls_ca_file.clone(),
+        }
+    }
+
     pub fn anonymous(url: &str) -> NatsArgs {
         NatsArgs {
             url: url.to_owned(),

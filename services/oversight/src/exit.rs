@@ -63,10 +63,10 @@ impl<T, E: Into<anyhow::Error>> ExitOnError<T> for Result<T, E> {
     }
 }
 
-impl ClientError {
-    /// The exit status this error ends a command with.
-    pub fn exit(&self) -> Exit {
-        match self {
+/// The exit status a client error ends a command with.
+pub fn client_exit(error: &ClientError) -> Exit {
+    {
+        match error {
             ClientError::Connect { .. }
             | ClientError::NoResponders { .. }
             | ClientError::TimedOut { .. }
@@ -93,7 +93,7 @@ pub fn exit_of(error: &anyhow::Error) -> Exit {
             return classified.exit;
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {
-            return client.exit();
+            return client_exit(client);
         }
     }
     Exit::Failed

@@ -7,7 +7,6 @@
 
 pub mod bench;
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod deploy;
 pub mod exit;
@@ -18,6 +17,8 @@ pub mod natsd;
 pub mod project;
 pub mod roles;
 pub mod serve;
-pub mod subjects;
+pub mod service_nats;
 pub mod watch;
-pub mod wire;
+
+// The client side lives in its own crate; these paths stay as they were.
+pub use oversight_client::{client, subjects, wire};

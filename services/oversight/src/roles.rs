@@ -28,11 +28,7 @@ pub fn region_user(region: &str) -> String {
     format!("region-{region}")
 }
 
-/// The inbox prefix a user must ask its client for: replies to it go only there, so no other
-/// user of the same account can read them.
-pub fn inbox_prefix(user: &str) -> String {
-    format!("_INBOX_{user}")
-}
+pub use crate::subjects::inbox_prefix;
 
 /// The sender of a request, as the NATS server names it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -116,7 +116,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let reference = Arc::new(RwLock::new(loaded));
     info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
-    let client = crate::client::connect_service(&config.nats, "oversight-serve").await?;
+    let client = crate::service_nats::connect_service(&config.nats, "oversight-serve").await?;
     let stops = Stops::new();
 
     let (pending_tx, pending_rx) = mpsc::channel(config.intake.queue_depth as usize);

@@ -79,7 +79,7 @@ async fn import_ae(args: AeImportArgs) -> anyhow::Result<ExitCode> {
 
 async fn import_rows(args: &ImportArgs, rows: Vec<import::Row>) -> anyhow::Result<ExitCode> {
     eprintln!("{}: {} returns to submit", args.file.display(), rows.len());
-    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(args.timeout)).await?;
     let report = import::submit_all(&client, rows).await?;
     print!("{report}");
     Ok(if report.rejected.is_empty() {
@@ -120,7 +120,7 @@ async fn import_ods(args: ImportArgs) -> anyhow::Result<ExitCode> {
         file.organisations.len(),
         file.skipped_outside_england
     );
-    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(args.timeout)).await?;
     let report = import::ods::submit(&client, file).await?;
     println!(
         "{} systems and organisations: {} recorded, {} already held, {} rejected",

@@ -23,7 +23,7 @@ pub struct LogArgs {
 }
 
 pub async fn run(args: LogArgs) -> anyhow::Result<()> {
-    let client = Client::connect_as(&args.nats, Duration::from_secs(10)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(10)).await?;
     let mut from = args.from.max(1);
     let mut remaining = args.max;
     while remaining > 0 {

@@ -30,7 +30,7 @@ pub struct ProjectArgs {
 
 pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     crate::metrics::serve(args.metrics_addr)?;
-    let client = Client::connect_as(&args.nats, Duration::from_secs(30)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(30)).await?;
     let store = match &args.data {
         Some(dir) => {
             std::fs::create_dir_all(dir)

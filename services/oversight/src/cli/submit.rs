@@ -67,7 +67,7 @@ pub struct PlanArgs {
 }
 
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(args.timeout)).await?;
     let receipt = match &args.file {
         Some(path) => {
             let json = read_input(path).or_exit(Exit::Input)?;
@@ -87,7 +87,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::connect_as(&args.nats, Duration::from_secs(args.timeout)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(args.timeout)).await?;
     let json = read_input(&args.file).or_exit(Exit::Input)?;
     let org = org_of_json(&json)
         .with_context(|| {

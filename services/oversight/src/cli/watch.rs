@@ -24,7 +24,7 @@ pub struct WatchArgs {
 
 /// `oversight watch SCOPE`: until interrupted, for `--for` seconds, or once.
 pub async fn run(args: WatchArgs) -> anyhow::Result<std::process::ExitCode> {
-    let client = Client::connect_as(&args.nats, Duration::from_secs(10)).await?;
+    let client = Client::connect_as(&args.nats.target(), Duration::from_secs(10)).await?;
     let geography = if args.current_geography {
         proto_schema::GeographyMode::Current
     } else {

@@ -1,4 +1,5 @@
-//! A client of the service, for `oversight submit`, `oversight log`, the bench and the tests.
+//! The Rust client of the service: requests on its subjects in either encoding, typed errors a
+//! caller can act on (refused, not permitted, out of reach), and receipts.
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +12,6 @@ use proto_schema::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::config::{NatsArgs, NatsConfig};
-use crate::exit::{Exit, ExitOnError};
 use crate::subjects;
 use crate::wire::{Encoding, SERVICE_ERROR, SERVICE_ERROR_CODE};
 
@@ -34,6 +33,28 @@ pub enum ClientError {
     Decode { subject: String, message: String },
     #[error("the service answered {code}: {message}")]
     Service { code: String, message: String },
+}
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsTarget {
+    pub url: String,
+    /// With `password`, when the server requires a user (a trust's or CCG's is its ODS code).
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// PEM file of the certificate authorities to trust; makes the connection TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
+}
+
+impl NatsTarget {
+    pub fn anonymous(url: &str) -> NatsTarget {
+        NatsTarget {
+            url: url.to_owned(),
+            user: None,
+            password: None,
+            tls_ca_file: None,
+        }
+    }
 }
 
 /// A connection to NATS, speaking the oversight subjects.
@@ -94,11 +115,11 @@ async fn violation_on(
 impl Client {
     /// Connects without credentials, with `timeout` for connecting and for each request.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Client, ClientError> {
-        Client::connect_as(&NatsArgs::anonymous(url), timeout).await
+        Client::connect_as(&NatsTarget::anonymous(url), timeout).await
     }
 
     /// Connects as the user `args` name (if any), over TLS when it names a CA file.
-    pub async fn connect_as(args: &NatsArgs, timeout: Duration) -> Result<Client, ClientError> {
+    pub async fn connect_as(args: &NatsTarget, timeout: Duration) -> Result<Client, ClientError> {
         let (violations_tx, violations) = violation_channel();
         let mut options = async_nats::ConnectOptions::new()
             .name("oversight-client")
@@ -111,7 +132,7 @@ impl Client {
         if let (Some(user), Some(password)) = (&args.user, &args.password) {
             options = options
                 .user_and_password(user.clone(), password.clone())
-                .custom_inbox_prefix(crate::roles::inbox_prefix(user));
+                .custom_inbox_prefix(subjects::inbox_prefix(user));
         }
         if let Some(ca) = &args.tls_ca_file {
             options = options.add_root_certificates(ca.clone()).require_tls(true);
@@ -299,76 +320,6 @@ pub fn content_submission_id(form: &ReturnForm) -> String {
         form.period,
         proto_schema::crc32(&encode_return_form(&unnamed))
     )
-}
-
-/// The service's own connection: credentials and TLS from the configuration, connection events
-/// counted in the metrics, and `connect_attempts` tries a second apart before giving up.
-pub async fn connect_service(
-    config: &NatsConfig,
-    name: &str,
-) -> anyhow::Result<async_nats::Client> {
-    use anyhow::Context;
-    let password = match (&config.password, &config.password_file) {
-        (Some(password), _) => Some(password.clone()),
-        (None, Some(file)) => Some(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read nats.password_file {}", file.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-        ),
-        (None, None) => None,
-    };
-    let mut last_error = String::new();
-    for attempt in 1..=config.connect_attempts {
-        let mut options = async_nats::ConnectOptions::new()
-            .name(name)
-            .connection_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .event_callback(|event| async move { crate::metrics::nats_event(&event) });
-        if let (Some(user), Some(password)) = (&config.user, &password) {
-            options = options.user_and_password(user.clone(), password.clone());
-        }
-        if let Some(ca) = &config.tls_ca_file {
-            options = options.add_root_certificates(ca.clone()).require_tls(true);
-        }
-        if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
-            options = options.add_client_certificate(cert.clone(), key.clone());
-        }
-        match options.connect(&config.url).await {
-            Ok(client) => {
-                crate::metrics::nats_connected();
-                return Ok(client);
-            }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    async_nats::ConnectErrorKind::AuthorizationViolation
-                        | async_nats::ConnectErrorKind::Authentication
-                ) =>
-            {
-                // Trying again will not change the password.
-                return Err(anyhow::Error::new(ClientError::Authentication {
-                    url: config.url.clone(),
-                    message: error.to_string(),
-                }))
-                .context("the service's own NATS user (nats.user, nats.password)");
-            }
-            Err(error) => {
-                last_error = error.to_string();
-                tracing::warn!(attempt, attempts = config.connect_attempts, url = %config.url, error = %last_error, "cannot reach NATS");
-                if attempt < config.connect_attempts {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
-    }
-    Err(anyhow::anyhow!(
-        "cannot connect to NATS at {} after {} attempts: {last_error} (is nats-server running there?)",
-        config.url,
-        config.connect_attempts
-    ))
-    .or_exit(Exit::Retry)
 }
 
 /// Polls the log until the service answers (it seeds an empty log first).

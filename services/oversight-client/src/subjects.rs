@@ -13,6 +13,11 @@ pub fn canonical_code(typed: &str) -> String {
     }
 }
 
+/// The reply subjects of a user's requests: a trust's account may receive replies only there.
+pub fn inbox_prefix(user: &str) -> String {
+    format!("_INBOX_{user}")
+}
+
 /// Prefix of `oversight.submit.<org>`.
 pub const SUBMIT_PREFIX: &str = "oversight.submit.";
 /// Every organisation's submit subject.
