@@ -256,8 +256,8 @@ mod tests {
         assert_eq!(summary.skipped_outside_england, 3);
         assert_eq!(summary.organisations, 273 + 320 - 3);
         assert_eq!(summary.metrics, 13);
-        assert_eq!(summary.collections, 7);
-        assert_eq!(events.len(), 7 + 42 + 590 + 13 + 7);
+        assert_eq!(summary.collections, 8);
+        assert_eq!(events.len(), 7 + 42 + 590 + 13 + 8);
         let darlington = events.iter().find_map(|e| match e {
             Event::OrganisationRegistered(o) if o.code == "00C" => Some(o.clone()),
             _ => None,

@@ -315,6 +315,13 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     drop(log);
 
     let latency = delta_latency(&args, &orgs.providers).await?;
+    if latency.2 == 0 {
+        // A figure of 0 µs would read as a success.
+        anyhow::bail!(
+            "none of the {} returns sent reached a delta: the service refused them all (check the collection and periods the bench sends)",
+            latency.3
+        );
+    }
 
     println!();
     println!("{:<58} {:>16}", "measure", "figure");
