@@ -30,33 +30,20 @@ impl AlertClock {
         }
     }
 
-    /// An alert in `delta`'s scope, at this seq.
-    fn alert(
-        &self,
-        delta: &Delta,
-        kind: AlertKind,
-        subject: &str,
-        period: Period,
-        organisation: Option<String>,
-        message: String,
-    ) -> Alert {
-        alert_at(
-            self.seq,
-            delta,
-            kind,
-            subject,
-            period,
-            organisation,
-            message,
-        )
-    }
-
     /// The part of [`Projection::alert_conditions`] read from the delta: the latest month of
     /// each of its charts a special cause of concern, and each return it finds overdue lately.
     pub fn alerts_in(&self, delta: &Delta) -> Vec<Alert> {
         let mut alerts = Vec::new();
         let alert = |kind, subject: &str, period, organisation, message| {
-            self.alert(delta, kind, subject, period, organisation, message)
+            alert_at(
+                self.seq,
+                delta,
+                kind,
+                subject,
+                period,
+                organisation,
+                message,
+            )
         };
         for (name, chart) in &delta.spc {
             let Some(chart) = chart else { continue };
