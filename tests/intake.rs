@@ -85,6 +85,33 @@ async fn retries_are_idempotent_and_later_returns_are_revisions() {
             ("RJ1-ae-2019-02-v1".into(), 1)
         ]
     );
+
+    // A revision that leaves out a metric the one before it had says so.
+    let mut narrower = ae_return("RJ1-ae-2019-01-v3", "2019-01", 21_300);
+    narrower.values.retain(|(metric, _)| metric != "ae_4hr");
+    match client.submit(&narrower).await.expect("narrower revision") {
+        Receipt::Accepted {
+            revision: 3,
+            duplicate: false,
+            notices,
+            ..
+        } => {
+            assert_eq!(notices.len(), 1, "{notices:?}");
+            assert_eq!(notices[0].code, proto_schema::NoticeCode::MetricsDropped);
+            assert!(notices[0].message.contains("ae_4hr"), "{notices:?}");
+        }
+        other => panic!("expected revision 3, got {other:?}"),
+    }
+    // One that keeps every metric says nothing.
+    let full = ae_return("RJ1-ae-2019-01-v4", "2019-01", 21_400);
+    match client.submit(&full).await.expect("fuller revision") {
+        Receipt::Accepted {
+            revision: 4,
+            notices,
+            ..
+        } => assert!(notices.is_empty(), "{notices:?}"),
+        other => panic!("expected revision 4, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

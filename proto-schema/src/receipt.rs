@@ -190,6 +190,9 @@ pub enum NoticeCode {
     /// A resend of a revision that a later revision of the same (organisation, collection,
     /// period) has replaced: the later one counts.
     Superseded,
+    /// A new revision that leaves out metrics the revision before it had: for the period, they
+    /// now have no figure from this organisation.
+    MetricsDropped,
 }
 
 impl NoticeCode {
@@ -197,6 +200,7 @@ impl NoticeCode {
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeCode::Superseded => "superseded",
+            NoticeCode::MetricsDropped => "metrics_dropped",
         }
     }
 }

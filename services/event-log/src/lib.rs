@@ -35,6 +35,9 @@ const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const SUBMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("submissions");
 /// `org \x1f collection \x1f period` -> latest revision.
 const REVISIONS: TableDefinition<&str, u32> = TableDefinition::new("revisions");
+/// The same key -> the seq of that latest revision, to read what it held. Written beside
+/// REVISIONS from the first build that has it; a key swept before then has none.
+const REVISION_SEQS: TableDefinition<&str, u64> = TableDefinition::new("revision_seqs");
 /// seqs of reference-data events, so start-up reads the geography without scanning returns.
 const REFERENCE: TableDefinition<u64, ()> = TableDefinition::new("reference");
 
@@ -148,7 +151,7 @@ pub struct EventLog {
 #[derive(Debug)]
 struct Sweep {
     submissions: Vec<(String, u64)>,
-    revisions: Vec<(String, u32)>,
+    revisions: Vec<(String, Revision)>,
     /// Submissions, then revisions, written so far.
     written: usize,
     /// The last seq they cover: `index_seq` once all are written.
@@ -158,7 +161,7 @@ struct Sweep {
 impl Sweep {
     fn new(recent: Recent, covers: u64) -> Sweep {
         let submissions: Vec<(String, u64)> = recent.submissions.into_iter().collect();
-        let revisions: Vec<(String, u32)> = recent.revisions.into_iter().collect();
+        let revisions: Vec<(String, Revision)> = recent.revisions.into_iter().collect();
         Sweep {
             submissions,
             revisions,
@@ -175,7 +178,7 @@ impl Sweep {
         held_under(&self.submissions, key)
     }
 
-    fn revision(&self, key: &str) -> Option<u32> {
+    fn revision(&self, key: &str) -> Option<Revision> {
         held_under(&self.revisions, key)
     }
 }
@@ -193,7 +196,15 @@ fn held_under<T: Copy>(sorted: &[(String, T)], key: &str) -> Option<T> {
 #[derive(Debug, Default)]
 struct Recent {
     submissions: BTreeMap<String, u64>,
-    revisions: BTreeMap<String, u32>,
+    revisions: BTreeMap<String, Revision>,
+}
+
+/// The latest revision of a return or plan, and the seq it is stored at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    pub revision: u32,
+    /// `None` for a revision swept into the tables before they held seqs.
+    pub seq: Option<u64>,
 }
 
 impl Recent {
@@ -214,15 +225,23 @@ impl Recent {
                     .insert(submission_key(&r.org, &r.submission_id), seq);
                 self.revisions.insert(
                     revision_key(&r.org, &r.collection, r.period),
-                    submitted.revision,
+                    Revision {
+                        revision: submitted.revision,
+                        seq: Some(seq),
+                    },
                 );
             }
             Event::PlanSubmitted(submitted) => {
                 let p = &submitted.plan;
                 self.submissions
                     .insert(submission_key(&p.org, &p.submission_id), seq);
-                self.revisions
-                    .insert(plan_revision_key(&p.org, &p.plan), submitted.revision);
+                self.revisions.insert(
+                    plan_revision_key(&p.org, &p.plan),
+                    Revision {
+                        revision: submitted.revision,
+                        seq: Some(seq),
+                    },
+                );
             }
             _ => {}
         }
@@ -238,6 +257,7 @@ impl EventLog {
             let log = txn.open_table(LOG).map_err(storage)?;
             txn.open_table(SUBMISSIONS).map_err(storage)?;
             txn.open_table(REVISIONS).map_err(storage)?;
+            txn.open_table(REVISION_SEQS).map_err(storage)?;
             txn.open_table(REFERENCE).map_err(storage)?;
             let meta = txn.open_table(META).map_err(storage)?;
             let last = log
@@ -347,6 +367,7 @@ impl EventLog {
                 log: txn.open_table(LOG).map_err(storage)?,
                 submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
                 revisions: txn.open_table(REVISIONS).map_err(storage)?,
+                revision_seqs: txn.open_table(REVISION_SEQS).map_err(storage)?,
                 reference: txn.open_table(REFERENCE).map_err(storage)?,
                 recent: &self.recent,
                 sweeping: self.sweeping.as_ref(),
@@ -394,6 +415,7 @@ pub struct Appender<'txn> {
     log: Table<'txn, u64, &'static [u8]>,
     submissions: Table<'txn, &'static str, u64>,
     revisions: Table<'txn, &'static str, u32>,
+    revision_seqs: Table<'txn, &'static str, u64>,
     reference: Table<'txn, u64, ()>,
     /// Committed look-ups not yet in the tables.
     recent: &'txn Recent,
@@ -451,15 +473,29 @@ impl Appender<'_> {
         collection: &str,
         period: Period,
     ) -> Result<u32, LogError> {
+        Ok(self
+            .latest_revision_at(org, collection, period)?
+            .map_or(0, |r| r.revision))
+    }
+
+    /// The latest revision of (organisation, collection, period) and where it is stored.
+    pub fn latest_revision_at(
+        &self,
+        org: &str,
+        collection: &str,
+        period: Period,
+    ) -> Result<Option<Revision>, LogError> {
         self.revision_of(revision_key(org, collection, period))
     }
 
     /// The latest revision of an organisation's plan, 0 if none.
     pub fn latest_plan_revision(&self, org: &str, plan: &str) -> Result<u32, LogError> {
-        self.revision_of(plan_revision_key(org, plan))
+        Ok(self
+            .revision_of(plan_revision_key(org, plan))?
+            .map_or(0, |r| r.revision))
     }
 
-    fn revision_of(&self, key: String) -> Result<u32, LogError> {
+    fn revision_of(&self, key: String) -> Result<Option<Revision>, LogError> {
         if let Some(revision) = self
             .staged
             .revisions
@@ -468,14 +504,22 @@ impl Appender<'_> {
             .copied()
             .or_else(|| self.sweeping.and_then(|sweep| sweep.revision(&key)))
         {
-            return Ok(revision);
+            return Ok(Some(revision));
         }
-        Ok(self
+        let Some(revision) = self
             .revisions
             .get(key.as_str())
             .map_err(storage)?
             .map(|g| g.value())
-            .unwrap_or(0))
+        else {
+            return Ok(None);
+        };
+        let seq = self
+            .revision_seqs
+            .get(key.as_str())
+            .map_err(storage)?
+            .map(|g| g.value());
+        Ok(Some(Revision { revision, seq }))
     }
 
     /// Writes up to `budget` more of a sweep's look-ups into the tables, in key order; how many
@@ -492,8 +536,13 @@ impl Appender<'_> {
             &sweep.revisions[sweep.written.max(subs) - subs..end.max(subs) - subs]
         {
             self.revisions
-                .insert(key.as_str(), *revision)
+                .insert(key.as_str(), revision.revision)
                 .map_err(storage)?;
+            if let Some(seq) = revision.seq {
+                self.revision_seqs
+                    .insert(key.as_str(), seq)
+                    .map_err(storage)?;
+            }
         }
         Ok(end)
     }

@@ -176,6 +176,17 @@ fn look_ups_survive_sweeps_and_reopening() {
                     Some(a.latest_revision("RJ1", "ae-monthly", period(n))?),
                     latest
                 );
+                // And where that revision is stored, swept or not.
+                let latest_seq = expected
+                    .iter()
+                    .filter(|e| e.2 == period(n))
+                    .max_by_key(|e| e.3)
+                    .map(|e| e.1);
+                assert_eq!(
+                    a.latest_revision_at("RJ1", "ae-monthly", period(n))?
+                        .and_then(|r| r.seq),
+                    latest_seq
+                );
             }
             Ok(())
         })

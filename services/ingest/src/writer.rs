@@ -134,7 +134,8 @@ fn decide(
         Event::ReturnSubmitted(earlier) if earlier.ret == *ret => Some(earlier.revision),
         _ => None,
     };
-    let latest = appender.latest_revision(&ret.org, &ret.collection, ret.period)?;
+    let latest_at = appender.latest_revision_at(&ret.org, &ret.collection, ret.period)?;
+    let latest = latest_at.map_or(0, |r| r.revision);
     if let Some(mut receipt) = earlier_receipt(appender, &ret.org, &ret.submission_id, same)? {
         if let Receipt::Accepted {
             revision, notices, ..
@@ -153,11 +154,42 @@ fn decide(
         return Ok(receipt);
     }
     let revision = latest + 1;
+    // What the revision before had that this one leaves out, so the submitter hears of it.
+    let dropped: Vec<String> = match latest_at.and_then(|r| r.seq) {
+        Some(seq) => match appender.envelope(seq)? {
+            Some(Envelope {
+                event: Event::ReturnSubmitted(earlier),
+                ..
+            }) => earlier
+                .ret
+                .values
+                .iter()
+                .map(|(metric, _)| metric)
+                .filter(|metric| ret.value(metric).is_none())
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     let event = Event::ReturnSubmitted(ReturnSubmitted {
         revision,
         ret: ret.clone(),
     });
-    append_revision(appender, recorded_at, &ret.org, event, revision)
+    let mut receipt = append_revision(appender, recorded_at, &ret.org, event, revision)?;
+    if let (false, Receipt::Accepted { notices, .. }) = (dropped.is_empty(), &mut receipt) {
+        notices.push(Notice {
+            code: NoticeCode::MetricsDropped,
+            message: format!(
+                "revision {revision} leaves out {} that revision {latest} had: for {} {} they now have no figure from {}",
+                dropped.join(", "),
+                ret.collection,
+                ret.period,
+                ret.org
+            ),
+        });
+    }
+    Ok(receipt)
 }
 
 /// The receipt for one plan, by the rules of returns: a duplicate, a conflict, or the next
