@@ -198,6 +198,23 @@ pub enum AlertKind {
     ReturnOverdue,
 }
 
+impl AlertKind {
+    pub const ALL: [AlertKind; 3] = [
+        AlertKind::StandardMissed,
+        AlertKind::SpcConcern,
+        AlertKind::ReturnOverdue,
+    ];
+
+    /// The kind as it appears on the wire (and in the metrics' labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::StandardMissed => "standard_missed",
+            AlertKind::SpcConcern => "spc_concern",
+            AlertKind::ReturnOverdue => "return_overdue",
+        }
+    }
+}
+
 /// A point's classification, in NHSRplotthedots' words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -431,6 +448,21 @@ pub struct Change {
 }
 
 impl Delta {
+    /// A delta of `scope` from `prev_seq` to `seq` with no changes yet.
+    pub fn empty(scope: &str, prev_seq: u64, seq: u64) -> Delta {
+        Delta {
+            scope: scope.to_owned(),
+            prev_seq,
+            seq,
+            changes: Vec::new(),
+            spc: BTreeMap::new(),
+            plans: Vec::new(),
+            received: Vec::new(),
+            missing: Vec::new(),
+            segment: None,
+        }
+    }
+
     /// Folds a later delta of the same scope into this one, so that several log entries can be
     /// published as one message: applying the result equals applying both in order. Later
     /// changes of the same (metric, period, organisation) replace earlier ones.
@@ -590,6 +622,16 @@ impl View {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn alert_kinds_are_named_as_serde_names_them() {
+        for kind in AlertKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&kind).expect("encodes"),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+    }
+
     use super::*;
     use crate::reference::Comparison;
     use crate::value::Halves;

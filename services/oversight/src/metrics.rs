@@ -169,8 +169,8 @@ fn describe() {
     for encoding in ["postcard", "json"] {
         metrics::counter!(DELTAS_PUBLISHED, "encoding" => encoding).absolute(0);
     }
-    for kind in ["standard_missed", "spc_concern", "return_overdue"] {
-        metrics::counter!(ALERTS_PUBLISHED, "kind" => kind).absolute(0);
+    for kind in proto_schema::AlertKind::ALL {
+        metrics::counter!(ALERTS_PUBLISHED, "kind" => kind.as_str()).absolute(0);
     }
     for outcome in SNAPSHOT_OUTCOMES {
         metrics::counter!(SNAPSHOT_REQUESTS, "outcome" => *outcome).absolute(0);

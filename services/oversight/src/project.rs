@@ -13,7 +13,7 @@ use bytes::Bytes;
 use event_log::{Checkpoint, CheckpointStore};
 use futures_util::{FutureExt, StreamExt};
 use projector::{Analytics, Drawn, Projection, Ready, Views};
-use proto_schema::{AlertKind, DecodeError, Envelope, SnapshotRequest, Timestamp, View};
+use proto_schema::{DecodeError, Envelope, SnapshotRequest, Timestamp, View};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -484,8 +484,9 @@ async fn publish(ready: Ready, nats: &async_nats::Client) {
             .publish(subject, Bytes::from(Encoding::Json.encode(alert)))
             .await
         {
-            Ok(()) => metrics::counter!(m::ALERTS_PUBLISHED, "kind" => alert_kind(alert.kind))
-                .increment(1),
+            Ok(()) => {
+                metrics::counter!(m::ALERTS_PUBLISHED, "kind" => alert.kind.as_str()).increment(1)
+            }
             Err(error) => warn!(%error, "cannot publish an alert"),
         }
     }
@@ -710,13 +711,5 @@ async fn send_view(
     }
     if let Err(error) = nats.publish(reply, Bytes::from(body)).await {
         warn!(%error, "cannot send a snapshot");
-    }
-}
-
-fn alert_kind(kind: AlertKind) -> &'static str {
-    match kind {
-        AlertKind::StandardMissed => "standard_missed",
-        AlertKind::SpcConcern => "spc_concern",
-        AlertKind::ReturnOverdue => "return_overdue",
     }
 }

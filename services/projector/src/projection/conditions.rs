@@ -8,17 +8,7 @@ impl Projection {
     /// service starting up already knows of, so it does not announce them again.
     pub fn alert_conditions_now(&self, scope: &str) -> Vec<Alert> {
         let view = self.view_without_charts(scope, GeographyMode::AsReported);
-        let mut delta = Delta {
-            scope: scope.to_owned(),
-            prev_seq: view.last_change_seq,
-            seq: self.seq,
-            changes: Vec::new(),
-            spc: BTreeMap::new(),
-            plans: Vec::new(),
-            received: Vec::new(),
-            missing: Vec::new(),
-            segment: None,
-        };
+        let mut delta = Delta::empty(scope, view.last_change_seq, self.seq);
         for (metric, periods) in &view.metrics {
             if let Some((period, cell)) = periods.iter().next_back() {
                 delta.changes.push(Change {
@@ -62,11 +52,7 @@ impl Projection {
         let Some(scope) = self.names.get(&delta.scope) else {
             return Vec::new();
         };
-        let cells = if self.geography.is_organisation(scope) {
-            self.leaves.get(&scope)
-        } else {
-            self.as_reported.scopes.get(&scope).map(|s| &s.cells)
-        };
+        let cells = self.cells_as_reported(scope);
         let mut alerts = Vec::new();
         let alert = |kind, subject: &str, period, organisation, message| {
             crate::alerts::alert_at(

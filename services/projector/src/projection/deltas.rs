@@ -13,17 +13,7 @@ impl Projection {
                 let state = self.as_reported.scopes.entry(scope).or_default();
                 let prev_seq = state.last_change_seq;
                 state.last_change_seq = seq;
-                deltas.push(Delta {
-                    scope: self.names.name(scope).to_owned(),
-                    prev_seq,
-                    seq,
-                    changes: Vec::new(),
-                    spc: BTreeMap::new(),
-                    plans: Vec::new(),
-                    received: Vec::new(),
-                    missing: Vec::new(),
-                    segment: None,
-                });
+                deltas.push(Delta::empty(self.names.name(scope), prev_seq, seq));
             }
             if metric == NO_METRIC {
                 continue;
