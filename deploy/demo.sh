@@ -8,7 +8,7 @@ bash deploy/install-deps.sh
 
 echo "== building oversight"
 cargo build --locked -p oversight
-oversight=target/debug/oversight
+oversight="${CARGO_TARGET_DIR:-target}/debug/oversight"
 
 port="${DEMO_NATS_PORT:-14222}"
 metrics_addr="127.0.0.1:${DEMO_METRICS_PORT:-14223}"
