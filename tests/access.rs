@@ -398,7 +398,7 @@ async fn unauthenticated_and_wrong_passwords_are_refused() {
 fn the_example_configuration_is_one_nats_server_accepts() {
     let example =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/example.conf");
-    let bin = std::env::var(oversight::natsd::NATS_SERVER_BIN).unwrap_or("nats-server".into());
+    let bin = std::env::var(natsd::NATS_SERVER_BIN).unwrap_or("nats-server".into());
     run_ok(
         std::process::Command::new(&bin)
             .arg("-t")

@@ -9,7 +9,7 @@ use std::time::Duration;
 use oversight::client::Client;
 use proto_schema::{Halves, ReturnForm, Value, SCHEMA_VERSION};
 
-pub use oversight::natsd::NatsServer;
+pub use natsd::NatsServer;
 
 /// An `oversight serve` child process; killed (SIGKILL) on drop.
 pub struct Service {

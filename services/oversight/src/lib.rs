@@ -2,8 +2,7 @@
 //!
 //! This crate is the one that speaks NATS and reads configuration: [`serve`] wires the ingest core
 //! (validation, the group-commit writer) and the event log to the subjects (ARCHITECTURE.md);
-//! [`client`] is what `oversight submit`, `oversight log`, the bench and the tests use;
-//! [`natsd`] starts a private nats-server for the bench and the tests.
+//! [`client`] is what `oversight submit`, `oversight log`, the bench and the tests use.
 
 pub mod bench;
 pub mod cli;
@@ -13,7 +12,6 @@ pub mod exit;
 pub mod import;
 pub mod log_source;
 pub mod metrics;
-pub mod natsd;
 pub mod project;
 pub mod roles;
 pub mod serve;

@@ -12,8 +12,8 @@ use proto_schema::{encode_return_form, Halves, Receipt, ReturnForm, Value, SCHEM
 
 use crate::client::Client;
 use crate::config::Config;
-use crate::natsd::NatsServer;
 use crate::wire::Encoding;
+use natsd::NatsServer;
 
 /// What to measure.
 #[derive(Debug, Clone, clap::Args)]

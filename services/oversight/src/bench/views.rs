@@ -18,9 +18,9 @@ use proto_schema::{
 
 use crate::client::Client;
 use crate::config::Config;
-use crate::natsd::NatsServer;
 use crate::subjects;
 use crate::wire::Encoding;
+use natsd::NatsServer;
 
 /// What to measure.
 #[derive(Debug, Clone, clap::Args)]
