@@ -13,7 +13,7 @@ use oversight::subjects;
 use oversight::wire::Encoding;
 use proto_schema::{Delta, Halves, Receipt, SnapshotRequest, Value, View, NATIONAL};
 
-use crate::harness::{data_dir, nats, serving_client, views_at, views_settled, Service};
+use crate::harness::{data_dir, http_get, nats, serving_client, views_at, views_settled, Service};
 
 fn published(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -51,7 +51,7 @@ fn count(view: &View, metric: &str, period: &str) -> i64 {
 async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let service = Service::start(&nats.url(), &data_dir(tmp.path()));
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     views_settled(&client).await;
 
@@ -90,6 +90,19 @@ async fn a_monthly_file_adds_up_to_its_total_row_in_england_and_each_region() {
     assert!(
         !report.registered.is_empty(),
         "walk-in centres are not in ODS"
+    );
+    // The importer registers them before sending their returns: none was refused on the way.
+    let (status, scrape) = http_get(service.metrics_addr, "/metrics").expect("scrape");
+    assert_eq!(status, 200);
+    let refused_unknown = scrape
+        .lines()
+        .find(|line| {
+            line.starts_with("oversight_returns_rejected_total{reason=\"unknown_organisation\"}")
+        })
+        .expect("the unknown_organisation counter is exported");
+    assert!(
+        refused_unknown.ends_with(" 0"),
+        "registering a site is not a refused return: {refused_unknown}"
     );
     views_settled(&client).await;
 

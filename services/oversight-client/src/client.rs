@@ -230,6 +230,18 @@ impl Client {
         retry_busy(20, || self.postcard(subject.clone(), body.clone())).await
     }
 
+    /// The organisations the service knows among `codes`, as in force now.
+    pub async fn look_up_organisations(
+        &self,
+        codes: &[String],
+    ) -> Result<Vec<proto_schema::Organisation>, ClientError> {
+        self.postcard(
+            subjects::admin(subjects::LOOK_UP_ORGANISATIONS),
+            Encoding::Postcard.encode(&codes),
+        )
+        .await
+    }
+
     /// A postcard request and its decoded postcard reply.
     async fn postcard<R: DeserializeOwned>(
         &self,

@@ -43,6 +43,9 @@ pub const DEFINE_SYSTEM: &str = "define_system";
 pub const DECIDE_SEGMENT: &str = "segment";
 /// Moves an organisation from a period on: an `OrganisationMoved`.
 pub const MOVE_ORGANISATION: &str = "move_organisation";
+/// Looks organisations up, changing nothing: a list of codes, answered with the `Organisation`
+/// in force for each code the service knows (the others are left out).
+pub const LOOK_UP_ORGANISATIONS: &str = "organisations";
 
 pub fn admin(command: &str) -> String {
     format!("{ADMIN_PREFIX}{command}")

@@ -422,6 +422,10 @@ async fn intake(
         let receipt = match checked {
             Err(reasons) => Receipt::Rejected { reasons },
             Ok(Checked::Answer(receipt)) => receipt,
+            Ok(Checked::Reply(answer)) => {
+                reply_look_up(&client, message.reply, answer).await;
+                continue;
+            }
             Ok(Checked::Append(work)) => match pending.try_send(Pending { work, reply }) {
                 Ok(()) => continue,
                 Err(mpsc::error::TrySendError::Full(p)) => {
@@ -451,6 +455,8 @@ enum Request<'a> {
     Plan { org: &'a str },
     /// `oversight.admin.segment`, a regional team's decision.
     DecideSegment,
+    /// `oversight.admin.organisations`, a look-up that changes nothing.
+    LookUpOrganisations,
     /// `oversight.admin.<command>`, reference data.
     Admin { command: &'a str },
 }
@@ -465,6 +471,7 @@ impl<'a> Request<'a> {
         }
         match subject.strip_prefix(subjects::ADMIN_PREFIX) {
             Some(subjects::DECIDE_SEGMENT) => Ok(Request::DecideSegment),
+            Some(subjects::LOOK_UP_ORGANISATIONS) => Ok(Request::LookUpOrganisations),
             Some(command) => Ok(Request::Admin { command }),
             None => Err(Reason::new(
                 ReasonCode::MalformedSubject,
@@ -480,6 +487,7 @@ impl<'a> Request<'a> {
             Request::Return { .. } => "return",
             Request::Plan { .. } => "plan",
             Request::DecideSegment => "segment decision",
+            Request::LookUpOrganisations => "look-up",
             Request::Admin { .. } => "command",
         }
     }
@@ -529,6 +537,11 @@ fn check_request(
             ingest::validate_plan(form, org, &read()).map(|plan| Checked::Append(Work::Plan(plan)))
         }
         Request::DecideSegment => check_segment(message, requester, reference),
+        Request::LookUpOrganisations => Ok(Checked::Reply(look_up_organisations(
+            encoding,
+            &message.payload,
+            &read(),
+        ))),
         Request::Admin { command } => check_admin(command, message, requester, reference),
     }
 }
@@ -537,6 +550,28 @@ fn check_request(
 enum Checked {
     Append(Work),
     Answer(Receipt),
+    /// A look-up's answer, or why it has none.
+    Reply(Result<Vec<u8>, ServiceError>),
+}
+
+/// The organisations in force among the codes asked for, so a client (the importer) can tell
+/// which it must register before it sends their returns, instead of having them refused.
+fn look_up_organisations(
+    encoding: Encoding,
+    payload: &[u8],
+    reference: &Reference,
+) -> Result<Vec<u8>, ServiceError> {
+    let codes: Vec<String> = encoding.decode(payload).map_err(|why| {
+        ServiceError::new(
+            Status::BadRequest,
+            format!("a look-up is a list of organisation codes: {why}"),
+        )
+    })?;
+    let known: Vec<&Organisation> = codes
+        .iter()
+        .filter_map(|code| reference.organisation(code))
+        .collect();
+    Ok(encoding.encode(&known))
 }
 
 /// A reference-data command on `oversight.admin.<command>`.
@@ -655,6 +690,22 @@ async fn answer(client: &Client, reply: &ReplyTo, receipt: &Receipt) {
     let bytes = Bytes::from(reply.encoding.encode(receipt));
     if let Err(error) = client.publish(subject.clone(), bytes).await {
         warn!(%error, "cannot send a receipt");
+    }
+}
+
+async fn reply_look_up(
+    client: &Client,
+    reply: Option<Subject>,
+    answer: Result<Vec<u8>, ServiceError>,
+) {
+    let Some(subject) = reply else { return };
+    match answer {
+        Ok(bytes) => {
+            if let Err(error) = client.publish(subject, Bytes::from(bytes)).await {
+                warn!(%error, "cannot send a look-up's answer");
+            }
+        }
+        Err(error) => reply_error(client, subject, &error).await,
     }
 }
 

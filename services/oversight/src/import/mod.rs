@@ -13,6 +13,7 @@ pub mod cancer;
 pub mod ods;
 pub mod rtt;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -178,11 +179,12 @@ pub fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Submits every row, registering unknown sites on the way, with a progress bar on a terminal.
 pub async fn submit_all(client: &Client, rows: Vec<Row>) -> Result<Report, ClientError> {
-    let progress = progress_bar(rows.len() as u64);
     let mut report = Report {
         returns: rows.len(),
+        registered: register_unknown_sites(client, &rows).await?,
         ..Report::default()
     };
+    let progress = progress_bar(rows.len() as u64);
     let mut results = stream::iter(rows.into_iter().map(|mut row| {
         row.form.submission_id = content_submission_id(&row.form);
         async move {
@@ -237,6 +239,39 @@ pub async fn submit_all(client: &Client, rows: Vec<Row>) -> Result<Report, Clien
     report.registered.sort();
     report.registered.dedup();
     Ok(report)
+}
+
+/// Codes asked about in one look-up, well inside any payload limit.
+const LOOK_UP_CODES: usize = 1_000;
+
+/// Registers the sites the service does not know before any of their returns is sent, so none
+/// is refused (and counted as refused) for an unknown organisation. An account that may not look
+/// organisations up registers on refusal instead (see `submit_registering`).
+async fn register_unknown_sites(client: &Client, rows: &[Row]) -> Result<Vec<String>, ClientError> {
+    let mut unknown: BTreeMap<&str, &Site> = rows
+        .iter()
+        .map(|row| (row.site.code.as_str(), &row.site))
+        .collect();
+    let codes: Vec<String> = unknown.keys().map(|code| (*code).to_owned()).collect();
+    for chunk in codes.chunks(LOOK_UP_CODES) {
+        match client.look_up_organisations(chunk).await {
+            Ok(known) => {
+                for organisation in &known {
+                    unknown.remove(organisation.code.as_str());
+                }
+            }
+            Err(ClientError::NotPermitted { .. }) => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        }
+    }
+    let mut registered = Vec::new();
+    for site in unknown.values() {
+        // A refused registration leaves its returns to be refused, each with its reason.
+        if let Receipt::Accepted { .. } = register(client, site).await? {
+            registered.push(site.code.clone());
+        }
+    }
+    Ok(registered)
 }
 
 /// Submits one return; if its organisation is unknown, registers the site and submits again.
