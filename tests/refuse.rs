@@ -82,6 +82,50 @@ async fn a_damaged_log_or_one_from_a_newer_schema_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_emptied_deleted_or_replaced_is_never_seeded_again() {
+    let nats = nats();
+    for case in ["emptied", "deleted", "replaced"] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = data_dir(tmp.path());
+        stopped_log(&nats.url(), &data).await;
+        let log = data.join("oversight.redb");
+        let checkpoint = std::fs::read(data.join("views.redb")).expect("views checkpoint");
+        match case {
+            "emptied" => std::fs::write(&log, b"").expect("truncate"),
+            "deleted" => std::fs::remove_file(&log).expect("delete"),
+            _ => {
+                std::fs::remove_file(&log).expect("delete");
+                drop(redb::Database::create(&log).expect("a fresh, empty redb file"));
+            }
+        }
+        let (code, stderr) = serve_until_exit(&nats.url(), &data, &[]);
+        assert_eq!(code, 6, "{case}: {stderr}");
+        assert!(stderr.contains("never re-seeded"), "{case}: {stderr}");
+        assert!(stderr.contains("restore"), "{case}: {stderr}");
+        assert_eq!(
+            std::fs::read(data.join("views.redb")).expect("views checkpoint"),
+            checkpoint,
+            "{case}: the views' checkpoint is left as it was"
+        );
+        if case == "replaced" {
+            let db = redb::Database::open(&log).expect("open the replaced log");
+            let txn = redb::ReadableDatabase::begin_read(&db).expect("read");
+            const LOG: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("log");
+            let entries = txn.open_table(LOG).map_or(0, |table| {
+                redb::ReadableTableMetadata::len(&table).expect("count")
+            });
+            assert_eq!(entries, 0, "nothing was seeded into the replaced log");
+        } else {
+            assert_eq!(
+                std::fs::metadata(&log).map_or(0, |meta| meta.len()),
+                0,
+                "{case}: nothing was seeded"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disk_without_room_is_refused() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");

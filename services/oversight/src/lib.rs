@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod deploy;
 pub mod exit;
 pub mod import;

@@ -30,6 +30,7 @@ use log_reads::serve_log_reads;
 use requests::{check_request, Checked};
 
 use crate::config::Config;
+use crate::data_dir::{DataDir, LogPresence};
 use crate::log_source::LogSource;
 use crate::subjects;
 use crate::wire::{reply_error, Encoding, ServiceError};
@@ -105,10 +106,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )
     })?;
     check_free_space(&config)?;
+    let data_dir = DataDir::new(&config.data.dir, &config.log_path(), &config.views_path());
+    if data_dir.presence()? == LogPresence::Present {
+        info!(log = %config.log_path().display(), "opening the event log");
+    }
     let mut log = EventLog::open(&config.log_path())?;
     if log.last_seq() == 0 {
+        data_dir.refuse_if_held("without entries")?;
         seed(&mut log, &config)?;
     }
+    data_dir.mark_held(log.last_seq())?;
     let reader = log.reader();
     let mut loaded = load_reference(&reader).await?;
     if !loaded.has_collections() {
