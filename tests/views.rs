@@ -495,3 +495,124 @@ async fn alerts_come_once_and_segments_are_decided() {
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_figures_from_every_provider_of_england_add_up_exactly() {
+    use proto_schema::{Event, OrgRole, MAX_COUNT, MAX_PENCE, MAX_RATIO_PART};
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+
+    let april = proto_schema::Date::new(2025, 4, 1).expect("date");
+    let (seed, _) = ingest::seed::seed_events(&ingest::seed::ReferenceFiles::bundled())
+        .expect("the bundled reference data");
+    let providers: Vec<proto_schema::Organisation> = seed
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::OrganisationRegistered(org)
+                if org.role == OrgRole::Provider && org.closed.is_none() && org.opened <= april =>
+            {
+                Some(org)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(providers.len() > 150, "{} providers", providers.len());
+    let forms = providers.iter().flat_map(|org| {
+        let form = |collection: &str, values: Vec<(String, Value)>| ReturnForm {
+            schema_version: SCHEMA_VERSION,
+            submission_id: format!("largest-{}-{collection}", org.code),
+            org: org.code.clone(),
+            collection: collection.into(),
+            period: "2025-04".into(),
+            values,
+        };
+        [
+            form(
+                "ae-monthly",
+                vec![
+                    (
+                        "ae_4hr".into(),
+                        Value::Ratio {
+                            numerator: Halves::whole(MAX_RATIO_PART),
+                            denominator: Halves::whole(MAX_RATIO_PART),
+                        },
+                    ),
+                    ("ae_12hr_dta".into(), Value::Count(MAX_COUNT)),
+                ],
+            ),
+            form(
+                "finance-monthly",
+                vec![("finance_surplus".into(), Value::Money { pence: MAX_PENCE })],
+            ),
+        ]
+    });
+    let receipts: Vec<Receipt> = futures_util::stream::iter(forms.map(|form| {
+        let client = &client;
+        async move { client.submit(&form).await.expect("submit") }
+    }))
+    .buffer_unordered(32)
+    .collect()
+    .await;
+    for receipt in &receipts {
+        assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    }
+    // One more than the largest is refused, naming the bound.
+    let mut beyond = london_return("RJ1", 1, 2, 3, "beyond");
+    beyond.values[1].1 = Value::Count(MAX_COUNT + 1);
+    match client.submit(&beyond).await.expect("submit") {
+        Receipt::Rejected { reasons } => {
+            assert_eq!(reasons[0].code, proto_schema::ReasonCode::ValueTooLarge);
+            assert_eq!(reasons[0].field, "values.ae_12hr_dta.count");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let last = client.read_log(1, 1).await.expect("log").last_seq;
+    let england = views_at(&client, last).await;
+    let n = providers.len() as i64;
+    let april = proto_schema::Period::parse("2025-04").expect("period");
+    let cell = |view: &View, metric: &str| view.metrics[metric][&april].summary.clone();
+    assert_eq!(
+        cell(&england, "ae_12hr_dta").total,
+        Value::Count(n * MAX_COUNT)
+    );
+    assert_eq!(
+        cell(&england, "finance_surplus").total,
+        Value::Money {
+            pence: n * MAX_PENCE
+        }
+    );
+    let four_hours = cell(&england, "ae_4hr");
+    assert_eq!(
+        four_hours.total,
+        Value::Ratio {
+            numerator: Halves::whole(n * MAX_RATIO_PART),
+            denominator: Halves::whole(n * MAX_RATIO_PART),
+        }
+    );
+    assert_eq!(four_hours.met, Some(true), "100% meets at least 95%");
+    // Each region adds up too, and the regions add up to England.
+    let mut regions_total = 0;
+    for region in ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"] {
+        let in_region = providers.iter().filter(|o| o.region == region).count() as i64;
+        let view = client
+            .snapshot(region, &SnapshotRequest::default())
+            .await
+            .expect("region snapshot");
+        if in_region == 0 {
+            continue;
+        }
+        assert_eq!(
+            cell(&view, "ae_12hr_dta").total,
+            Value::Count(in_region * MAX_COUNT),
+            "{region}"
+        );
+        regions_total += in_region;
+    }
+    assert_eq!(
+        regions_total, n,
+        "every provider is in one of the seven regions"
+    );
+}

@@ -39,7 +39,9 @@ pub use schedule::{
 };
 pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
 pub use timestamp::Timestamp;
-pub use value::{Halves, Value, ValueKind};
+pub use value::{
+    Halves, Value, ValueKind, MAX_CASES, MAX_COUNT, MAX_PENCE, MAX_RATIO_PART, MAX_SECONDS,
+};
 pub use view::{
     headline_of, Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap, GeographyMode,
     PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind,

@@ -33,6 +33,8 @@ pub enum ReasonCode {
     MetricNotReportedByOrg,
     WrongValueKind,
     NegativeValue,
+    /// A figure beyond the bound for its kind (`MAX_COUNT` and the others).
+    ValueTooLarge,
     NumeratorExceedsDenominator,
     ZeroDenominator,
     /// The submission id was used before for a return with other content.
@@ -68,7 +70,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 35] = [
+    pub const ALL: [ReasonCode; 36] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -88,6 +90,7 @@ impl ReasonCode {
         ReasonCode::MetricNotReportedByOrg,
         ReasonCode::WrongValueKind,
         ReasonCode::NegativeValue,
+        ReasonCode::ValueTooLarge,
         ReasonCode::NumeratorExceedsDenominator,
         ReasonCode::ZeroDenominator,
         ReasonCode::SubmissionConflict,
@@ -128,6 +131,7 @@ impl ReasonCode {
             ReasonCode::MetricNotReportedByOrg => "metric_not_reported_by_org",
             ReasonCode::WrongValueKind => "wrong_value_kind",
             ReasonCode::NegativeValue => "negative_value",
+            ReasonCode::ValueTooLarge => "value_too_large",
             ReasonCode::NumeratorExceedsDenominator => "numerator_exceeds_denominator",
             ReasonCode::ZeroDenominator => "zero_denominator",
             ReasonCode::SubmissionConflict => "submission_conflict",

@@ -127,7 +127,64 @@ pub enum Value {
     },
 }
 
+/// The largest figure one organisation's return may carry, by part. A million organisations
+/// each at the bound still sum inside an `i64`, so no scope's total can wrap; each bound is far
+/// above any real figure (England's population is 57 million; the largest ICB allocation is
+/// under £10bn a year).
+pub const MAX_COUNT: i64 = 1_000_000_000_000;
+/// The largest numerator or denominator of a ratio, in whole units (`MAX_COUNT`).
+pub const MAX_RATIO_PART: i64 = MAX_COUNT;
+/// The largest amount of money either way: £20bn, in pence.
+pub const MAX_PENCE: i64 = 2_000_000_000_000;
+/// The largest mean duration: about 31 years, in seconds.
+pub const MAX_SECONDS: i64 = 1_000_000_000;
+/// The largest number of cases behind a duration.
+pub const MAX_CASES: i64 = MAX_COUNT;
+
 impl Value {
+    /// Each part of the value beyond its bound: its name, the figure and the bound as a person
+    /// reads them (halves as sent, money in pounds and bounded either way).
+    pub fn parts_too_large(&self) -> Vec<(&'static str, String, String)> {
+        let beyond = |value: i64, bound: i64| value.unsigned_abs() > bound.unsigned_abs();
+        let whole = |part, value: i64, bound: i64| (part, value.to_string(), bound.to_string());
+        let halves = |part, value: Halves| {
+            (
+                part,
+                value.to_string(),
+                Halves::whole(MAX_RATIO_PART).to_string(),
+            )
+        };
+        let mut parts = Vec::new();
+        match *self {
+            Value::Ratio {
+                numerator,
+                denominator,
+            } => {
+                for (part, value) in [("numerator", numerator), ("denominator", denominator)] {
+                    if beyond(value.0, 2 * MAX_RATIO_PART) {
+                        parts.push(halves(part, value));
+                    }
+                }
+            }
+            Value::Count(n) if beyond(n, MAX_COUNT) => parts.push(whole("count", n, MAX_COUNT)),
+            Value::Money { pence } if beyond(pence, MAX_PENCE) => parts.push((
+                "pence",
+                crate::show_pence(pence),
+                format!("±{}", crate::show_pence(MAX_PENCE)),
+            )),
+            Value::Duration { seconds, cases } => {
+                if beyond(seconds, MAX_SECONDS) {
+                    parts.push(whole("seconds", seconds, MAX_SECONDS));
+                }
+                if beyond(cases, MAX_CASES) {
+                    parts.push(whole("cases", cases, MAX_CASES));
+                }
+            }
+            _ => {}
+        }
+        parts
+    }
+
     pub fn kind(&self) -> ValueKind {
         match self {
             Value::Ratio { .. } => ValueKind::Ratio,
@@ -273,6 +330,44 @@ impl<'de> Deserialize<'de> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_beyond_their_bound_are_named_by_part() {
+        let named = |value: Value| -> Vec<String> {
+            value
+                .parts_too_large()
+                .into_iter()
+                .map(|(part, figure, bound)| format!("{part} {figure} > {bound}"))
+                .collect()
+        };
+        assert!(named(Value::Count(MAX_COUNT)).is_empty());
+        assert_eq!(
+            named(Value::Count(MAX_COUNT + 1)),
+            ["count 1000000000001 > 1000000000000"]
+        );
+        assert!(named(Value::Money { pence: -MAX_PENCE }).is_empty());
+        assert_eq!(
+            named(Value::Money { pence: i64::MIN }),
+            ["pence -£92,233,720,368,547,758.08 > ±£20,000,000,000"],
+            "a deficit is bounded too"
+        );
+        assert_eq!(
+            named(Value::Duration {
+                seconds: MAX_SECONDS + 1,
+                cases: 1
+            }),
+            ["seconds 1000000001 > 1000000000"]
+        );
+        let ratio = Value::Ratio {
+            numerator: Halves::whole(MAX_RATIO_PART),
+            denominator: Halves(2 * MAX_RATIO_PART + 1),
+        };
+        assert_eq!(
+            named(ratio),
+            ["denominator 1000000000000.5 > 1000000000000"],
+            "halves as sent"
+        );
+    }
 
     #[test]
     fn json_shapes_match_the_design() {

@@ -397,6 +397,13 @@ fn check_value(
             );
         }
     }
+    for (part, amount, bound) in value.parts_too_large() {
+        reasons.reject(
+            ReasonCode::ValueTooLarge,
+            &format!("{field}.{part}"),
+            format!("{part} {amount} is beyond the largest a return may carry ({bound}); check the figure"),
+        );
+    }
     match *value {
         Value::Ratio {
             numerator,

@@ -1,6 +1,9 @@
 //! Exact running totals. Every field is an integer and add and subtract are exact inverses
 //! (wrapping, so they cannot panic), so a revision that replaces a contribution leaves precisely
-//! what a rebuild without the old one would.
+//! what a rebuild without the old one would. Wrapping arithmetic is exact whenever the true total
+//! fits, and validation's bounds (`MAX_COUNT` and the others) make every total fit: a million
+//! organisations at the bound sum inside an `i64` (`tests/views.rs`,
+//! `the_largest_figures_from_every_provider_of_england_add_up_exactly`).
 
 use proto_schema::{Halves, Standard, Summary, Value, ValueKind};
 use serde::{Deserialize, Serialize};
