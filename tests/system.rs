@@ -16,4 +16,5 @@ mod reconcile;
 mod refuse;
 mod shutdown;
 mod tls;
+mod verify;
 mod views;

@@ -16,8 +16,10 @@
 
 mod checkpoint;
 pub mod metrics;
+mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointStore};
+pub use verify::{hex, link, Link, Verified, GENESIS};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,20 +32,22 @@ use redb::{
 };
 
 /// seq -> postcard envelope.
-const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// `org \x1f submission id` -> seq of the accepted return.
-const SUBMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("submissions");
+pub(crate) const SUBMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("submissions");
 /// `org \x1f collection \x1f period` -> latest revision.
-const REVISIONS: TableDefinition<&str, u32> = TableDefinition::new("revisions");
+pub(crate) const REVISIONS: TableDefinition<&str, u32> = TableDefinition::new("revisions");
 /// The same key -> the seq of that latest revision, to read what it held. Written beside
 /// REVISIONS from the first build that has it; a key swept before then has none.
-const REVISION_SEQS: TableDefinition<&str, u64> = TableDefinition::new("revision_seqs");
+pub(crate) const REVISION_SEQS: TableDefinition<&str, u64> = TableDefinition::new("revision_seqs");
 /// seqs of reference-data events, so start-up reads the geography without scanning returns.
-const REFERENCE: TableDefinition<u64, ()> = TableDefinition::new("reference");
+pub(crate) const REFERENCE: TableDefinition<u64, ()> = TableDefinition::new("reference");
+/// seq -> the entry's link: SHA-256 of the link before it and its stored bytes (`verify.rs`).
+pub(crate) const CHAIN: TableDefinition<u64, &[u8]> = TableDefinition::new("chain");
 
 /// `index_seq` -> the last seq the SUBMISSIONS and REVISIONS tables cover.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const INDEX_SEQ: &str = "index_seq";
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const INDEX_SEQ: &str = "index_seq";
 
 /// Default for [`EventLog::index_flush_every`].
 pub const DEFAULT_INDEX_FLUSH_EVERY: usize = 65_536;
@@ -57,6 +61,8 @@ const SEP: char = '\u{1f}';
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
+    #[error("there is no event log at {path}")]
+    Missing { path: String },
     #[error("cannot open the event log at {path}")]
     Open {
         path: String,
@@ -81,6 +87,12 @@ pub enum LogError {
     },
     #[error("the log is not dense: last seq {last_seq} but {count} entries")]
     NotDense { last_seq: u64, count: u64 },
+    #[error("log entry {seq} says it is entry {claims}; the service will not run on a damaged log: restore the data directory from a backup")]
+    Misplaced { seq: u64, claims: u64 },
+    #[error("the chain of links breaks at log entry {seq}: it, or the link before it, was changed after it was written; the service will not run on a damaged log: restore the data directory from a backup")]
+    ChainBroken { seq: u64 },
+    #[error("log entry {seq} has no link in the chain, though the entries around it do: links were removed; the service will not run on a damaged log: restore the data directory from a backup")]
+    LinkMissing { seq: u64 },
 }
 
 /// Opens (or creates) a redb file, naming another process that holds it.
@@ -97,7 +109,7 @@ fn open_database(path: &Path) -> Result<Database, LogError> {
 }
 
 /// An entry that cannot be read: written by a newer build, or damaged.
-fn undecodable(seq: u64, source: DecodeError) -> LogError {
+pub(crate) fn undecodable(seq: u64, source: DecodeError) -> LogError {
     match source {
         DecodeError::UnknownSchemaVersion(version) if version > SCHEMA_VERSION => {
             LogError::NewerSchema { seq, version }
@@ -106,11 +118,7 @@ fn undecodable(seq: u64, source: DecodeError) -> LogError {
     }
 }
 
-/// Entries at the end of the log whose checksums are verified at every open: those the last
-/// writes touched, where a torn or damaged write would show (a full check is `verify`).
-pub const VERIFY_TAIL: u64 = 10_000;
-
-fn storage(e: impl Into<redb::Error>) -> LogError {
+pub(crate) fn storage(e: impl Into<redb::Error>) -> LogError {
     LogError::Storage(e.into())
 }
 
@@ -136,6 +144,10 @@ pub struct EventLog {
     db: Arc<Database>,
     path: PathBuf,
     last_seq: u64,
+    /// The link of the last entry.
+    head: Link,
+    /// What the walk at open found.
+    verified: Verified,
     /// Look-ups of entries after the sweep in progress (or after `index_seq`), not yet in the
     /// tables.
     recent: Recent,
@@ -218,47 +230,68 @@ impl Recent {
     }
 
     fn note(&mut self, event: &Event, seq: u64) {
-        match event {
-            Event::ReturnSubmitted(submitted) => {
-                let r = &submitted.ret;
-                self.submissions
-                    .insert(submission_key(&r.org, &r.submission_id), seq);
-                self.revisions.insert(
-                    revision_key(&r.org, &r.collection, r.period),
-                    Revision {
-                        revision: submitted.revision,
-                        seq: Some(seq),
-                    },
-                );
-            }
-            Event::PlanSubmitted(submitted) => {
-                let p = &submitted.plan;
-                self.submissions
-                    .insert(submission_key(&p.org, &p.submission_id), seq);
-                self.revisions.insert(
-                    plan_revision_key(&p.org, &p.plan),
-                    Revision {
-                        revision: submitted.revision,
-                        seq: Some(seq),
-                    },
-                );
-            }
-            _ => {}
+        if let Some((submission, revision_key, revision)) = lookup_keys(event) {
+            self.submissions.insert(submission, seq);
+            self.revisions.insert(
+                revision_key,
+                Revision {
+                    revision,
+                    seq: Some(seq),
+                },
+            );
         }
     }
 }
 
+/// The look-ups an entry feeds: its submission key, its revision key and its revision (returns
+/// and plans only).
+pub(crate) fn lookup_keys(event: &Event) -> Option<(String, String, u32)> {
+    match event {
+        Event::ReturnSubmitted(submitted) => {
+            let r = &submitted.ret;
+            Some((
+                submission_key(&r.org, &r.submission_id),
+                revision_key(&r.org, &r.collection, r.period),
+                submitted.revision,
+            ))
+        }
+        Event::PlanSubmitted(submitted) => {
+            let p = &submitted.plan;
+            Some((
+                submission_key(&p.org, &p.submission_id),
+                plan_revision_key(&p.org, &p.plan),
+                submitted.revision,
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl EventLog {
-    /// Opens the log at `path`, creating it if absent, and checks that it is dense.
+    /// Opens the log at `path`, creating it if absent, and verifies all of it (see
+    /// [`EventLog::open_with_progress`]).
     pub fn open(path: &Path) -> Result<EventLog, LogError> {
+        EventLog::open_with_progress(path, |_, _| {})
+    }
+
+    /// Opens the log at `path`, creating it if absent, and verifies every entry, its link and the
+    /// look-ups before anything is appended, calling `progress(walked, last_seq)` on the way. A
+    /// damaged entry or link refuses the log; look-ups that disagree with the entries are
+    /// rebuilt from them ([`Verified::lookup_damage`] says why); a log written before links were
+    /// kept is given them.
+    pub fn open_with_progress(
+        path: &Path,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<EventLog, LogError> {
         let db = open_database(path)?;
         let txn = db.begin_write().map_err(storage)?;
-        let (last_seq, count, index_seq) = {
+        let (last_seq, count, index_seq, links) = {
             let log = txn.open_table(LOG).map_err(storage)?;
             txn.open_table(SUBMISSIONS).map_err(storage)?;
             txn.open_table(REVISIONS).map_err(storage)?;
             txn.open_table(REVISION_SEQS).map_err(storage)?;
             txn.open_table(REFERENCE).map_err(storage)?;
+            let chain = txn.open_table(CHAIN).map_err(storage)?;
             let meta = txn.open_table(META).map_err(storage)?;
             let last = log
                 .last()
@@ -270,39 +303,114 @@ impl EventLog {
                 .map_err(storage)?
                 .map(|g| g.value())
                 .unwrap_or(0);
-            (last, log.len().map_err(storage)?, index_seq)
+            (
+                last,
+                log.len().map_err(storage)?,
+                index_seq,
+                chain.len().map_err(storage)?,
+            )
         };
         txn.commit().map_err(storage)?;
         if count != last_seq {
             return Err(LogError::NotDense { last_seq, count });
         }
+        let walked = verify::walk(&db, links == 0 && last_seq > 0, progress)?;
         let mut log = EventLog {
             db: Arc::new(db),
             path: path.to_owned(),
             last_seq,
+            head: walked.verified.head,
+            verified: walked.verified,
             recent: Recent::default(),
             sweeping: None,
             index_flush_every: DEFAULT_INDEX_FLUSH_EVERY,
             sweep_slice: DEFAULT_SWEEP_SLICE,
         };
-        log.verify(log.last_seq.saturating_sub(VERIFY_TAIL - 1).max(1))?;
+        if let Some(links) = walked.links {
+            log.write_links(&links)?;
+        }
+        let index_seq = if log.verified.lookup_damage.is_some() {
+            log.rebuild_lookups()?;
+            log.last_seq
+        } else {
+            index_seq
+        };
         log.replay_recent(index_seq)?;
+        metrics::opened(&log.verified);
         metrics::committed(log.last_seq, log.file_bytes(), false);
         Ok(log)
     }
 
-    /// Decodes every entry from `from` on, checking schema versions and checksums.
-    pub fn verify(&self, from: u64) -> Result<u64, LogError> {
-        let reader = self.reader();
-        let mut next = from.max(1);
-        let mut checked = 0;
-        while next <= self.last_seq {
-            let (entries, _) = reader.read(next, 4096)?;
-            let Some(last) = entries.last() else { break };
-            next = last.seq + 1;
-            checked += entries.len() as u64;
+    /// What verifying the log at open found.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// The link of the last entry: it changes if any entry before it does.
+    pub fn head(&self) -> Link {
+        self.head
+    }
+
+    /// Gives a log written before links were kept the links of its entries, once.
+    fn write_links(&mut self, links: &[Link]) -> Result<(), LogError> {
+        const PER_COMMIT: usize = 65_536;
+        for (chunk_at, chunk) in links.chunks(PER_COMMIT).enumerate() {
+            let mut txn = self.db.begin_write().map_err(storage)?;
+            txn.set_durability(Durability::Immediate).map_err(storage)?;
+            {
+                let mut chain = txn.open_table(CHAIN).map_err(storage)?;
+                for (i, link) in chunk.iter().enumerate() {
+                    let seq = (chunk_at * PER_COMMIT + i) as u64 + 1;
+                    chain.insert(seq, link.as_slice()).map_err(storage)?;
+                }
+            }
+            txn.commit().map_err(storage)?;
         }
-        Ok(checked)
+        Ok(())
+    }
+
+    /// Rebuilds every look-up table from the entries, in one transaction: they are derived, and
+    /// the entries (each verified) are the truth.
+    fn rebuild_lookups(&mut self) -> Result<(), LogError> {
+        let mut txn = self.db.begin_write().map_err(storage)?;
+        txn.set_durability(Durability::Immediate).map_err(storage)?;
+        txn.delete_table(SUBMISSIONS).map_err(storage)?;
+        txn.delete_table(REVISIONS).map_err(storage)?;
+        txn.delete_table(REVISION_SEQS).map_err(storage)?;
+        txn.delete_table(REFERENCE).map_err(storage)?;
+        {
+            let log = txn.open_table(LOG).map_err(storage)?;
+            let mut submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+            let mut revisions = txn.open_table(REVISIONS).map_err(storage)?;
+            let mut revision_seqs = txn.open_table(REVISION_SEQS).map_err(storage)?;
+            let mut reference = txn.open_table(REFERENCE).map_err(storage)?;
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            for item in log.range(1..).map_err(storage)? {
+                let (seq, bytes) = item.map_err(storage)?;
+                let seq = seq.value();
+                let envelope =
+                    Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?;
+                if envelope.event.is_reference() {
+                    reference.insert(seq, ()).map_err(storage)?;
+                }
+                if let Some((submission, revision_key, revision)) = lookup_keys(&envelope.event) {
+                    submissions
+                        .insert(submission.as_str(), seq)
+                        .map_err(storage)?;
+                    revisions
+                        .insert(revision_key.as_str(), revision)
+                        .map_err(storage)?;
+                    revision_seqs
+                        .insert(revision_key.as_str(), seq)
+                        .map_err(storage)?;
+                }
+            }
+            meta.insert(INDEX_SEQ, self.last_seq).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        self.recent = Recent::default();
+        self.sweeping = None;
+        Ok(())
     }
 
     /// Rebuilds the in-memory look-ups of the entries after `index_seq`.
@@ -362,13 +470,15 @@ impl EventLog {
     ) -> Result<(T, Vec<Envelope>), LogError> {
         let mut txn = self.db.begin_write().map_err(storage)?;
         txn.set_durability(Durability::Immediate).map_err(storage)?;
-        let (out, appended, staged, written) = {
+        let (out, appended, staged, written, head) = {
             let mut appender = Appender {
                 log: txn.open_table(LOG).map_err(storage)?,
                 submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
                 revisions: txn.open_table(REVISIONS).map_err(storage)?,
                 revision_seqs: txn.open_table(REVISION_SEQS).map_err(storage)?,
                 reference: txn.open_table(REFERENCE).map_err(storage)?,
+                chain: txn.open_table(CHAIN).map_err(storage)?,
+                head: self.head,
                 recent: &self.recent,
                 sweeping: self.sweeping.as_ref(),
                 staged: Recent::default(),
@@ -388,10 +498,17 @@ impl EventLog {
                 }
                 None => None,
             };
-            (out, appender.appended, appender.staged, written)
+            (
+                out,
+                appender.appended,
+                appender.staged,
+                written,
+                appender.head,
+            )
         };
         txn.commit().map_err(storage)?;
         self.last_seq += appended.len() as u64;
+        self.head = head;
         self.recent.absorb(staged);
         let mut swept = false;
         if let (Some(sweep), Some(written)) = (self.sweeping.as_mut(), written) {
@@ -417,6 +534,9 @@ pub struct Appender<'txn> {
     revisions: Table<'txn, &'static str, u32>,
     revision_seqs: Table<'txn, &'static str, u64>,
     reference: Table<'txn, u64, ()>,
+    chain: Table<'txn, u64, &'static [u8]>,
+    /// The link of the last entry appended so far.
+    head: Link,
     /// Committed look-ups not yet in the tables.
     recent: &'txn Recent,
     /// Older committed look-ups, being written into the tables.
@@ -566,10 +686,27 @@ impl Appender<'_> {
         }
         self.staged.note(&envelope.event, seq);
         self.log.insert(seq, bytes.as_slice()).map_err(storage)?;
+        self.head = link(&self.head, &bytes);
+        self.chain
+            .insert(seq, self.head.as_slice())
+            .map_err(storage)?;
         self.next_seq += 1;
         self.appended.push(envelope);
         Ok(self.appended.last().expect("just pushed"))
     }
+}
+
+/// Verifies the log file at `path` whole, changing nothing: every entry, its link and the
+/// look-ups, calling `progress(walked, last_seq)` on the way. For a log no service has open (a
+/// stopped one, or a backup).
+pub fn verify_file(path: &Path, progress: impl FnMut(u64, u64)) -> Result<Verified, LogError> {
+    if !path.exists() {
+        return Err(LogError::Missing {
+            path: path.display().to_string(),
+        });
+    }
+    let db = open_database(path)?;
+    Ok(verify::walk(&db, false, progress)?.verified)
 }
 
 /// Read access beside the writer; cheap to clone.

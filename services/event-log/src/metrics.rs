@@ -9,6 +9,10 @@ pub const LAST_SEQ: &str = "oversight_log_last_seq";
 pub const FILE_BYTES: &str = "oversight_log_file_bytes";
 /// Sweeps of the in-memory look-ups into their tables.
 pub const INDEX_SWEEPS: &str = "oversight_log_index_sweeps_total";
+/// Entries verified (checksum, link, look-ups) when the log was opened.
+pub const VERIFIED_ENTRIES: &str = "oversight_log_verified_entries";
+/// 1 when the look-up tables disagreed with the entries at open and were rebuilt from them.
+pub const LOOKUPS_REBUILT: &str = "oversight_log_lookups_rebuilt";
 
 /// Registers the descriptions (once, at start-up).
 pub fn describe() {
@@ -27,6 +31,16 @@ pub fn describe() {
         Unit::Count,
         "Sweeps of the submission and revision look-ups from memory into their tables."
     );
+    describe_gauge!(
+        VERIFIED_ENTRIES,
+        Unit::Count,
+        "Entries of the event log verified (checksum, link, look-ups) when it was opened."
+    );
+    describe_gauge!(
+        LOOKUPS_REBUILT,
+        Unit::Count,
+        "1 when the look-up tables disagreed with the log at start-up and were rebuilt from it (check the disk)."
+    );
     // At zero from the first scrape, so rate() and alerts work before the first sweep.
     metrics::counter!(INDEX_SWEEPS).absolute(0);
 }
@@ -39,4 +53,13 @@ pub(crate) fn committed(last_seq: u64, file_bytes: Option<u64>, swept: bool) {
     if swept {
         metrics::counter!(INDEX_SWEEPS).increment(1);
     }
+}
+
+pub(crate) fn opened(verified: &crate::Verified) {
+    metrics::gauge!(VERIFIED_ENTRIES).set(verified.entries as f64);
+    metrics::gauge!(LOOKUPS_REBUILT).set(if verified.lookup_damage.is_some() {
+        1.0
+    } else {
+        0.0
+    });
 }

@@ -17,6 +17,7 @@ pub mod project;
 pub mod roles;
 pub mod serve;
 pub mod service_nats;
+pub mod supervise;
 pub mod watch;
 
 // The client side lives in its own crate; these paths stay as they were.

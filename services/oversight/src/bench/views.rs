@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use event_log::{Checkpoint, CheckpointStore};
+use event_log::{Checkpoint, CheckpointStore, EventLog, LogError};
 use futures_util::StreamExt;
 use ingest::seed::{seed_events, ReferenceFiles};
 use projector::Projection;
@@ -268,6 +268,7 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     }
     let decode_time = started.elapsed();
     anyhow::ensure!(decoded as f64 == entries, "generated entries decode");
+    let verify_time = verify_at_open(&log)?;
     eprintln!("rebuilding the views from {} entries", log.len());
     let started = Instant::now();
     let mut rebuilt = Projection::default();
@@ -330,6 +331,16 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
         "{:<58} {:>16.0}",
         "(a) decode only, entries/s",
         rate(decode_time)
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "(a2) open: verify every entry, link and look-up, /s",
+        rate(verify_time)
+    );
+    println!(
+        "{:<58} {:>16.3}",
+        "     ratio a2/a",
+        decode_time.as_secs_f64() / verify_time.as_secs_f64()
     );
     println!(
         "{:<58} {:>16.0}",
@@ -526,6 +537,40 @@ struct LiveRun {
     drawing: Duration,
     /// Time the fold's thread waited for the batch before's charts.
     waiting: Duration,
+}
+
+/// Writes `log` into an event-log file (links and look-ups as the service writes them), then times
+/// opening it, which verifies all of it.
+fn verify_at_open(log: &[Vec<u8>]) -> anyhow::Result<Duration> {
+    eprintln!("writing {} entries to a log file, to time verifying it at open", log.len());
+    let dir = tempfile_dir()?;
+    let path = dir.join("oversight.redb");
+    {
+        let mut file = EventLog::open(&path)?;
+        for (at, chunk) in log.chunks(10_000).enumerate() {
+            file.append_batch(|appender| {
+                for (i, bytes) in chunk.iter().enumerate() {
+                    let envelope = Envelope::decode(bytes).map_err(|source| LogError::Corrupt {
+                        seq: (at * 10_000 + i) as u64 + 1,
+                        source,
+                    })?;
+                    appender.append(envelope.recorded_at, &envelope.sender, envelope.event)?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+    eprintln!("opening it");
+    let started = Instant::now();
+    let opened = EventLog::open(&path)?;
+    let took = started.elapsed();
+    anyhow::ensure!(
+        opened.verified().entries == log.len() as u64 && opened.verified().lookup_damage.is_none(),
+        "the log written verifies whole"
+    );
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(took)
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

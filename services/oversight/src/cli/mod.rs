@@ -6,6 +6,7 @@ pub mod import;
 pub mod log;
 pub mod project;
 pub mod submit;
+pub mod verify;
 pub mod watch;
 
 use std::io::Read;

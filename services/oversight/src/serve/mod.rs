@@ -33,6 +33,7 @@ use crate::config::Config;
 use crate::data_dir::{DataDir, LogPresence};
 use crate::log_source::LogSource;
 use crate::subjects;
+use crate::supervise::{Failures, Supervisor};
 use crate::wire::{reply_error, Encoding, ServiceError};
 
 /// Where and how to answer one submitter.
@@ -48,9 +49,39 @@ pub struct ReplyTo {
 /// stops intake first, lets the writer commit and answer what it already holds, then returns.
 /// The shutdown future is a parameter so that tests and the bench pass their own.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let running = start(config).await?;
-    shutdown.await;
-    running.shutdown().await
+    let mut running = start(config).await?;
+    let failure = tokio::select! {
+        () = shutdown => None,
+        why = running.failures.first() => Some(why),
+    };
+    if let Some(why) = &failure {
+        tracing::error!(%why, "a part of the service stopped: stopping the rest, so that it is restarted whole");
+    }
+    let stopped = running.shutdown().await;
+    match failure {
+        Some(why) => Err(anyhow::anyhow!(
+            "{why}; the service stopped whole rather than run on without it (a supervisor such as systemd restarts it)"
+        )),
+        None => stopped,
+    }
+}
+
+/// A supervised task of the service.
+type Task = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// A task that cannot fail, as one that can.
+async fn ok(task: impl Future<Output = ()>) -> anyhow::Result<()> {
+    task.await;
+    Ok(())
+}
+
+/// Waits for a task that is stopping, saying how it ended if not well.
+async fn joined(name: &str, task: Task) {
+    match task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(error = %format!("{error:#}"), "{name} stopped with an error"),
+        Err(error) => warn!(%error, "{name} could not be joined"),
+    }
 }
 
 /// A service started by [`start`]: every task it runs, and what stops each, in the order
@@ -60,15 +91,17 @@ pub struct Running {
     client: Client,
     stops: Stops,
     /// One per subject family; each ends once its subscription has drained.
-    intakes: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    intakes: Vec<(&'static str, Task)>,
     /// The log writer's thread: it ends when every intake has dropped its sender, after
     /// committing what it holds, and hands the log back.
     writer: std::thread::JoinHandle<EventLog>,
     /// Answers each submitter and feeds the views; ends when the writer does.
-    responder: tokio::task::JoinHandle<()>,
-    views: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    log_reads: tokio::task::JoinHandle<()>,
-    disk_watch: tokio::task::JoinHandle<()>,
+    responder: Task,
+    views: Option<Task>,
+    log_reads: Task,
+    disk_watch: Task,
+    /// Where a task that ends before the service is stopping is heard.
+    failures: Failures,
     /// The longest any step that needs the NATS server waits for it.
     step_limit: Duration,
 }
@@ -110,7 +143,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if data_dir.presence()? == LogPresence::Present {
         info!(log = %config.log_path().display(), "opening the event log");
     }
-    let mut log = EventLog::open(&config.log_path())?;
+    let mut log = open_verified(&config)?;
     if log.last_seq() == 0 {
         data_dir.refuse_if_held("without entries")?;
         seed(&mut log, &config)?;
@@ -137,12 +170,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let writer = writer::spawn(log, pending_rx, committed_tx, writer_config)
         .context("cannot start the log writer")?;
     let (feed_tx, feed_rx) = mpsc::channel(VIEWS_FEED_BATCHES);
-    let responder = tokio::spawn(respond(
-        client.clone(),
-        committed_rx,
-        Arc::clone(&reference),
-        feed_tx,
-    ));
+    let (supervisor, failures) = Supervisor::new(stops.intake.clone());
+    let responder = supervisor.spawn(
+        "the responder (it ends when the log writer does)",
+        ok(respond(
+            client.clone(),
+            committed_rx,
+            Arc::clone(&reference),
+            feed_tx,
+        )),
+    );
 
     let reads = client
         .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
@@ -159,26 +196,32 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .await?;
         intakes.push((
             subject,
-            tokio::spawn(intake(
-                client.clone(),
-                subscription,
-                pending_tx.clone(),
-                Arc::clone(&reference),
-                config.clone(),
-                stops.intake.clone(),
-            )),
+            supervisor.spawn(
+                "intake",
+                ok(intake(
+                    client.clone(),
+                    subscription,
+                    pending_tx.clone(),
+                    Arc::clone(&reference),
+                    config.clone(),
+                    stops.intake.clone(),
+                )),
+            ),
         ));
     }
     // The writer stops once every intake has dropped its sender.
     drop(pending_tx);
     // Log reads outlive intake: the views may need them to reach the last seq at shutdown.
-    let log_reads = tokio::spawn(serve_log_reads(
-        client.clone(),
-        reads,
-        reader.clone(),
-        config.intake.log_read_max,
-        stops.reads.clone(),
-    ));
+    let log_reads = supervisor.spawn(
+        "log reads",
+        ok(serve_log_reads(
+            client.clone(),
+            reads,
+            reader.clone(),
+            config.intake.log_read_max,
+            stops.reads.clone(),
+        )),
+    );
     let views = if !config.views.enabled {
         drop(feed_rx);
         None
@@ -195,16 +238,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         } else {
             Analytics::Off
         };
-        Some(tokio::spawn(crate::project::run(
-            crate::client::Client::over(client.clone()),
-            LogSource::Local(reader),
-            stops.views.clone(),
-            checkpoints,
-            crate::project::Feed::Local(feed_rx),
-            analytics,
-        )))
+        Some(supervisor.spawn(
+            "the views",
+            crate::project::run(
+                crate::client::Client::over(client.clone()),
+                LogSource::Local(reader),
+                stops.views.clone(),
+                checkpoints,
+                crate::project::Feed::Local(feed_rx),
+                analytics,
+            ),
+        ))
     };
-    let disk_watch = tokio::spawn(watch_disk(config.data.dir.clone(), stops.intake.clone()));
+    let disk_watch = supervisor.spawn(
+        "the disk watch",
+        ok(watch_disk(config.data.dir.clone(), stops.intake.clone())),
+    );
     info!(nats = %config.nats.url, "serving");
     Ok(Running {
         client,
@@ -215,6 +264,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         views,
         log_reads,
         disk_watch,
+        failures,
         step_limit: config.shutdown_step_limit(),
     })
 }
@@ -233,12 +283,13 @@ impl Running {
             views,
             log_reads,
             disk_watch,
+            failures: _,
             step_limit,
         } = self;
         info!("shutting down (1/5): intake stops taking requests and answers what it received");
         stops.intake.cancel();
         for (subject, task) in intakes {
-            task.await.with_context(|| format!("intake of {subject}"))?;
+            joined(&format!("intake of {subject}"), task).await;
         }
 
         info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");
@@ -282,8 +333,8 @@ impl Running {
             }
         }
         stops.reads.cancel();
-        log_reads.await.context("log read task")?;
-        disk_watch.await.context("disk watch task")?;
+        joined("log reads", log_reads).await;
+        joined("the disk watch", disk_watch).await;
 
         info!("shutting down (4/5): NATS drains");
         match tokio::time::timeout(step_limit, client.flush()).await {
@@ -327,6 +378,38 @@ fn check_free_space(config: &Config) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Opens the log, verifying all of it first (a damaged entry or link refuses it), and says so.
+fn open_verified(config: &Config) -> anyhow::Result<EventLog> {
+    let started = std::time::Instant::now();
+    let mut last_said = started;
+    let log = EventLog::open_with_progress(&config.log_path(), |walked, last| {
+        if last_said.elapsed() >= Duration::from_secs(1) {
+            last_said = std::time::Instant::now();
+            info!(walked, last_seq = last, "verifying the event log");
+        }
+    })?;
+    let verified = log.verified();
+    info!(
+        entries = verified.entries,
+        head = %event_log::hex(&verified.head),
+        millis = started.elapsed().as_millis() as u64,
+        "event log verified: every entry and link holds"
+    );
+    if verified.unlinked > 0 {
+        info!(
+            entries = verified.unlinked,
+            "entries written before links were kept are linked now"
+        );
+    }
+    if let Some(why) = &verified.lookup_damage {
+        tracing::error!(
+            %why,
+            "the look-up tables disagreed with the log and were rebuilt from it; check the disk"
+        );
+    }
+    Ok(log)
 }
 
 fn seed(log: &mut EventLog, config: &Config) -> anyhow::Result<()> {
