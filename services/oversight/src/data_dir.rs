@@ -74,7 +74,7 @@ impl DataDir {
         anyhow::bail!(
             "the event log {} is {state} but this data directory has held a log ({evidence}); \
              a log is never re-seeded: restore the data directory from a backup \
-             (README, \"Backup and restore\"), or, to start a new log on purpose, \
+             (README, \"Verifying, backup and restore\"), or, to start a new log on purpose, \
              point --data at an empty directory",
             self.log.display(),
         )

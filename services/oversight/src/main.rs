@@ -97,7 +97,7 @@ enum Command {
     ///
     ///   oversight verify --data /var/lib/oversight
     ///
-    /// Exit status: 0 sound; 6 damaged (the first bad seq is printed); see "Backup and restore"
+    /// Exit status: 0 sound; 6 damaged (the first bad seq is printed); see "Verifying, backup and restore"
     /// in the README for what to do.
     Verify(VerifyArgs),
     /// Measure bare NATS request/reply against durable submissions, side by side.

@@ -46,6 +46,8 @@ pub const ALL: &[&str] = &[
     event_log::metrics::LAST_SEQ,
     event_log::metrics::FILE_BYTES,
     event_log::metrics::INDEX_SWEEPS,
+    event_log::metrics::VERIFIED_ENTRIES,
+    event_log::metrics::LOOKUPS_REBUILT,
     ingest::metrics::RECEIVED,
     ingest::metrics::ACCEPTED,
     ingest::metrics::DUPLICATES,

@@ -542,7 +542,10 @@ struct LiveRun {
 /// Writes `log` into an event-log file (links and look-ups as the service writes them), then times
 /// opening it, which verifies all of it.
 fn verify_at_open(log: &[Vec<u8>]) -> anyhow::Result<Duration> {
-    eprintln!("writing {} entries to a log file, to time verifying it at open", log.len());
+    eprintln!(
+        "writing {} entries to a log file, to time verifying it at open",
+        log.len()
+    );
     let dir = tempfile_dir()?;
     let path = dir.join("oversight.redb");
     {
