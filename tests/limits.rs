@@ -108,3 +108,43 @@ async fn replies_fit_the_largest_message_the_server_takes() {
         "{message}"
     );
 }
+
+/// A 49 KB return naming 2,500 unknown metrics once made a 248 KB receipt that never arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_lists_a_hundred_reasons_and_counts_the_rest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let nats = crate::harness::nats();
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let values: Vec<String> = (0..2_500)
+        .map(|i| format!("\"m{i}\":{{\"count\":1}}"))
+        .collect();
+    let json = format!(
+        r#"{{"schema_version": 1, "submission_id": "many-reasons", "org": "RJ1", "collection": "ae-monthly", "period": "2024-01", "values": {{{}}}}}"#,
+        values.join(",")
+    );
+    assert!(json.len() > 40_000, "{} bytes", json.len());
+    let reply = client
+        .request(subjects::submit("RJ1"), Encoding::Json, json.into_bytes())
+        .await
+        .expect("a receipt arrives");
+    assert!(reply.len() < 64 * 1024, "{} bytes", reply.len());
+    let receipt: Receipt = Encoding::Json.decode(&reply).expect("receipt");
+    let Receipt::Rejected { reasons } = receipt else {
+        panic!("{receipt:?}")
+    };
+    assert_eq!(
+        reasons.len(),
+        proto_schema::MAX_REASONS_LISTED + 1,
+        "{:?}",
+        reasons.first()
+    );
+    let last = reasons.last().expect("a last reason");
+    assert_eq!(last.code, proto_schema::ReasonCode::ReasonsNotListed);
+    assert!(
+        last.message
+            .starts_with("2400 more reasons are not listed (unknown_metric 2400)"),
+        "{}",
+        last.message
+    );
+}

@@ -28,7 +28,9 @@ pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSI
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{LogEntries, LogReadRequest};
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};
-pub use receipt::{Notice, NoticeCode, Reason, ReasonCode, Receipt};
+pub use receipt::{
+    Notice, NoticeCode, Reason, ReasonCode, Receipt, MAX_REASONS_LISTED, MAX_REASON_CHARS,
+};
 pub use reference::{
     Collection, Comparison, Domain, Metric, OrgRole, Organisation, PeriodKind, Polarity, Region,
     ReportedBy, Standard, System,

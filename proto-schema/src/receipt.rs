@@ -33,6 +33,8 @@ pub enum ReasonCode {
     MetricNotReportedByOrg,
     WrongValueKind,
     NegativeValue,
+    /// The last reason of a receipt that found more than it lists: how many more, by code.
+    ReasonsNotListed,
     /// A figure beyond the bound for its kind (`MAX_COUNT` and the others).
     ValueTooLarge,
     NumeratorExceedsDenominator,
@@ -70,7 +72,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 36] = [
+    pub const ALL: [ReasonCode; 37] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -90,6 +92,7 @@ impl ReasonCode {
         ReasonCode::MetricNotReportedByOrg,
         ReasonCode::WrongValueKind,
         ReasonCode::NegativeValue,
+        ReasonCode::ReasonsNotListed,
         ReasonCode::ValueTooLarge,
         ReasonCode::NumeratorExceedsDenominator,
         ReasonCode::ZeroDenominator,
@@ -132,6 +135,7 @@ impl ReasonCode {
             ReasonCode::WrongValueKind => "wrong_value_kind",
             ReasonCode::NegativeValue => "negative_value",
             ReasonCode::ValueTooLarge => "value_too_large",
+            ReasonCode::ReasonsNotListed => "reasons_not_listed",
             ReasonCode::NumeratorExceedsDenominator => "numerator_exceeds_denominator",
             ReasonCode::ZeroDenominator => "zero_denominator",
             ReasonCode::SubmissionConflict => "submission_conflict",
@@ -243,6 +247,56 @@ impl Receipt {
             reasons: vec![reason],
         }
     }
+
+    /// Rejected for `reasons`, of which at most [`MAX_REASONS_LISTED`] are listed (each field and
+    /// message cut to [`MAX_REASON_CHARS`]) and then one `reasons_not_listed` that counts the
+    /// rest by code: a receipt always fits in one NATS message, however bad the return.
+    pub fn rejected_for(mut reasons: Vec<Reason>) -> Receipt {
+        let unlisted: Vec<Reason> = if reasons.len() > MAX_REASONS_LISTED {
+            reasons.split_off(MAX_REASONS_LISTED)
+        } else {
+            Vec::new()
+        };
+        for reason in &mut reasons {
+            shorten(&mut reason.field);
+            shorten(&mut reason.message);
+        }
+        if !unlisted.is_empty() {
+            let mut by_code: Vec<(ReasonCode, usize)> = Vec::new();
+            for reason in &unlisted {
+                match by_code.iter_mut().find(|(code, _)| *code == reason.code) {
+                    Some((_, n)) => *n += 1,
+                    None => by_code.push((reason.code, 1)),
+                }
+            }
+            let counts: Vec<String> = by_code
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            reasons.push(Reason::new(
+                ReasonCode::ReasonsNotListed,
+                "",
+                format!(
+                    "{} more reasons are not listed ({}): fix those above and send it again to see them",
+                    unlisted.len(),
+                    counts.join(", ")
+                ),
+            ));
+        }
+        Receipt::Rejected { reasons }
+    }
+}
+
+/// The most reasons a receipt lists before it counts the rest.
+pub const MAX_REASONS_LISTED: usize = 100;
+/// The longest field or message of a listed reason, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
+
+fn shorten(text: &mut String) {
+    if let Some((at, _)) = text.char_indices().nth(MAX_REASON_CHARS) {
+        text.truncate(at);
+        text.push('…');
+    }
 }
 
 #[derive(Serialize)]
@@ -331,6 +385,32 @@ impl<'de> Deserialize<'de> for Receipt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejection_lists_a_bounded_number_of_bounded_reasons() {
+        let long = "x".repeat(10_000);
+        let mut reasons: Vec<Reason> = (0..150)
+            .map(|_| Reason::new(ReasonCode::UnknownMetric, long.clone(), long.clone()))
+            .collect();
+        reasons.push(Reason::new(ReasonCode::NegativeValue, "", "negative"));
+        let Receipt::Rejected { reasons } = Receipt::rejected_for(reasons) else {
+            unreachable!("rejected_for rejects")
+        };
+        assert_eq!(reasons.len(), MAX_REASONS_LISTED + 1);
+        assert!(reasons[..MAX_REASONS_LISTED]
+            .iter()
+            .all(|r| r.message.chars().count() == MAX_REASON_CHARS + 1
+                && r.field.chars().count() == MAX_REASON_CHARS + 1));
+        assert_eq!(
+            reasons[MAX_REASONS_LISTED].message,
+            "51 more reasons are not listed (unknown_metric 50, negative_value 1): fix those above and send it again to see them"
+        );
+        let few = Receipt::rejected_for(vec![Reason::new(ReasonCode::NegativeValue, "f", "m")]);
+        assert_eq!(
+            few,
+            Receipt::rejected(Reason::new(ReasonCode::NegativeValue, "f", "m"))
+        );
+    }
 
     #[test]
     fn json_receipts_are_as_the_design_writes_them() {

@@ -511,7 +511,7 @@ async fn intake(
         };
         let checked = check_request(&message, &reference, &config);
         let receipt = match checked {
-            Err(reasons) => Receipt::Rejected { reasons },
+            Err(reasons) => Receipt::rejected_for(reasons),
             Ok(Checked::Answer(receipt)) => receipt,
             Ok(Checked::Reply(answer)) => {
                 reply_look_up(&client, message.reply, answer).await;
