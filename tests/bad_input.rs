@@ -47,6 +47,8 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
     long_id.submission_id = "x".repeat(65);
     let mut empty_id = good.clone();
     empty_id.submission_id = String::new();
+    let mut forged_id = good.clone();
+    forged_id.submission_id = "id\nFAKE LINE\r\u{1b}[31m".into();
     let mut future = good.clone();
     future.period = "2099-01".into();
     // This month: not over (the service reads the clock itself).
@@ -90,6 +92,7 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
         ("wrong value kind", "RJ1", Encoding::Json, json(&with_value("ae_4hr", Value::Count(1))), vec![WrongValueKind]),
         ("numerator above denominator", "RJ1", Encoding::Postcard,
             encode_return_form(&with_value("ae_4hr", Value::Ratio { numerator: Halves::whole(3), denominator: Halves::whole(2) })), vec![NumeratorExceedsDenominator]),
+        ("control characters in the submission id", "RJ1", Encoding::Json, json(&forged_id), vec![ControlCharacter]),
         ("negative count", "RJ1", Encoding::Json, json(&with_value("ae_12hr_dta", Value::Count(-1))), vec![NegativeValue]),
         ("count that would wrap a sum", "RJ1", Encoding::Json, json(&with_value("ae_12hr_dta", Value::Count(i64::MAX))), vec![ValueTooLarge]),
         ("ratio beyond its bound", "RJ1", Encoding::Postcard,

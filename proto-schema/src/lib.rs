@@ -19,6 +19,7 @@ mod submission;
 mod timestamp;
 mod value;
 mod view;
+mod text;
 mod words;
 
 pub use calendar::{Date, Period, PeriodError};
@@ -49,6 +50,7 @@ pub use view::{
     PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind,
     Variance, View, NATIONAL, UNASSIGNED,
 };
+pub use text::{check_text, printable, MAX_NAME_CHARS, MAX_RATIONALE_CHARS};
 pub use words::{show_headline, show_pence, show_standard, show_variance};
 
 /// The longest submission id a client may choose, in bytes.

@@ -35,6 +35,13 @@ pub enum ReasonCode {
     NegativeValue,
     /// The last reason of a receipt that found more than it lists: how many more, by code.
     ReasonsNotListed,
+    /// A submission id, name or rationale with a control character (a newline, an escape).
+    ControlCharacter,
+    /// A name or rationale longer than its bound.
+    TextTooLong,
+    /// A registration that would move an organisation to another region or system: that is a
+    /// move from a period (`move_organisation`), which keeps where its past returns count.
+    RegistrationMoves,
     /// A figure beyond the bound for its kind (`MAX_COUNT` and the others).
     ValueTooLarge,
     NumeratorExceedsDenominator,
@@ -72,7 +79,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 37] = [
+    pub const ALL: [ReasonCode; 40] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -93,6 +100,9 @@ impl ReasonCode {
         ReasonCode::WrongValueKind,
         ReasonCode::NegativeValue,
         ReasonCode::ReasonsNotListed,
+        ReasonCode::ControlCharacter,
+        ReasonCode::TextTooLong,
+        ReasonCode::RegistrationMoves,
         ReasonCode::ValueTooLarge,
         ReasonCode::NumeratorExceedsDenominator,
         ReasonCode::ZeroDenominator,
@@ -136,6 +146,9 @@ impl ReasonCode {
             ReasonCode::NegativeValue => "negative_value",
             ReasonCode::ValueTooLarge => "value_too_large",
             ReasonCode::ReasonsNotListed => "reasons_not_listed",
+            ReasonCode::ControlCharacter => "control_character",
+            ReasonCode::TextTooLong => "text_too_long",
+            ReasonCode::RegistrationMoves => "registration_moves",
             ReasonCode::NumeratorExceedsDenominator => "numerator_exceeds_denominator",
             ReasonCode::ZeroDenominator => "zero_denominator",
             ReasonCode::SubmissionConflict => "submission_conflict",

@@ -1,7 +1,9 @@
 //! Checks of reference-data commands (`oversight.admin.<command>`): registering an organisation
 //! and moving one to another system or region. Pure, and every reason is reported at once.
 
-use proto_schema::{Event, Reason, ReasonCode, System, UNASSIGNED};
+use proto_schema::{
+    check_text, Event, Reason, ReasonCode, System, MAX_NAME_CHARS, MAX_RATIONALE_CHARS, UNASSIGNED,
+};
 
 use crate::reference::Reference;
 
@@ -23,7 +25,7 @@ pub fn check_segment(
     decided: &proto_schema::SegmentDecided,
     reference: &Reference,
 ) -> Result<String, Vec<Reason>> {
-    let mut reasons = Vec::new();
+    let mut reasons = check_text("rationale", &decided.rationale, MAX_RATIONALE_CHARS);
     if !(1..=4).contains(&decided.segment) {
         reasons.push(Reason::new(
             ReasonCode::SegmentOutOfRange,
@@ -62,6 +64,19 @@ pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision,
     }
     let (code, system, region) = match event {
         Event::OrganisationRegistered(org) => {
+            reasons.extend(check_text("name", &org.name, MAX_NAME_CHARS));
+            if let Some(held) = reference.organisation(&org.code) {
+                if (&held.region, &held.system) != (&org.region, &org.system) {
+                    reasons.push(Reason::new(
+                        ReasonCode::RegistrationMoves,
+                        "region",
+                        format!(
+                            "`{}` is registered in region {} (system {}); registering it in {} ({}) would rewrite where its past returns count: send oversight.admin.move_organisation with the period it moves from",
+                            org.code, held.region, held.system, org.region, org.system
+                        ),
+                    ));
+                }
+            }
             if org.closed.is_some_and(|closed| closed < org.opened) {
                 reasons.push(Reason::new(
                     ReasonCode::ClosedBeforeOpened,
@@ -147,7 +162,7 @@ pub fn check_reference(event: &Event, reference: &Reference) -> Result<Decision,
 
 /// A system (STP/ICS) defined or renamed: its region must exist.
 fn check_system(system: &System, reference: &Reference) -> Result<Decision, Vec<Reason>> {
-    let mut reasons = Vec::new();
+    let mut reasons = check_text("name", &system.name, MAX_NAME_CHARS);
     if !well_formed(&system.code) {
         reasons.push(Reason::new(
             ReasonCode::MalformedOrganisationCode,
@@ -268,4 +283,40 @@ mod tests {
             [ReasonCode::UnknownSystem]
         );
     }
+
+    #[test]
+    fn a_registration_that_would_move_an_organisation_is_refused() {
+        let r = reference();
+        let elsewhere = Event::OrganisationRegistered(site("RJ1", UNASSIGNED, UNASSIGNED));
+        assert_eq!(
+            codes(check_reference(&elsewhere, &r)),
+            [ReasonCode::RegistrationMoves]
+        );
+        let renamed = Event::OrganisationRegistered(Organisation {
+            name: "Guy's and St Thomas'".into(),
+            ..site("RJ1", "QMJ", "Y56")
+        });
+        assert_eq!(check_reference(&renamed, &r), Ok(Decision::Append));
+    }
+
+    #[test]
+    fn names_and_rationales_are_one_bounded_line() {
+        let r = reference();
+        let forged = Event::OrganisationRegistered(Organisation {
+            name: "Trust\nFAKE LINE".into(),
+            ..site("NLO12", "QMJ", "Y56")
+        });
+        assert_eq!(
+            codes(check_reference(&forged, &r)),
+            [ReasonCode::ControlCharacter]
+        );
+        let essay = proto_schema::SegmentDecided {
+            org: "RJ1".into(),
+            segment: 3,
+            rationale: "x".repeat(MAX_RATIONALE_CHARS + 1),
+        };
+        let refused = check_segment(&essay, &r).expect_err("too long");
+        assert_eq!(refused[0].code, ReasonCode::TextTooLong);
+    }
+
 }

@@ -213,6 +213,12 @@ fn check_submission_id(submission_id: &str, reasons: &mut Reasons) {
             "the submission id is empty; choose one per submission so that a retry is recognised"
                 .into(),
         );
+    } else if submission_id.chars().any(char::is_control) {
+        reasons.0.extend(proto_schema::check_text(
+            "submission_id",
+            submission_id,
+            MAX_SUBMISSION_ID_BYTES,
+        ));
     } else if submission_id.len() > MAX_SUBMISSION_ID_BYTES {
         reasons.reject(
             ReasonCode::SubmissionIdTooLong,

@@ -118,7 +118,12 @@ fn draw(
     }
     write!(out, "{}", render(view))?;
     for alert in alerts {
-        writeln!(out, "ALERT seq {}: {}", alert.seq, alert.message)?;
+        writeln!(
+            out,
+            "ALERT seq {}: {}",
+            alert.seq,
+            proto_schema::printable(&alert.message)
+        )?;
     }
     if let Some(note) = note {
         writeln!(out, "({note})")?;

@@ -32,7 +32,9 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&page)?);
         } else {
             for envelope in &page.entries {
-                println!("{}", describe(envelope));
+                // Text stored before control characters were refused is shown escaped, so no
+                // entry can forge a line or colour the terminal.
+                println!("{}", proto_schema::printable(&describe(envelope)));
             }
         }
         let Some(last) = page.entries.last() else {
