@@ -86,6 +86,7 @@ async fn each_bad_input_has_its_own_code_and_appends_nothing() {
         ("JSON of the wrong shape", "RJ1", Encoding::Json, br#"{"org": "RJ1", "values": []}"#.to_vec(), vec![InvalidJson]),
         ("unknown schema version (postcard)", "RJ1", Encoding::Postcard, version_two, vec![UnknownSchemaVersion]),
         ("unknown schema version (JSON)", "RJ1", Encoding::Json, br#"{"schema_version": 2, "return": {}}"#.to_vec(), vec![UnknownSchemaVersion]),
+        ("a wildcard for a subject", "*", Encoding::Json, json(&good), vec![MalformedSubject]),
         ("unknown organisation", "ZZZ", Encoding::Json, json(&unknown_org), vec![UnknownOrganisation]),
         ("organisation closed in the period", "00C", Encoding::Postcard, encode_return_form(&closed_ccg), vec![OrganisationNotOpen]),
         ("unknown metric", "RJ1", Encoding::Json, json(&with_value("ae_4hour", Value::Count(1))), vec![UnknownMetric]),

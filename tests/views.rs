@@ -216,6 +216,21 @@ async fn london_adds_up_live_and_as_of() {
             other => panic!("expected a 400 for {request:?}, got {other:?}"),
         }
     }
+    // A misspelt field is refused, not ignored into the live view.
+    match client
+        .request(
+            subjects::view_snapshot("Y56"),
+            Encoding::Json,
+            br#"{"as_of_seqq": 1}"#.to_vec(),
+        )
+        .await
+    {
+        Err(ClientError::Service { code, message }) => {
+            assert_eq!(code, "400");
+            assert!(message.contains("as_of_seqq"), "{message}");
+        }
+        other => panic!("expected a 400 for a misspelt field, got {other:?}"),
+    }
 }
 
 /// Moving a trust between regions: its earlier month stays in the old region as reported, and

@@ -16,10 +16,10 @@ mod receipt;
 mod reference;
 mod schedule;
 mod submission;
+mod text;
 mod timestamp;
 mod value;
 mod view;
-mod text;
 mod words;
 
 pub use calendar::{Date, Period, PeriodError};
@@ -41,6 +41,7 @@ pub use schedule::{
     is_working_day, Schedule, DAILY_DEFAULT, MONTHLY_DEFAULT, SCHEDULES, WEEKLY_DEFAULT,
 };
 pub use submission::{decode_return_form, encode_return_form, Return, ReturnForm};
+pub use text::{check_text, printable, MAX_NAME_CHARS, MAX_RATIONALE_CHARS};
 pub use timestamp::Timestamp;
 pub use value::{
     Halves, Value, ValueKind, MAX_CASES, MAX_COUNT, MAX_PENCE, MAX_RATIO_PART, MAX_SECONDS,
@@ -50,7 +51,6 @@ pub use view::{
     PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind,
     Variance, View, NATIONAL, UNASSIGNED,
 };
-pub use text::{check_text, printable, MAX_NAME_CHARS, MAX_RATIONALE_CHARS};
 pub use words::{show_headline, show_pence, show_standard, show_variance};
 
 /// The longest submission id a client may choose, in bytes.

@@ -28,9 +28,11 @@ pub enum GeographyMode {
     Current,
 }
 
-/// A snapshot request. `{}` asks for the view now, under the geography as reported. (No field is
-/// ever skipped when writing: postcard is not self-describing.)
+/// A snapshot request. `{}` asks for the view now, under the geography as reported. A field it
+/// does not know (`as_of_seqq`) is refused, not ignored into the live view. (No field is ever
+/// skipped when writing: postcard is not self-describing.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SnapshotRequest {
     /// The view as it stood after this seq.
     #[serde(default)]

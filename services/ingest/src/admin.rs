@@ -318,5 +318,4 @@ mod tests {
         let refused = check_segment(&essay, &r).expect_err("too long");
         assert_eq!(refused[0].code, ReasonCode::TextTooLong);
     }
-
 }

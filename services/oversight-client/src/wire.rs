@@ -80,11 +80,15 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// JSON when the headers ask for it (`application/json`, parameters allowed).
+    /// JSON when the headers ask for it: the media type `application/json` (any case,
+    /// parameters such as `; charset=utf-8` allowed), not merely a value that begins so.
     pub fn of(headers: Option<&HeaderMap>) -> Encoding {
         let is_json = headers
             .and_then(|h| h.get(CONTENT_TYPE))
-            .map(|v| v.as_str().trim().to_ascii_lowercase().starts_with(JSON))
+            .map(|v| {
+                let media_type = v.as_str().split(';').next().unwrap_or_default();
+                media_type.trim().eq_ignore_ascii_case(JSON)
+            })
             .unwrap_or(false);
         if is_json {
             Encoding::Json
@@ -209,6 +213,20 @@ fn decode_json_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_the_media_type_application_json_not_a_prefix_of_it() {
+        let of = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, value);
+            Encoding::of(Some(&headers))
+        };
+        assert_eq!(of("application/json"), Encoding::Json);
+        assert_eq!(of("Application/JSON; charset=utf-8"), Encoding::Json);
+        assert_eq!(of("application/jsonpgarbage"), Encoding::Postcard);
+        assert_eq!(of("application/json-seq"), Encoding::Postcard);
+        assert_eq!(Encoding::of(None), Encoding::Postcard);
+    }
 
     #[test]
     fn json_errors_name_the_field() {

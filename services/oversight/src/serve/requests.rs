@@ -38,10 +38,10 @@ enum Request<'a> {
 impl<'a> Request<'a> {
     fn from_subject(subject: &'a str) -> Result<Request<'a>, Reason> {
         if let Some(org) = subject.strip_prefix(subjects::SUBMIT_PREFIX) {
-            return Ok(Request::Return { org });
+            return names_an_organisation(subject, org).map(|org| Request::Return { org });
         }
         if let Some(org) = subject.strip_prefix(subjects::PLAN_PREFIX) {
-            return Ok(Request::Plan { org });
+            return names_an_organisation(subject, org).map(|org| Request::Plan { org });
         }
         match subject.strip_prefix(subjects::ADMIN_PREFIX) {
             Some(subjects::DECIDE_SEGMENT) => Ok(Request::DecideSegment),
@@ -65,6 +65,19 @@ impl<'a> Request<'a> {
             Request::Admin { .. } => "command",
         }
     }
+}
+
+/// The organisation a submit or plan subject names: one token, not a wildcard (a client may
+/// publish on `oversight.submit.*` literally).
+fn names_an_organisation<'a>(subject: &str, org: &'a str) -> Result<&'a str, Reason> {
+    if org.is_empty() || org.contains(['*', '>', '.']) {
+        return Err(Reason::new(
+            ReasonCode::MalformedSubject,
+            "",
+            format!("`{subject}` names no organisation: send on oversight.submit.<ODS code>, such as oversight.submit.RJ1"),
+        ));
+    }
+    Ok(org)
 }
 
 /// Everything that can be said about a message before the writer sees it: its subject, its
