@@ -148,3 +148,52 @@ async fn a_receipt_lists_a_hundred_reasons_and_counts_the_rest() {
         last.message
     );
 }
+
+/// A flood of log reads once took gigabytes and stopped intake for seconds: reads beyond the few
+/// answered at once are told 503 straight away, and a return sent during the flood is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_log_reads_is_told_busy_and_intake_goes_on() {
+    use futures_util::StreamExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let nats = crate::harness::nats();
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let flood = futures_util::stream::iter(0..300)
+        .map(|_| {
+            let client = &client;
+            async move { client.read_log(1, 10_000).await }
+        })
+        .buffer_unordered(300)
+        .collect::<Vec<_>>();
+    let submit = async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        client
+            .submit(&ae_return("during-the-flood", "2024-02", 1_000))
+            .await
+    };
+    let (reads, receipt) = tokio::join!(flood, submit);
+    assert!(
+        matches!(receipt, Ok(Receipt::Accepted { .. })),
+        "{receipt:?}"
+    );
+    let (mut answered, mut busy) = (0, 0);
+    for read in reads {
+        match read {
+            Ok(page) => {
+                assert!(!page.entries.is_empty());
+                answered += 1;
+            }
+            Err(oversight::client::ClientError::Service { code, message }) => {
+                assert_eq!(code, "503", "{message}");
+                assert!(message.contains("ask again"), "{message}");
+                busy += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(
+        answered >= 1 && busy >= 1,
+        "{answered} answered, {busy} busy"
+    );
+    assert_eq!(answered + busy, 300);
+}

@@ -5,7 +5,13 @@ use anyhow::Context;
 use event_log::LogReader;
 use proto_schema::LogEntries;
 
-use crate::client::Client;
+use std::time::Duration;
+
+use crate::client::{Client, ClientError};
+
+/// How long a reader waits out a service that says it is busy, and between attempts.
+const BUSY_WAIT_MILLIS: u64 = 30_000;
+const BUSY_PAUSE_MILLIS: u64 = 50;
 
 /// A reader of committed log entries; cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,10 +35,21 @@ impl LogSource {
                         .context("reading the event log")?;
                 Ok(LogEntries { entries, last_seq })
             }
-            LogSource::Nats(client) => client
-                .read_log(from, max)
-                .await
-                .context("reading over oversight.log.read"),
+            LogSource::Nats(client) => {
+                // The service answers 503 while it serves as many reads as it allows at once.
+                let mut waited = 0;
+                loop {
+                    match client.read_log(from, max).await {
+                        Err(ClientError::Service { code, .. })
+                            if code == "503" && waited < BUSY_WAIT_MILLIS =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(BUSY_PAUSE_MILLIS)).await;
+                            waited += BUSY_PAUSE_MILLIS;
+                        }
+                        outcome => return outcome.context("reading over oversight.log.read"),
+                    }
+                }
+            }
         }
     }
 }

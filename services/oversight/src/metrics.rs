@@ -24,6 +24,7 @@ pub const SUBSCRIBERS_SEEN: &str = "oversight_views_subscribers_seen_total";
 pub const CHECKPOINT_SEQ: &str = "oversight_views_checkpoint_seq";
 pub const DATA_DISK_FREE: &str = "oversight_data_disk_free_bytes";
 pub const DATA_DISK_SIZE: &str = "oversight_data_disk_size_bytes";
+pub const LOG_READS: &str = "oversight_log_reads_total";
 
 /// Every metric the services expose (histograms by their base name), for checking the
 /// dashboards and alert rules against.
@@ -43,6 +44,7 @@ pub const ALL: &[&str] = &[
     CHECKPOINT_SEQ,
     DATA_DISK_FREE,
     DATA_DISK_SIZE,
+    LOG_READS,
     event_log::metrics::LAST_SEQ,
     event_log::metrics::FILE_BYTES,
     event_log::metrics::INDEX_SWEEPS,
@@ -163,6 +165,11 @@ fn describe() {
         Unit::Bytes,
         "Size of the file system holding the data directory."
     );
+    describe_counter!(
+        LOG_READS,
+        Unit::Count,
+        "Requests on oversight.log.read, by outcome (busy: more than the service answers at once)."
+    );
     // Every counter at zero from the first scrape, each label included, so dashboards and
     // rate() see a series before its first event.
     for counter in [NATS_RECONNECTS, NATS_DISCONNECTS, SUBSCRIBERS_SEEN] {
@@ -177,6 +184,17 @@ fn describe() {
     for outcome in SNAPSHOT_OUTCOMES {
         metrics::counter!(SNAPSHOT_REQUESTS, "outcome" => *outcome).absolute(0);
     }
+    for outcome in LOG_READ_OUTCOMES {
+        metrics::counter!(LOG_READS, "outcome" => *outcome).absolute(0);
+    }
+}
+
+/// The outcomes [`LOG_READS`] counts.
+pub const LOG_READ_OUTCOMES: &[&str] = &["answered", "busy", "bad_request", "failed"];
+
+/// Counts one log read's outcome.
+pub fn log_read(outcome: &'static str) {
+    metrics::counter!(LOG_READS, "outcome" => outcome).increment(1);
 }
 
 /// The outcomes [`SNAPSHOT_REQUESTS`] counts.

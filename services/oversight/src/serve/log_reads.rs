@@ -9,6 +9,10 @@ use tracing::warn;
 
 use crate::wire::{reply_error, Encoding, ServiceError, Status};
 
+/// Log reads answered at once; more are told 503 at once. Each holds at most `log_read_max`
+/// entries and one reply, so a flood of reads costs bounded memory and leaves intake its cores.
+pub const LOG_READS_AT_ONCE: usize = 4;
+
 /// Answers `oversight.log.read` until shutdown.
 pub(super) async fn serve_log_reads(
     client: Client,
@@ -17,6 +21,7 @@ pub(super) async fn serve_log_reads(
     max: u32,
     stop: CancellationToken,
 ) {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(LOG_READS_AT_ONCE));
     loop {
         let message = tokio::select! {
             message = reads.next() => message,
@@ -39,25 +44,40 @@ pub(super) async fn serve_log_reads(
                             "not a log read request ({why}); send {{\"from\": 1, \"max\": 1000}}"
                         ),
                     );
+                    crate::metrics::log_read("bad_request");
                     reply_error(&client, reply, &error).await;
                     continue;
                 }
             }
         };
+        let Ok(permit) = std::sync::Arc::clone(&permits).try_acquire_owned() else {
+            crate::metrics::log_read("busy");
+            let error = ServiceError::new(
+                Status::Unavailable,
+                format!(
+                    "{LOG_READS_AT_ONCE} log reads are being answered already: ask again shortly"
+                ),
+            );
+            reply_error(&client, reply, &error).await;
+            continue;
+        };
         let reader = reader.clone();
         let client = client.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let limit = request.max.min(max) as usize;
             match tokio::task::spawn_blocking(move || reader.read(request.from, limit)).await {
                 Ok(Ok((entries, last_seq))) => {
                     let max_payload = client.server_info().max_payload;
                     match fit_log_entries(encoding, entries, last_seq, max_payload) {
                         Ok(body) => {
+                            crate::metrics::log_read("answered");
                             if let Err(error) = client.publish(reply, body.into()).await {
                                 warn!(%error, "cannot answer a log read");
                             }
                         }
                         Err(bytes) => {
+                            crate::metrics::log_read("failed");
                             let error = ServiceError::new(
                                 Status::TooLarge,
                                 format!(
@@ -70,6 +90,7 @@ pub(super) async fn serve_log_reads(
                     }
                 }
                 Ok(Err(error)) => {
+                    crate::metrics::log_read("failed");
                     let error = ServiceError::new(
                         Status::Internal,
                         format!("{:#}", anyhow::Error::new(error)),
@@ -77,6 +98,7 @@ pub(super) async fn serve_log_reads(
                     reply_error(&client, reply, &error).await
                 }
                 Err(error) => {
+                    crate::metrics::log_read("failed");
                     let error = ServiceError::new(Status::Internal, error.to_string());
                     reply_error(&client, reply, &error).await
                 }
