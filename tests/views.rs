@@ -631,3 +631,81 @@ async fn the_largest_figures_from_every_provider_of_england_add_up_exactly() {
         "every provider is in one of the seven regions"
     );
 }
+
+/// The in-process feed can drop a batch when full; with nothing after it the gap once went
+/// unseen (the views 149 entries behind, the lag metric 0). The views now see the log ahead of
+/// them and read the entries themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_that_lose_the_feed_s_last_entries_read_them_from_the_log() {
+    use oversight::log_source::LogSource;
+    use oversight::project::{self, Checkpoints, Feed};
+    use proto_schema::{Event, Period, Return, ReturnSubmitted, Timestamp};
+
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut log = event_log::EventLog::open(&tmp.path().join("oversight.redb")).expect("log");
+    let (seed, _) = ingest::seed::seed_events(&ingest::seed::ReferenceFiles::bundled())
+        .expect("the bundled reference data");
+    ingest::writer::append_reference(&mut log, "oversight-seed", seed).expect("seed");
+    let returns = |months: std::ops::RangeInclusive<u32>| {
+        months
+            .map(|month| {
+                Event::ReturnSubmitted(ReturnSubmitted {
+                    revision: 1,
+                    ret: Return {
+                        submission_id: format!("feed-{month}"),
+                        org: "RJ1".into(),
+                        collection: "ae-monthly".into(),
+                        period: Period::parse(&format!("2023-{month:02}")).expect("period"),
+                        values: vec![("ae_12hr_dta".into(), Value::Count(i64::from(month)))],
+                    },
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    fn append(log: &mut event_log::EventLog, events: Vec<Event>) -> Vec<proto_schema::Envelope> {
+        log.append_batch(|a| {
+            for event in events {
+                a.append(Timestamp::now(), "RJ1", event)?;
+            }
+            Ok(())
+        })
+        .expect("append")
+        .1
+    }
+    append(&mut log, returns(1..=2));
+
+    let connection = async_nats::connect(nats.url()).await.expect("connect");
+    let client = Client::over(connection.clone());
+    let (feed, fed) = tokio::sync::mpsc::channel(16);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader = log.reader();
+    let views = tokio::spawn(project::run(
+        Client::over(connection),
+        LogSource::Local(reader),
+        stop.clone(),
+        Checkpoints::default(),
+        Feed::Local(fed),
+        projector::Analytics::Off,
+    ));
+    let caught_up = log.last_seq();
+    views_at(&client, caught_up).await;
+
+    // Twelve more entries committed; the feed carries only the first five.
+    let committed = append(&mut log, returns(3..=12));
+    feed.send(committed[..5].to_vec()).await.expect("feed");
+    let last = committed.last().expect("entries").seq;
+    let view = views_at(&client, last).await;
+    assert_eq!(
+        view.seq, last,
+        "the views reached the log's last seq on their own"
+    );
+    let december = Period::parse("2023-12").expect("period");
+    assert_eq!(
+        view.metrics["ae_12hr_dta"][&december].summary.total,
+        Value::Count(12)
+    );
+    stop.cancel();
+    drop(feed);
+    views.await.expect("joined").expect("the views ended well");
+}

@@ -23,6 +23,11 @@ pub enum LogSource {
 }
 
 impl LogSource {
+    /// The seq of the last entry the log holds now.
+    pub async fn last_seq(&self) -> anyhow::Result<u64> {
+        Ok(self.read(u64::MAX, 0).await?.last_seq)
+    }
+
     /// Up to `max` entries from seq `from` on, in seq order, and the last committed seq.
     pub async fn read(&self, from: u64, max: u32) -> anyhow::Result<LogEntries> {
         match self {

@@ -187,26 +187,48 @@ async fn follow(
     // The batch before's charts, drawn on a core of their own while this one is folded.
     let mut drawing: Option<tokio::task::JoinHandle<Drawn>> = None;
     let as_of_permits = Arc::new(Semaphore::new(AS_OF_AT_ONCE));
+    // The feed can lose entries (a full in-process channel, a slow NATS consumer) with nothing
+    // after them to show the gap: the log's last seq is looked at every tick, and a gap that
+    // nothing has filled for a whole tick is read from the log.
+    let mut gap_watch = tokio::time::interval(GAP_WATCH);
+    gap_watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut behind_at: Option<u64> = None;
     loop {
         tokio::select! {
             batch = events.next_batch() => {
                 let Some(batch) = batch else { break };
                 let (entries, known_last) = in_order(log, views.projection().seq(), batch).await?;
-                for envelope in &entries {
-                    last.note(envelope);
+                apply(entries, known_last, nats, views, last, saver, &mut drawing).await;
+            }
+            _ = gap_watch.tick() => {
+                let applied = views.projection().seq();
+                let log_last = match log.last_seq().await {
+                    Ok(log_last) => log_last,
+                    Err(error) => {
+                        warn!(error = %format!("{error:#}"), "cannot read the log's last seq");
+                        continue;
+                    }
+                };
+                if log_last <= applied {
+                    behind_at = None;
+                    record_caught_up(applied);
+                    continue;
                 }
-                let folded = views.fold_batch(&entries);
-                // Deltas go out in seq order: the batch before's first.
-                if let Some(previous) = drawing.take() {
-                    publish_drawn(previous.await, nats, views).await;
+                record_applied(applied, *last, log_last);
+                if behind_at != Some(applied) {
+                    behind_at = Some(applied);
+                    continue;
                 }
-                if folded.has_charts() {
-                    drawing = Some(tokio::task::spawn_blocking(move || folded.draw()));
-                } else {
-                    publish(views.announce(folded.draw()), nats).await;
-                }
-                record_applied(views.projection().seq(), *last, known_last);
-                saver.save(views, *last, saver.checkpoints.every).await;
+                warn!(
+                    from = applied + 1,
+                    to = log_last,
+                    "the live feed lost entries and nothing came after them; reading them from the log"
+                );
+                let mut entries = Vec::new();
+                let mut next = applied + 1;
+                let known_last = read_range(log, &mut next, log_last, &mut entries).await?;
+                apply(entries, known_last, nats, views, last, saver, &mut drawing).await;
+                behind_at = None;
             }
             request = snapshots.next() => {
                 let Some(request) = request else { break };
@@ -231,6 +253,35 @@ async fn follow(
         publish_drawn(last.await, nats, views).await;
     }
     Ok(())
+}
+
+/// How often the views compare what they applied with the log's last seq.
+const GAP_WATCH: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Folds entries in seq order and publishes their deltas (the batch before's first).
+async fn apply(
+    entries: Vec<Envelope>,
+    known_last: u64,
+    nats: &async_nats::Client,
+    views: &mut Views,
+    last: &mut LastEntry,
+    saver: &mut Saver,
+    drawing: &mut Option<tokio::task::JoinHandle<Drawn>>,
+) {
+    for envelope in &entries {
+        last.note(envelope);
+    }
+    let folded = views.fold_batch(&entries);
+    if let Some(previous) = drawing.take() {
+        publish_drawn(previous.await, nats, views).await;
+    }
+    if folded.has_charts() {
+        *drawing = Some(tokio::task::spawn_blocking(move || folded.draw()));
+    } else {
+        publish(views.announce(folded.draw()), nats).await;
+    }
+    record_applied(views.projection().seq(), *last, known_last);
+    saver.save(views, *last, saver.checkpoints.every).await;
 }
 
 /// A live batch as entries in seq order after `seq` with no gap: a gap, or an entry that would
@@ -338,6 +389,13 @@ async fn catch_up_silently(
 }
 
 /// Sets the applied seq and the lag behind `known_last`, the last seq known to be in the log.
+/// The views hold every entry the log does: no lag.
+fn record_caught_up(seq: u64) {
+    metrics::gauge!(m::VIEWS_APPLIED_SEQ).set(seq as f64);
+    metrics::gauge!(m::VIEWS_LAG_EVENTS).set(0.0);
+    metrics::gauge!(m::VIEWS_LAG_SECONDS).set(0.0);
+}
+
 fn record_applied(seq: u64, last: LastEntry, known_last: u64) {
     metrics::gauge!(m::VIEWS_APPLIED_SEQ).set(seq as f64);
     metrics::gauge!(m::VIEWS_LAG_EVENTS).set(known_last.saturating_sub(seq) as f64);
