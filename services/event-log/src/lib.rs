@@ -95,6 +95,14 @@ pub enum LogError {
     LinkMissing { seq: u64 },
 }
 
+impl LogError {
+    /// The storage under the log failed (a full disk, a file system turned read-only, an I/O
+    /// error): redb must be closed and opened again before it takes another write.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, LogError::Storage(_))
+    }
+}
+
 /// Opens (or creates) a redb file, naming another process that holds it.
 fn open_database(path: &Path) -> Result<Database, LogError> {
     Database::create(path).map_err(|source| match source {
@@ -283,7 +291,29 @@ impl EventLog {
         path: &Path,
         progress: impl FnMut(u64, u64),
     ) -> Result<EventLog, LogError> {
-        let db = open_database(path)?;
+        EventLog::open_database(open_database(path)?, path, progress)
+    }
+
+    /// Opens the log kept in `backend` (for fault tests: storage that fails on demand); `path`
+    /// names it in messages and metrics.
+    pub fn open_with_backend(
+        path: &Path,
+        backend: impl redb::StorageBackend,
+    ) -> Result<EventLog, LogError> {
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|source| LogError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        EventLog::open_database(db, path, |_, _| {})
+    }
+
+    fn open_database(
+        db: Database,
+        path: &Path,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<EventLog, LogError> {
         let txn = db.begin_write().map_err(storage)?;
         let (last_seq, count, index_seq, links) = {
             let log = txn.open_table(LOG).map_err(storage)?;

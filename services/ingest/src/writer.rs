@@ -33,6 +33,10 @@ pub enum Work {
 pub struct Committed<R> {
     pub receipts: Vec<(R, Receipt)>,
     pub envelopes: Vec<Envelope>,
+    /// Set on the last batch of a writer whose storage failed: it stops after this one (every
+    /// submitter of it told to retry, nothing stored), so the service restarts and reopens the
+    /// log once the disk allows, rather than answering busy forever.
+    pub storage_failed: Option<String>,
 }
 
 /// Limits of the writer.
@@ -64,8 +68,12 @@ pub fn spawn<R: Send + 'static>(
                     }
                 }
                 let outcome = commit_batch(&mut log, &mut batch, config);
+                let failed = outcome.storage_failed.is_some();
                 // The receiving side only closes at shutdown, after the writer; nothing to do then.
                 let _ = committed.send(outcome);
+                if failed {
+                    break;
+                }
             }
             log
         })
@@ -107,6 +115,7 @@ fn commit_batch<R>(
             Committed {
                 receipts: batch.drain(..).map(|p| p.reply).zip(receipts).collect(),
                 envelopes,
+                storage_failed: None,
             }
         }
         Err(error) => {
@@ -118,6 +127,7 @@ fn commit_batch<R>(
             Committed {
                 receipts: batch.drain(..).map(|p| (p.reply, busy.clone())).collect(),
                 envelopes: Vec::new(),
+                storage_failed: error.is_storage().then(|| error.to_string()),
             }
         }
     }

@@ -172,13 +172,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (feed_tx, feed_rx) = mpsc::channel(VIEWS_FEED_BATCHES);
     let (supervisor, failures) = Supervisor::new(stops.intake.clone());
     let responder = supervisor.spawn(
-        "the responder (it ends when the log writer does)",
-        ok(respond(
+        "the log writer",
+        respond(
             client.clone(),
             committed_rx,
             Arc::clone(&reference),
             feed_tx,
-        )),
+        ),
     );
 
     let reads = client
@@ -577,7 +577,7 @@ async fn respond(
     mut committed: mpsc::UnboundedReceiver<Committed<ReplyTo>>,
     reference: Arc<RwLock<Reference>>,
     views: mpsc::Sender<Vec<proto_schema::Envelope>>,
-) {
+) -> anyhow::Result<()> {
     while let Some(batch) = committed.recv().await {
         // Reference changes take effect before anyone hears they were accepted, so a return
         // sent after the receipt is checked against them.
@@ -610,7 +610,13 @@ async fn respond(
             // A full feed drops the batch: the views see the gap and read it from the log.
             let _ = views.try_send(batch.envelopes);
         }
+        if let Some(why) = batch.storage_failed {
+            anyhow::bail!(
+                "the event log's storage failed ({why}); nothing of the last batch was stored and its submitters were told to retry: the service stops, and reopens the log when it starts again (free space or remount the disk first)"
+            );
+        }
     }
+    Ok(())
 }
 
 /// How often the free space under the data directory is measured.
