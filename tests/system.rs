@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod backup;
 mod bad_input;
 mod durability;
 mod exit_status;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use oversight::bench::{self, BenchArgs};
 use oversight::cli::{
-    self, deploy::ConfigCommand, deploy::DeployCommand, import::ImportCommand, log::LogArgs,
-    project::ProjectArgs, submit::PlanArgs, submit::SubmitArgs, verify::VerifyArgs,
+    self, backup::BackupArgs, deploy::ConfigCommand, deploy::DeployCommand, import::ImportCommand,
+    log::LogArgs, project::ProjectArgs, submit::PlanArgs, submit::SubmitArgs, verify::VerifyArgs,
     watch::WatchArgs,
 };
 use oversight::config::ServeArgs;
@@ -100,6 +100,13 @@ enum Command {
     /// Exit status: 0 sound; 6 damaged (the first bad seq is printed); see "Verifying, backup and restore"
     /// in the README for what to do.
     Verify(VerifyArgs),
+    /// Copy a running service's log into DIR, consistently, while it serves (over
+    /// oversight.log.read): a data directory `oversight serve --data DIR` can start from. Run it
+    /// again to bring the copy up to date; `oversight verify --data DIR` checks it, and its head
+    /// is the service's at the same seq.
+    ///
+    ///   oversight backup --nats nats://10.0.0.5:4222 /backups/oversight-2026-12-02
+    Backup(BackupArgs),
     /// Measure bare NATS request/reply against durable submissions, side by side.
     Bench(BenchArgs),
     /// Import a published NHS file: each organisation and period becomes a return, submitted
@@ -178,6 +185,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => cli::submit::plan(args).await,
         Command::Log(args) => cli::log::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Backup(args) => cli::backup::run(args).await,
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(command) => cli::import::run(command).await,
         Command::Watch(args) => cli::watch::run(args).await,

@@ -1,6 +1,7 @@
 //! The `oversight` command's subcommands, one module each: their arguments and what they do.
 //! The binary parses the command line, sets up logging and the runtime, and calls these.
 
+pub mod backup;
 pub mod deploy;
 pub mod import;
 pub mod log;
