@@ -11,6 +11,7 @@ mod checksum;
 mod envelope;
 mod event;
 mod log_read;
+mod numbers;
 mod plan;
 mod receipt;
 mod reference;
@@ -28,6 +29,7 @@ pub use checksum::crc32;
 pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{LogEntries, LogReadRequest};
+pub use numbers::first_inexact_number;
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};
 pub use receipt::{
     Notice, NoticeCode, Reason, ReasonCode, Receipt, MAX_REASONS_LISTED, MAX_REASON_CHARS,

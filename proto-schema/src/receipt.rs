@@ -39,6 +39,8 @@ pub enum ReasonCode {
     ControlCharacter,
     /// A name or rationale longer than its bound.
     TextTooLong,
+    /// A JSON number that is not exactly a whole number or a half (never rounded).
+    InexactNumber,
     /// A registration that would move an organisation to another region or system: that is a
     /// move from a period (`move_organisation`), which keeps where its past returns count.
     RegistrationMoves,
@@ -79,7 +81,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 40] = [
+    pub const ALL: [ReasonCode; 41] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -102,6 +104,7 @@ impl ReasonCode {
         ReasonCode::ReasonsNotListed,
         ReasonCode::ControlCharacter,
         ReasonCode::TextTooLong,
+        ReasonCode::InexactNumber,
         ReasonCode::RegistrationMoves,
         ReasonCode::ValueTooLarge,
         ReasonCode::NumeratorExceedsDenominator,
@@ -148,6 +151,7 @@ impl ReasonCode {
             ReasonCode::ReasonsNotListed => "reasons_not_listed",
             ReasonCode::ControlCharacter => "control_character",
             ReasonCode::TextTooLong => "text_too_long",
+            ReasonCode::InexactNumber => "inexact_number",
             ReasonCode::RegistrationMoves => "registration_moves",
             ReasonCode::NumeratorExceedsDenominator => "numerator_exceeds_denominator",
             ReasonCode::ZeroDenominator => "zero_denominator",

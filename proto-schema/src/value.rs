@@ -235,14 +235,61 @@ struct ValueJson {
     numerator: Option<Halves>,
     #[serde(skip_serializing_if = "Option::is_none")]
     denominator: Option<Halves>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pence: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     seconds: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     cases: Option<i64>,
+}
+
+/// A whole number however it is written (`17020`, `17020.0`, `1.702e4`): the JSON rule for
+/// figures (`numbers.rs`).
+fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_any(WholeVisitor).map(Some)
+}
+
+struct WholeVisitor;
+
+impl de::Visitor<'_> for WholeVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number (such as 17020)")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+        i64::try_from(v).map_err(|_| E::custom("number too large"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+        if !v.is_finite() || v.abs() > MAX_HALVES_MAGNITUDE {
+            return Err(E::custom("number too large"));
+        }
+        if v.fract() != 0.0 {
+            return Err(E::custom(format!("{v} is not a whole number")));
+        }
+        Ok(v as i64)
+    }
 }
 
 const VALUE_SHAPES: &str = "a value is one of {\"numerator\", \"denominator\"}, {\"count\"}, \

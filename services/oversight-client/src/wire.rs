@@ -191,6 +191,15 @@ fn decode_json_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reason> {
             return Err(unknown_version(v));
         }
     }
+    // Figures are exact: a number that is not exactly a whole number or a half is refused
+    // before the decoder could round it.
+    if let Some((number, why)) = proto_schema::first_inexact_number(bytes) {
+        return Err(Reason::new(
+            ReasonCode::InexactNumber,
+            "",
+            format!("`{number}` is refused: {why}; figures are whole numbers (a ratio's numerator and denominator may be halves, such as 0.5), written exactly"),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let form: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         // serde_path_to_error writes `?` for a place it cannot name: leave such places out
@@ -213,6 +222,43 @@ fn decode_json_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_are_read_exactly_however_written_and_never_rounded() {
+        let with = |count: &str| {
+            format!(
+                r#"{{"submission_id":"a","org":"RJ1","collection":"ae-monthly","period":"2019-01","values":{{"ae_12hr_dta":{{"count":{count}}},"ae_4hr":{{"numerator":1.5e1,"denominator":20}}}}}}"#
+            )
+        };
+        for exact in ["17020", "17020.0", "1.702e4"] {
+            let form = Encoding::Json
+                .decode_return(with(exact).as_bytes())
+                .expect("exact");
+            assert_eq!(
+                form.values[0].1,
+                proto_schema::Value::Count(17020),
+                "{exact}"
+            );
+        }
+        let three = Encoding::Json
+            .decode_return(with("3e0").as_bytes())
+            .expect("3e0 is 3");
+        assert_eq!(three.values[0].1, proto_schema::Value::Count(3));
+        let rounded = Encoding::Json
+            .decode_return(with("17020.0000000000000001").as_bytes())
+            .expect_err("not exact");
+        assert_eq!(rounded.code, ReasonCode::InexactNumber);
+        assert!(
+            rounded.message.contains("17020.0000000000000001"),
+            "{}",
+            rounded.message
+        );
+        let half = Encoding::Json
+            .decode_return(with("0.5").as_bytes())
+            .expect_err("a count is whole");
+        assert_eq!(half.code, ReasonCode::InvalidJson);
+        assert_eq!(half.field, "values.ae_12hr_dta.count");
+    }
 
     #[test]
     fn json_is_the_media_type_application_json_not_a_prefix_of_it() {
