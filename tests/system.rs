@@ -16,6 +16,7 @@ mod python_client;
 mod reconcile;
 mod refuse;
 mod shutdown;
+mod soak;
 mod tls;
 mod verify;
 mod views;

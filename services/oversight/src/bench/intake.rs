@@ -38,6 +38,9 @@ pub enum OtherBench {
     /// The views: rebuild rate over a generated log, checkpoint resume, memory for ten years of
     /// returns, submit-to-delta latency.
     Views(super::views::ViewsBenchArgs),
+    /// A long steady load (an hour at 2,000 returns/s) with a live consumer and as-of readers,
+    /// printing resident memory and receipt latency every minute.
+    Soak(super::soak::SoakArgs),
 }
 
 /// Throughput and latency of one run.
@@ -126,8 +129,10 @@ pub(crate) fn p50_p99(latencies: &mut [Duration]) -> (Duration, Duration) {
 
 /// Runs the whole bench and prints its table.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(OtherBench::Views(views)) = args.other {
-        return super::views::run(views).await;
+    match args.other {
+        Some(OtherBench::Views(views)) => return super::views::run(views).await,
+        Some(OtherBench::Soak(soak)) => return super::soak::run(soak).await.map(|_| ()),
+        None => {}
     }
     let nats = NatsServer::start(&[])?;
     let url = nats.url();

@@ -2,6 +2,7 @@
 //! service's code path: nothing here is used by `serve`, `project` or the clients.
 
 mod intake;
+pub mod soak;
 mod views;
 
 pub use intake::{run, BenchArgs};

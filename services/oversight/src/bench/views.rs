@@ -46,6 +46,11 @@ struct Organisations {
     commissioners: Vec<String>,
 }
 
+/// The providers open today, by code.
+pub(super) fn provider_codes() -> anyhow::Result<Vec<String>> {
+    Ok(organisations()?.providers)
+}
+
 fn organisations() -> anyhow::Result<Organisations> {
     let (reference, _) = seed_events(&ReferenceFiles::bundled())?;
     let mut providers = Vec::new();
@@ -168,7 +173,7 @@ fn encoded(envelope: &Envelope) -> Vec<u8> {
 }
 
 /// The resident set size of this process, in bytes (Linux).
-fn resident_bytes() -> Option<u64> {
+pub(super) fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
