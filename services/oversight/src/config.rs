@@ -159,6 +159,9 @@ pub struct ViewsConfig {
     pub enabled: bool,
     /// Log entries applied between checkpoints. Default 100000.
     pub checkpoint_every: u64,
+    /// Log entries between the checkpoints kept for as-of views (0 keeps none), so an as-of
+    /// view replays at most about this many entries. Default 100000.
+    pub retain_every: u64,
     /// SPC charts (`spc.<metric>`) in every view and delta. Default true.
     pub analytics: bool,
 }
@@ -168,6 +171,7 @@ impl Default for ViewsConfig {
         ViewsConfig {
             enabled: true,
             checkpoint_every: 100_000,
+            retain_every: 100_000,
             analytics: true,
         }
     }

@@ -41,15 +41,33 @@ pub struct Checkpoints {
     pub store: Option<Arc<CheckpointStore>>,
     /// Log entries applied between checkpoints.
     pub every: u64,
+    /// Log entries between the checkpoints kept for as-of views to start from (0: none kept),
+    /// so that an as-of view replays at most about this many entries.
+    pub retain_every: u64,
 }
 
 /// What is known of the last entry folded, recorded with a checkpoint and for the lag metrics.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct LastEntry {
     seq: u64,
     checksum: u32,
     /// When it was committed, once one has been folded here.
     recorded_at: Option<Timestamp>,
+    /// The latest time any entry folded so far was recorded, when known (a checkpoint from an
+    /// older build does not say): whether a checkpoint is the view as it stood at a time.
+    recorded_until: Option<Timestamp>,
+}
+
+impl Default for LastEntry {
+    fn default() -> LastEntry {
+        LastEntry {
+            seq: 0,
+            checksum: 0,
+            recorded_at: None,
+            // Nothing folded: known, and before any time asked for.
+            recorded_until: Some(Timestamp(i64::MIN)),
+        }
+    }
 }
 
 impl LastEntry {
@@ -59,6 +77,9 @@ impl LastEntry {
                 seq: envelope.seq,
                 checksum: envelope.checksum,
                 recorded_at: Some(envelope.recorded_at),
+                recorded_until: self
+                    .recorded_until
+                    .map(|until| until.max(envelope.recorded_at)),
             };
         }
     }
@@ -69,6 +90,8 @@ impl LastEntry {
 struct Saver {
     checkpoints: Checkpoints,
     saved_seq: u64,
+    /// The seq of the last checkpoint kept for as-of views.
+    retained_seq: u64,
     saving: Option<Saving>,
 }
 
@@ -233,7 +256,9 @@ async fn follow(
             request = snapshots.next() => {
                 let Some(request) = request else { break };
                 let started = std::time::Instant::now();
-                let outcome = answer_snapshot(nats, log, views, &as_of_permits, request).await;
+                let retained = saver.checkpoints.store.clone();
+                let outcome =
+                    answer_snapshot(nats, log, views, retained, &as_of_permits, request).await;
                 metrics::counter!(m::SNAPSHOT_REQUESTS, "outcome" => outcome).increment(1);
                 metrics::histogram!(m::SNAPSHOT_SECONDS).record(started.elapsed().as_secs_f64());
             }
@@ -447,7 +472,15 @@ async fn restore(log: &LogSource, saver: &mut Saver) -> (Projection, LastEntry) 
         Some(projection) => {
             info!(seq = checkpoint.seq, "views resumed from their checkpoint");
             saver.saved_seq = checkpoint.seq;
-            let mut last = LastEntry::default();
+            saver.retained_seq = checkpoint.seq;
+            let until = match &saver.checkpoints.store {
+                Some(store) => store.latest_recorded_until().unwrap_or(None),
+                None => None,
+            };
+            let mut last = LastEntry {
+                recorded_until: until,
+                ..LastEntry::default()
+            };
             last.note(&entry);
             (projection, last)
         }
@@ -488,8 +521,19 @@ impl Saver {
             state: bytes,
         };
         let size = checkpoint.state.len();
+        let every = self.checkpoints.retain_every;
+        let retain = every > 0 && seq >= self.retained_seq.saturating_add(every);
+        if retain {
+            self.retained_seq = seq;
+        }
+        let until = last.recorded_until;
         self.saving = Some(tokio::task::spawn_blocking(move || {
-            (seq, size, store.save(&checkpoint))
+            let saved = if retain {
+                store.save_retained(&checkpoint, until)
+            } else {
+                store.save(&checkpoint, until)
+            };
+            (seq, size, saved)
         }));
     }
 
@@ -644,6 +688,7 @@ async fn answer_snapshot(
     nats: &async_nats::Client,
     log: &LogSource,
     views: &Views,
+    retained: Option<Arc<CheckpointStore>>,
     as_of_permits: &Arc<Semaphore>,
     message: Message,
 ) -> &'static str {
@@ -680,7 +725,7 @@ async fn answer_snapshot(
     let (nats, log) = (nats.clone(), log.clone());
     tokio::spawn(async move {
         let _permit = permit;
-        match replay(&log, until_seq, &asked.request).await {
+        match replay(&log, retained, until_seq, &asked.request).await {
             Ok(past) => {
                 let view = view_of(&past, &asked, analytics);
                 send_view(&nats, reply, asked.encoding, &view).await;
@@ -701,15 +746,22 @@ fn view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View
     }
 }
 
-/// The projection as it stood at the requested point (at most `until_seq`), rebuilt from the log.
+/// The projection as it stood at the requested point (at most `until_seq`): from the nearest
+/// retained checkpoint before it (if it is of this log), then the log after it.
 async fn replay(
     log: &LogSource,
+    retained: Option<Arc<CheckpointStore>>,
     until_seq: u64,
     request: &SnapshotRequest,
 ) -> anyhow::Result<Projection> {
     let until_seq = request.as_of_seq.unwrap_or(until_seq).min(until_seq);
     let as_of = request.as_of;
-    let mut past = Projection::default();
+    let mut past = match retained {
+        Some(store) => from_retained(log, store, until_seq, as_of)
+            .await
+            .unwrap_or_default(),
+        None => Projection::default(),
+    };
     while past.seq() < until_seq {
         let page = log
             .read(past.seq() + 1, CATCH_UP_BATCH)
@@ -738,6 +790,34 @@ async fn replay(
         }
     }
     Ok(past)
+}
+
+/// The retained checkpoint nearest before the point asked for, if there is one and it is of
+/// this log (the entry at its seq is the one it saw).
+async fn from_retained(
+    log: &LogSource,
+    store: Arc<CheckpointStore>,
+    until_seq: u64,
+    as_of: Option<Timestamp>,
+) -> Option<Projection> {
+    let found = tokio::task::spawn_blocking(move || store.retained_for(until_seq, as_of))
+        .await
+        .ok()?;
+    let checkpoint = match found {
+        Ok(found) => found?,
+        Err(error) => {
+            warn!(%error, "cannot read the retained checkpoints; replaying the whole log");
+            return None;
+        }
+    };
+    let page = log.read(checkpoint.seq, 1).await.ok()?;
+    let entry = page.entries.first()?;
+    if entry.seq != checkpoint.seq || entry.checksum != checkpoint.entry_checksum {
+        return None;
+    }
+    tokio::task::spawn_blocking(move || Projection::from_checkpoint(&checkpoint.state))
+        .await
+        .ok()?
 }
 
 async fn send_view(

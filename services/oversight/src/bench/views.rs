@@ -216,11 +216,14 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let store = CheckpointStore::open(&dir.join("views.redb"))?;
     let saved = Instant::now();
-    store.save(&Checkpoint {
-        seq,
-        entry_checksum: 0,
-        state: checkpoint_bytes.clone(),
-    })?;
+    store.save(
+        &Checkpoint {
+            seq,
+            entry_checksum: 0,
+            state: checkpoint_bytes.clone(),
+        },
+        None,
+    )?;
     let checkpoint_save = saved.elapsed();
     drop(store);
     let resumed = Instant::now();

@@ -44,6 +44,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     let checkpoints = crate::project::Checkpoints {
         store,
         every: args.checkpoint_every,
+        retain_every: args.checkpoint_every,
     };
     let stop = tokio_util::sync::CancellationToken::new();
     let analytics = if args.no_analytics {

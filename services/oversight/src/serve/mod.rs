@@ -232,6 +232,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     .context("opening the views checkpoint")?,
             )),
             every: config.views.checkpoint_every,
+            retain_every: config.views.retain_every,
         };
         let analytics = if config.views.analytics {
             Analytics::On
