@@ -17,6 +17,7 @@ mod reconcile;
 mod refuse;
 mod shutdown;
 mod soak;
+mod storage_faults;
 mod tls;
 mod verify;
 mod views;

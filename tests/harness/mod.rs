@@ -67,6 +67,11 @@ impl Service {
         self.child.wait()
     }
 
+    /// Its exit status, if it has stopped by itself.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// SIGKILL: no chance to flush or finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -157,17 +157,24 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say_error(&format!("cannot start the async runtime: {e}"));
             return Exit::Failed.code();
         }
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say_error(&format!("{e:#}"));
             exit_of(&e).code()
         }
     }
+}
+
+/// Writes the final error to stderr; a stderr that cannot be written (a log file on a full disk)
+/// must not turn the exit status into a panic's.
+fn say_error(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
