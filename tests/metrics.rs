@@ -289,6 +289,8 @@ async fn the_exposition_passes_promtool() {
         .submit(&ae_return("promtool-1", "2019-01", 500))
         .await
         .expect("submit");
+    // The views start after intake: wait for them to answer, then ask them once more.
+    crate::harness::views_settled(&client).await;
     client
         .snapshot(proto_schema::NATIONAL, &Default::default())
         .await
