@@ -15,6 +15,13 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   missing+=(openssl)
 fi
+# e2fsprogs and mount make the small ext4 file system of the storage-fault test.
+if ! command -v mkfs.ext4 >/dev/null 2>&1; then
+  missing+=(e2fsprogs)
+fi
+if ! command -v losetup >/dev/null 2>&1; then
+  missing+=(mount)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian packages)" >&2
   export DEBIAN_FRONTEND=noninteractive

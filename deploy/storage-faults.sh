@@ -8,4 +8,4 @@ if [ "$(id -u)" != 0 ]; then
     echo "error: run as root (it mounts a loop device)" >&2
     exit 3
 fi
-cargo test -p oversight --test system storage_faults -- --ignored --nocapture
+cargo test -p oversight --test system storage_faults -- --nocapture

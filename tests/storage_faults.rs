@@ -3,9 +3,8 @@
 //! Each time the service stops rather than answer busy forever, nothing it acknowledged is lost,
 //! nothing answered busy is stored, and it starts again once the disk allows.
 //!
-//! Needs root, loop devices and e2fsprogs, so it is a command of its own:
-//! `bash deploy/storage-faults.sh` (the suite injects the same failures through a redb backend:
-//! `services/ingest/tests/storage_faults.rs`).
+//! Needs root, loop devices and e2fsprogs (`deploy/install-deps.sh`); it fails, saying so, where
+//! they are missing. `bash deploy/storage-faults.sh` runs it alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,7 +128,6 @@ async fn assert_holds(client: &Client, accepted: &BTreeMap<u64, String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs root and loop devices: bash deploy/storage-faults.sh"]
 async fn a_full_or_read_only_disk_stops_the_service_and_loses_nothing_acknowledged() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
