@@ -800,4 +800,24 @@ async fn as_of_views_from_retained_checkpoints_equal_a_replay_of_the_whole_log()
         kept.is_some_and(|c| c.seq > first_return),
         "checkpoints were kept as the log grew"
     );
+    drop(store);
+
+    // Rebuilt from the log alone (the checkpoints lost), the views keep checkpoints along the
+    // way, not only one at the end: an as-of view of a point in the middle still replays at most
+    // `retain_every` entries.
+    std::fs::remove_file(data.join("views.redb")).expect("remove the checkpoints");
+    let mut service = Service::start_with(&nats.url(), &data, &["--config", config], "warn");
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    views_at(&client, last).await;
+    service.terminate();
+    let store = event_log::CheckpointStore::open(&data.join("views.redb")).expect("checkpoints");
+    let middle = last / 2;
+    let nearest = store
+        .retained_for(middle, None)
+        .expect("read")
+        .map(|c| c.seq);
+    assert!(
+        nearest.is_some_and(|seq| seq <= middle && middle - seq < 7),
+        "a checkpoint within retain_every before seq {middle} of {last}: {nearest:?}"
+    );
 }

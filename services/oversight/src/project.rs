@@ -169,13 +169,13 @@ pub async fn run(
     let (mut projection, mut last) = restore(&log, &mut saver).await;
     let resumed_from = projection.seq();
     // Nobody holds a snapshot from this instance yet, so the start-up catch-up builds no deltas.
-    catch_up_silently(&log, &mut projection, &mut last).await?;
+    catch_up_silently(&log, &mut projection, &mut last, &mut saver).await?;
     info!(
         seq = projection.seq(),
         resumed_from, "views caught up with the log"
     );
     let mut views = Views::start(projection, analytics);
-    saver.save_now(&views, last).await;
+    saver.save_now(views.projection(), last).await;
     let result = follow(
         &nats,
         &log,
@@ -187,7 +187,7 @@ pub async fn run(
         &mut saver,
     )
     .await;
-    saver.save_now(&views, last).await;
+    saver.save_now(views.projection(), last).await;
     info!(
         seq = views.projection().seq(),
         checkpoint = saver.saved_seq,
@@ -306,7 +306,9 @@ async fn apply(
         publish(views.announce(folded.draw()), nats).await;
     }
     record_applied(views.projection().seq(), *last, known_last);
-    saver.save(views, *last, saver.checkpoints.every).await;
+    saver
+        .save(views.projection(), *last, saver.checkpoints.every)
+        .await;
 }
 
 /// A live batch as entries in seq order after `seq` with no gap: a gap, or an entry that would
@@ -384,27 +386,43 @@ async fn catch_up_silently(
     log: &LogSource,
     projection: &mut Projection,
     last: &mut LastEntry,
+    saver: &mut Saver,
 ) -> anyhow::Result<()> {
     loop {
         let page = log
             .read(projection.seq() + 1, CATCH_UP_BATCH)
             .await
             .context("catching up with the log")?;
-        let Some(end) = page.entries.last() else {
+        if page.entries.is_empty() {
             break;
-        };
-        last.note(end);
-        // Folding a page is CPU work: off the runtime's workers.
-        let mut owned = std::mem::take(projection);
-        owned = tokio::task::spawn_blocking(move || {
-            for envelope in &page.entries {
-                owned.apply_silently(envelope);
+        }
+        // A long catch-up (a first start, a rebuild) keeps checkpoints for as-of views as it
+        // goes, as following does: otherwise an as-of view of any point before the end would
+        // replay the log from its start.
+        let mut page_entries = page.entries;
+        while !page_entries.is_empty() {
+            let retain_at = saver.next_retained_seq();
+            let split = page_entries.partition_point(|entry| entry.seq <= retain_at);
+            let rest = page_entries.split_off(split.max(1).min(page_entries.len()));
+            for entry in &page_entries {
+                last.note(entry);
             }
-            owned
-        })
-        .await
-        .context("the catch-up task")?;
-        *projection = owned;
+            // Folding a page is CPU work: off the runtime's workers.
+            let mut owned = std::mem::take(projection);
+            owned = tokio::task::spawn_blocking(move || {
+                for envelope in &page_entries {
+                    owned.apply_silently(envelope);
+                }
+                owned
+            })
+            .await
+            .context("the catch-up task")?;
+            *projection = owned;
+            if projection.seq() >= retain_at {
+                saver.save_now(projection, *last).await;
+            }
+            page_entries = rest;
+        }
         record_applied(projection.seq(), *last, page.last_seq);
         if projection.seq() >= page.last_seq {
             break;
@@ -493,7 +511,7 @@ async fn restore(log: &LogSource, saver: &mut Saver) -> (Projection, LastEntry) 
 
 impl Saver {
     /// Saves a checkpoint when at least `min_new` entries were folded since the last one.
-    async fn save(&mut self, views: &Views, last: LastEntry, min_new: u64) {
+    async fn save(&mut self, projection: &Projection, last: LastEntry, min_new: u64) {
         let Some(store) = self.checkpoints.store.clone() else {
             return;
         };
@@ -503,11 +521,11 @@ impl Saver {
             Some(_) => self.settle().await,
             None => {}
         }
-        let seq = views.projection().seq();
+        let seq = projection.seq();
         if seq == 0 || seq < self.saved_seq.saturating_add(min_new.max(1)) {
             return;
         }
-        let bytes = match views.projection().to_checkpoint() {
+        let bytes = match projection.to_checkpoint() {
             Ok(bytes) => bytes,
             Err(error) => {
                 // The last checkpoint stays; a restart replays the log from there.
@@ -539,10 +557,21 @@ impl Saver {
 
     /// Saves a checkpoint at the current seq, if it is new, and waits until it is written: at
     /// start-up and at stop.
-    async fn save_now(&mut self, views: &Views, last: LastEntry) {
+    async fn save_now(&mut self, projection: &Projection, last: LastEntry) {
         self.settle().await;
-        self.save(views, last, 1).await;
+        self.save(projection, last, 1).await;
         self.settle().await;
+    }
+
+    /// The seq at which the next checkpoint is kept for as-of views (`u64::MAX`: none are).
+    fn next_retained_seq(&self) -> u64 {
+        match (
+            self.checkpoints.store.is_some(),
+            self.checkpoints.retain_every,
+        ) {
+            (true, every) if every > 0 => self.retained_seq.saturating_add(every),
+            _ => u64::MAX,
+        }
     }
 
     /// Waits for the checkpoint being saved, if any, and records how it went.
