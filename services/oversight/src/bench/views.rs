@@ -276,7 +276,9 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     }
     let decode_time = started.elapsed();
     anyhow::ensure!(decoded as f64 == entries, "generated entries decode");
-    let verify_time = verify_at_open(&log)?;
+    let as_of_data = tempfile_dir()?.join("as-of");
+    let _ = std::fs::remove_dir_all(&as_of_data);
+    let verify_time = verify_at_open(&log, &as_of_data)?;
     eprintln!("rebuilding the views from {} entries", log.len());
     let started = Instant::now();
     let mut rebuilt = Projection::default();
@@ -323,6 +325,8 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     let live_rate = |d: Duration| live_entries / d.as_secs_f64();
     drop(log);
 
+    let as_of = as_of_costs(&args, &as_of_data, &orgs.providers).await?;
+    let _ = std::fs::remove_dir_all(&as_of_data);
     let latency = delta_latency(&args, &orgs.providers).await?;
     if latency.2 == 0 {
         // A figure of 0 µs would read as a success.
@@ -453,9 +457,11 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
         format!("{} / {}", latency.2, latency.3)
     );
     println!("    (not measured: those refused for a week before their trust opened)");
+    as_of.print();
     println!();
     println!(
-        "targets: (b) >= 2,000,000/s; (h) >= 0.8; resume <= 2 s; p99 <= 2 ms; memory <= 200 MB"
+        "targets: (b) >= 2,000,000/s; (h) >= 0.8; resume <= 2 s; p99 <= 2 ms; memory <= 200 MB; \
+         (i) <= 10; (l) and (m) <= 3"
     );
     Ok(())
 }
@@ -547,15 +553,15 @@ struct LiveRun {
     waiting: Duration,
 }
 
-/// Writes `log` into an event-log file (links and look-ups as the service writes them), then times
-/// opening it, which verifies all of it.
-fn verify_at_open(log: &[Vec<u8>]) -> anyhow::Result<Duration> {
+/// Writes `log` into an event-log file in `data` (links and look-ups as the service writes them),
+/// then times opening it, which verifies all of it. The file stays, for the as-of measurements.
+fn verify_at_open(log: &[Vec<u8>], data: &std::path::Path) -> anyhow::Result<Duration> {
     eprintln!(
         "writing {} entries to a log file, to time verifying it at open",
         log.len()
     );
-    let dir = tempfile_dir()?;
-    let path = dir.join("oversight.redb");
+    std::fs::create_dir_all(data)?;
+    let path = data.join("oversight.redb");
     {
         let mut file = EventLog::open(&path)?;
         for (at, chunk) in log.chunks(10_000).enumerate() {
@@ -580,7 +586,6 @@ fn verify_at_open(log: &[Vec<u8>]) -> anyhow::Result<Duration> {
         "the log written verifies whole"
     );
     drop(opened);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(took)
 }
 
@@ -680,4 +685,312 @@ async fn delta_latency(
     let _ = std::fs::remove_dir_all(data.parent().unwrap_or(&data));
     let (p50, p99) = super::intake::p50_p99(&mut latencies);
     Ok((p50, p99, latencies.len(), total))
+}
+
+/// What looking back costs, through a running service over the generated log.
+struct AsOfCosts {
+    entries: u64,
+    scope: &'static str,
+    catch_up: Duration,
+    live: Latencies,
+    as_of: Latencies,
+    as_of_busy: u64,
+    alone: LiveLoad,
+    beside_as_of: LiveLoad,
+    as_of_readers: usize,
+    as_of_answered: u64,
+}
+
+/// The p50 and p99 of a set of timings and how many there were.
+#[derive(Debug, Clone, Copy, Default)]
+struct Latencies {
+    p50: Duration,
+    p99: Duration,
+    count: usize,
+}
+
+impl Latencies {
+    fn of(mut timings: Vec<Duration>) -> Latencies {
+        let (p50, p99) = super::intake::p50_p99(&mut timings);
+        Latencies {
+            p50,
+            p99,
+            count: timings.len(),
+        }
+    }
+}
+
+/// Live snapshot and submit-to-delta timings over one stretch of time.
+#[derive(Debug, Clone, Copy, Default)]
+struct LiveLoad {
+    snapshots: Latencies,
+    deltas: Latencies,
+}
+
+impl AsOfCosts {
+    fn print(&self) {
+        let us = |d: Duration| d.as_micros();
+        let row = |name: &str, l: &Latencies| {
+            println!(
+                "{:<58} {:>16}",
+                format!("{name}: p50 / p99 µs ({})", l.count),
+                format!("{} / {}", us(l.p50), us(l.p99))
+            );
+        };
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        println!(
+            "{:<58} {:>16.1}",
+            format!(
+                "start over {} entries, no checkpoint: to caught up, s",
+                self.entries
+            ),
+            self.catch_up.as_secs_f64()
+        );
+        row(&format!("live snapshot of {}", self.scope), &self.live);
+        row(
+            &format!("as-of snapshot of {}, points across the log", self.scope),
+            &self.as_of,
+        );
+        println!(
+            "{:<58} {:>16.2}",
+            "(i) ratio as-of / live snapshot, p50",
+            ratio(self.as_of.p50, self.live.p50)
+        );
+        println!(
+            "{:<58} {:>16.2}",
+            "    the same at p99",
+            ratio(self.as_of.p99, self.live.p99)
+        );
+        println!(
+            "{:<58} {:>16}",
+            "    as-of answered busy (asked again)", self.as_of_busy
+        );
+        row("(j) live snapshot, alone", &self.alone.snapshots);
+        row("(j) submit -> delta, alone", &self.alone.deltas);
+        row(
+            &format!("(k) live snapshot, {} as-of readers", self.as_of_readers),
+            &self.beside_as_of.snapshots,
+        );
+        row(
+            &format!("(k) submit -> delta, {} as-of readers", self.as_of_readers),
+            &self.beside_as_of.deltas,
+        );
+        println!(
+            "{:<58} {:>16}",
+            "    as-of snapshots answered meanwhile", self.as_of_answered
+        );
+        println!(
+            "{:<58} {:>16}",
+            "(l) ratio k/j live snapshot, p50 / p99",
+            format!(
+                "{:.2} / {:.2}",
+                ratio(self.beside_as_of.snapshots.p50, self.alone.snapshots.p50),
+                ratio(self.beside_as_of.snapshots.p99, self.alone.snapshots.p99)
+            )
+        );
+        println!(
+            "{:<58} {:>16}",
+            "(m) ratio k/j submit -> delta, p50 / p99",
+            format!(
+                "{:.2} / {:.2}",
+                ratio(self.beside_as_of.deltas.p50, self.alone.deltas.p50),
+                ratio(self.beside_as_of.deltas.p99, self.alone.deltas.p99)
+            )
+        );
+    }
+}
+
+/// As-of snapshots from one client after another.
+const AS_OF_READERS: usize = 4;
+/// Scope of the snapshots compared: a region, the scope a regional team watches.
+const AS_OF_SCOPE: &str = "Y56";
+
+/// Serves the generated log in `data` (no checkpoint: the views rebuild from it, keeping
+/// checkpoints for as-of views as they go), then times live against as-of snapshots, and live
+/// snapshots and deltas alone against the same while as-of readers keep asking.
+async fn as_of_costs(
+    args: &ViewsBenchArgs,
+    data: &std::path::Path,
+    providers: &[String],
+) -> anyhow::Result<AsOfCosts> {
+    let nats = NatsServer::start(&[])?;
+    let url = nats.url();
+    let config = Config::with(&url, data.to_owned());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let serve = tokio::spawn(crate::serve::run(config, async {
+        let _ = stop_rx.await;
+    }));
+    let client = Client::connect(&url, Duration::from_secs(30)).await?;
+    crate::client::wait_until_serving(&client).await?;
+    let last = client.read_log(1, 1).await?.last_seq;
+    eprintln!("serving {last} entries; waiting for the views to catch up");
+    let live_request = proto_schema::SnapshotRequest::default();
+    loop {
+        match client.snapshot(AS_OF_SCOPE, &live_request).await {
+            Ok(view) if view.seq >= last => break,
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let catch_up = started.elapsed();
+
+    eprintln!("timing live and as-of snapshots of {AS_OF_SCOPE}");
+    let mut live = Vec::new();
+    for _ in 0..50 {
+        let asked = Instant::now();
+        client.snapshot(AS_OF_SCOPE, &live_request).await?;
+        live.push(asked.elapsed());
+    }
+    let points: Vec<u64> = (1..=40).map(|k| last * k / 41).collect();
+    let (mut as_of, mut as_of_busy) = (Vec::new(), 0u64);
+    for &seq in &points {
+        let (took, busy) = as_of_snapshot(&client, seq).await?;
+        as_of.push(took);
+        as_of_busy += busy;
+    }
+
+    let seconds = Duration::from_secs_f64(args.seconds.max(2.0));
+    eprintln!(
+        "live snapshots and deltas alone for {} s",
+        seconds.as_secs_f64()
+    );
+    let alone = live_load(&client, providers, seconds, 0).await?;
+    eprintln!("the same while {AS_OF_READERS} clients keep asking for as-of snapshots");
+    let stop_readers = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for reader in 0..AS_OF_READERS {
+        let (client, stop, points) = (client.clone(), stop_readers.clone(), points.clone());
+        readers.push(tokio::spawn(async move {
+            let mut answered = 0u64;
+            let mut i = reader * 7;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                as_of_snapshot(&client, points[i % points.len()]).await?;
+                answered += 1;
+                i += 1;
+            }
+            anyhow::Ok(answered)
+        }));
+    }
+    let beside_as_of = live_load(&client, providers, seconds, 1_000_000).await?;
+    stop_readers.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut as_of_answered = 0;
+    for reader in readers {
+        as_of_answered += reader.await??;
+    }
+    let _ = stop_tx.send(());
+    serve.await??;
+    Ok(AsOfCosts {
+        entries: last,
+        scope: AS_OF_SCOPE,
+        catch_up,
+        live: Latencies::of(live),
+        as_of: Latencies::of(as_of),
+        as_of_busy,
+        alone,
+        beside_as_of,
+        as_of_readers: AS_OF_READERS,
+        as_of_answered,
+    })
+}
+
+/// One as-of snapshot at `seq`, asked again while the service is busy: its time from the first
+/// asking, and how many times it was answered busy.
+async fn as_of_snapshot(client: &Client, seq: u64) -> anyhow::Result<(Duration, u64)> {
+    let request = proto_schema::SnapshotRequest {
+        as_of_seq: Some(seq),
+        ..proto_schema::SnapshotRequest::default()
+    };
+    let asked = Instant::now();
+    let mut busy = 0;
+    loop {
+        match client.snapshot(AS_OF_SCOPE, &request).await {
+            Ok(view) => {
+                anyhow::ensure!(view.seq <= seq, "an as-of view past the point asked for");
+                return Ok((asked.elapsed(), busy));
+            }
+            Err(crate::client::ClientError::Service { code, .. }) if code == "503" => {
+                busy += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// For `duration`: one live snapshot after another, and one return after another (one every
+/// 20 ms) each timed from sending to the London delta that carries it.
+async fn live_load(
+    client: &Client,
+    providers: &[String],
+    duration: Duration,
+    salt: u64,
+) -> anyhow::Result<LiveLoad> {
+    let until = Instant::now() + duration;
+    let snapshots = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut timings = Vec::new();
+            while Instant::now() < until {
+                let asked = Instant::now();
+                client
+                    .snapshot(AS_OF_SCOPE, &proto_schema::SnapshotRequest::default())
+                    .await?;
+                timings.push(asked.elapsed());
+            }
+            anyhow::Ok(timings)
+        })
+    };
+    let mut deltas = client
+        .nats()
+        .subscribe(subjects::view_delta(AS_OF_SCOPE))
+        .await?;
+    let london = client
+        .look_up_organisations(providers)
+        .await?
+        .into_iter()
+        .filter(|org| org.region == AS_OF_SCOPE)
+        .map(|org| org.code)
+        .collect::<Vec<_>>();
+    anyhow::ensure!(!london.is_empty(), "providers in {AS_OF_SCOPE}");
+    let mut timings = Vec::new();
+    let mut i = salt;
+    while Instant::now() < until {
+        let org = &london[(i % london.len() as u64) as usize];
+        let week = i % 200;
+        let period = Period::parse(&format!("{}-W{:02}", 2021 + week / 50, week % 50 + 1))
+            .unwrap_or_else(|_| unreachable_period());
+        let form = ReturnForm {
+            schema_version: SCHEMA_VERSION,
+            submission_id: format!("as-of-load-{i}"),
+            org: org.clone(),
+            collection: "ae-weekly".into(),
+            period: period.to_string(),
+            values: vec![("ae_12hr_dta".into(), Value::Count((i % 90) as i64))],
+        };
+        i += 1;
+        let sent = Instant::now();
+        let receipt = client.submit(&form).await?;
+        if !matches!(receipt, proto_schema::Receipt::Accepted { .. }) {
+            continue;
+        }
+        let deadline = sent + Duration::from_secs(10);
+        'wait: while let Ok(Some(message)) =
+            tokio::time::timeout_at(deadline.into(), deltas.next()).await
+        {
+            let Ok(delta) = Encoding::Postcard.decode::<Delta>(&message.payload) else {
+                continue;
+            };
+            for change in &delta.changes {
+                if change.organisation == *org && change.period == period {
+                    timings.push(sent.elapsed());
+                    break 'wait;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(LiveLoad {
+        snapshots: Latencies::of(snapshots.await??),
+        deltas: Latencies::of(timings),
+    })
 }
