@@ -37,6 +37,10 @@ pub struct ViewsBenchArgs {
     /// Run the service measured for latency without SPC charts.
     #[arg(long)]
     pub no_analytics: bool,
+    /// Entries between the checkpoints kept for as-of views in the as-of measurements (the
+    /// service's [views] retain_every).
+    #[arg(long, default_value_t = crate::config::ViewsConfig::default().retain_every)]
+    pub retain_every: u64,
 }
 
 /// The organisations of the bundled reference data, by role, open today.
@@ -690,6 +694,9 @@ async fn delta_latency(
 /// What looking back costs, through a running service over the generated log.
 struct AsOfCosts {
     entries: u64,
+    retain_every: u64,
+    /// The views' checkpoint file, with every checkpoint kept for as-of views.
+    checkpoint_bytes: u64,
     scope: &'static str,
     catch_up: Duration,
     live: Latencies,
@@ -745,6 +752,14 @@ impl AsOfCosts {
                 self.entries
             ),
             self.catch_up.as_secs_f64()
+        );
+        println!(
+            "{:<58} {:>16}",
+            format!(
+                "checkpoints kept every {} entries: views.redb, MB",
+                self.retain_every
+            ),
+            format!("{:.1}", self.checkpoint_bytes as f64 / 1e6)
         );
         row(&format!("live snapshot of {}", self.scope), &self.live);
         row(
@@ -815,7 +830,8 @@ async fn as_of_costs(
 ) -> anyhow::Result<AsOfCosts> {
     let nats = NatsServer::start(&[])?;
     let url = nats.url();
-    let config = Config::with(&url, data.to_owned());
+    let mut config = Config::with(&url, data.to_owned());
+    config.views.retain_every = args.retain_every;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
     let serve = tokio::spawn(crate::serve::run(config, async {
@@ -879,7 +895,10 @@ async fn as_of_costs(
     }
     let _ = stop_tx.send(());
     serve.await??;
+    let checkpoint_bytes = std::fs::metadata(data.join("views.redb")).map_or(0, |m| m.len());
     Ok(AsOfCosts {
+        retain_every: args.retain_every,
+        checkpoint_bytes,
         entries: last,
         scope: AS_OF_SCOPE,
         catch_up,
