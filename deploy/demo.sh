@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # The live demo: starts nats-server and `oversight serve`, submits real A&E returns for four
-# London trusts (April 2025), shows a duplicate, a revision and a rejection, then the log.
-# Everything it starts it stops again, by PID, on exit.
+# London trusts (April 2025), shows a duplicate, a revision and a rejection, then the log, and
+# ends with the address of London's web page. `--keep` keeps everything running until Ctrl-C, to
+# look at the pages. Everything it starts it stops again, by PID, on exit.
 set -euo pipefail
+keep=false
+case "${1:-}" in
+  --keep) keep=true ;;
+  "") ;;
+  *) echo "usage: deploy/demo.sh [--keep]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
 
@@ -12,6 +19,7 @@ oversight="${CARGO_TARGET_DIR:-target}/debug/oversight"
 
 port="${DEMO_NATS_PORT:-14222}"
 metrics_addr="127.0.0.1:${DEMO_METRICS_PORT:-14223}"
+web_addr="127.0.0.1:${DEMO_WEB_PORT:-14224}"
 export NATS_URL="nats://127.0.0.1:${port}"
 data="$(mktemp -d)/oversight-data"
 pids=()
@@ -30,7 +38,7 @@ pids+=($!)
 
 echo "== starting oversight serve (data in ${data}; metrics on http://${metrics_addr}/metrics)"
 "$oversight" serve --nats "$NATS_URL" --data "$data" --metrics-addr "$metrics_addr" \
-  > >(sed -u 's/^/  [serve] /') 2>&1 &
+  --web-addr "$web_addr" > >(sed -u 's/^/  [serve] /') 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   "$oversight" log --max 1 >/dev/null 2>&1 && break
@@ -78,5 +86,15 @@ step "London, live: June 2025 arrives while we watch (10 seconds)"
 ( sleep 3; "$oversight" import ae deploy/data/ae/Monthly-AE-June-2025-1-1.csv >/dev/null 2>&1 ) &
 "$oversight" watch Y56 --for 10
 wait $!
+
+step "the same views as web pages"
+echo "   England: http://${web_addr}/"
+echo "   London:  http://${web_addr}/scope/Y56"
+if [ "$keep" = true ]; then
+  echo
+  echo "== running until Ctrl-C"
+  trap 'echo; echo "== stopping oversight serve and nats-server"; exit 0' INT TERM
+  while true; do sleep 1; done
+fi
 echo
-echo "== done; stopping oversight serve and nats-server"
+echo "== done; stopping oversight serve and nats-server (deploy/demo.sh --keep keeps them running)"

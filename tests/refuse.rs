@@ -16,6 +16,7 @@ fn serve_until_exit(nats_url: &str, data: &Path, env: &[(&str, &str)]) -> (i32, 
         .arg(data)
         .arg("--metrics-addr")
         .arg(free_loopback_addr().to_string())
+        .args(["--web-addr", "127.0.0.1:0"])
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())

@@ -21,3 +21,4 @@ mod storage_faults;
 mod tls;
 mod verify;
 mod views;
+mod web;

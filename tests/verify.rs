@@ -91,7 +91,7 @@ async fn an_entry_damaged_mid_log_stops_serve_and_verify_names_its_seq() {
     let out = Command::new(env!("CARGO_BIN_EXE_oversight"))
         .args(["serve", "--nats", &nats.url(), "--data"])
         .arg(&data)
-        .args(["--metrics-addr", "127.0.0.1:0"])
+        .args(["--metrics-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .output()
         .expect("run serve");

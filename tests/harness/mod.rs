@@ -16,6 +16,8 @@ pub struct Service {
     child: Child,
     /// Where its metrics are served.
     pub metrics_addr: SocketAddr,
+    /// Where its web pages are served.
+    pub web_addr: SocketAddr,
 }
 
 impl Service {
@@ -33,11 +35,14 @@ impl Service {
             .open(&log_path)
             .expect("serve log file");
         let metrics_addr = free_loopback_addr();
+        let web_addr = free_loopback_addr();
         let child = Command::new(env!("CARGO_BIN_EXE_oversight"))
             .args(["serve", "--nats", nats_url, "--data"])
             .arg(data)
             .arg("--metrics-addr")
             .arg(metrics_addr.to_string())
+            .arg("--web-addr")
+            .arg(web_addr.to_string())
             .args(args)
             .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
@@ -48,6 +53,7 @@ impl Service {
         Service {
             child,
             metrics_addr,
+            web_addr,
         }
     }
 

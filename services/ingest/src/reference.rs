@@ -102,6 +102,21 @@ impl Reference {
         self.metrics.get(id)
     }
 
+    /// Every region, in no particular order.
+    pub fn regions(&self) -> impl Iterator<Item = &Region> {
+        self.regions.values()
+    }
+
+    /// Every system, in no particular order.
+    pub fn systems(&self) -> impl Iterator<Item = &System> {
+        self.systems.values()
+    }
+
+    /// Every organisation ever registered, where it is placed now, in no particular order.
+    pub fn organisations(&self) -> impl Iterator<Item = &Organisation> {
+        self.organisations.values()
+    }
+
     pub fn collection(&self, id: &str) -> Option<&Collection> {
         self.collections.get(id)
     }

@@ -54,6 +54,8 @@ pub struct Config {
     #[serde(default)]
     pub metrics: MetricsConfig,
     #[serde(default)]
+    pub web: WebConfig,
+    #[serde(default)]
     pub shutdown: ShutdownConfig,
 }
 
@@ -192,6 +194,26 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The web pages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Serve the pages. Default true.
+    pub enabled: bool,
+    /// Where the pages are served: loopback only, as no web users can be configured yet.
+    /// Default `127.0.0.1:9730`.
+    pub addr: SocketAddr,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            enabled: true,
+            addr: SocketAddr::from(([127, 0, 0, 1], 9730)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShutdownConfig {
@@ -228,6 +250,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             views: ViewsConfig::default(),
             metrics: MetricsConfig::default(),
+            web: WebConfig::default(),
             shutdown: ShutdownConfig::default(),
         }
     }
@@ -241,6 +264,7 @@ impl Config {
         config.nats.url = nats_url.to_owned();
         config.data.dir = data;
         config.metrics.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.web.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config
     }
 
@@ -375,6 +399,14 @@ impl Config {
         }
         if self.nats.tls_cert_file.is_some() != self.nats.tls_key_file.is_some() {
             return Err("nats.tls_cert_file and nats.tls_key_file go together".into());
+        }
+        if self.web.enabled && !self.web.addr.ip().is_loopback() {
+            return Err(format!(
+                "web.addr = {} would serve the pages to anyone who can reach it, and no web \
+                 users can be configured yet: use a loopback address (127.0.0.1:9730) behind a \
+                 reverse proxy with sign-in, or web.enabled = false",
+                self.web.addr
+            ));
         }
         Ok(())
     }
@@ -541,6 +573,12 @@ pub struct ServeArgs {
     /// Do not run the views here [views.enabled = false].
     #[arg(long)]
     pub no_views: bool,
+    /// Where the web pages are served, loopback only [web.addr]; default 127.0.0.1:9730.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub web_addr: Option<SocketAddr>,
+    /// Do not serve the web pages [web.enabled = false].
+    #[arg(long)]
+    pub no_web: bool,
 }
 
 impl ServeArgs {
@@ -570,6 +608,12 @@ impl ServeArgs {
         }
         if self.no_views {
             config.views.enabled = false;
+        }
+        if let Some(addr) = self.web_addr {
+            config.web.addr = addr;
+        }
+        if self.no_web {
+            config.web.enabled = false;
         }
         config.check().map_err(|message| ConfigError::Invalid {
             origin: "the command line".into(),
@@ -677,6 +721,21 @@ mod tests {
         assert!(
             !text.contains("s3cret") && text.contains("(hidden)"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn web_pages_are_served_on_loopback_only() {
+        let (_dir, path) = file("version = 1\n[web]\naddr = \"0.0.0.0:9730\"\n");
+        let refused = Config::load(Some(&path), env(&[])).expect_err("refused");
+        assert!(
+            refused.to_string().contains("web.addr = 0.0.0.0:9730"),
+            "{refused}"
+        );
+        let (_dir, path) = file("version = 1\n[web]\naddr = \"0.0.0.0:9730\"\nenabled = false\n");
+        assert!(
+            Config::load(Some(&path), env(&[])).is_ok(),
+            "off, the address is not used"
         );
     }
 }

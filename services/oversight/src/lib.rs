@@ -19,6 +19,7 @@ pub mod serve;
 pub mod service_nats;
 pub mod supervise;
 pub mod watch;
+pub mod web;
 
 // The client side lives in its own crate; these paths stay as they were.
 pub use oversight_client::{client, subjects, wire};

@@ -100,6 +100,8 @@ pub struct Running {
     views: Option<Task>,
     log_reads: Task,
     disk_watch: Task,
+    /// The web pages; they stop with intake, as nobody should read a page of a stopping service.
+    web: Option<Task>,
     /// Where a task that ends before the service is stopping is heard.
     failures: Failures,
     /// The longest any step that needs the NATS server waits for it.
@@ -157,6 +159,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let reference = Arc::new(RwLock::new(loaded));
     info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
+    // Bound before anything is served, so an address in use stops the start, not a page later.
+    let web_listener = if config.web.enabled {
+        Some(crate::web::bind(config.web.addr).await?)
+    } else {
+        None
+    };
     let client = crate::service_nats::connect_service(&config.nats, "oversight-serve").await?;
     let stops = Stops::new();
 
@@ -255,6 +263,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         "the disk watch",
         ok(watch_disk(config.data.dir.clone(), stops.intake.clone())),
     );
+    let web = match web_listener {
+        Some(listener) => {
+            let stop = stops.intake.clone();
+            Some(supervisor.spawn(
+                "the web pages",
+                crate::web::serve(
+                    listener,
+                    crate::client::Client::over(client.clone()),
+                    Arc::clone(&reference),
+                    async move { stop.cancelled().await },
+                ),
+            ))
+        }
+        None => None,
+    };
     info!(nats = %config.nats.url, "serving");
     Ok(Running {
         client,
@@ -265,6 +288,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         views,
         log_reads,
         disk_watch,
+        web,
         failures,
         step_limit: config.shutdown_step_limit(),
     })
@@ -284,6 +308,7 @@ impl Running {
             views,
             log_reads,
             disk_watch,
+            web,
             failures: _,
             step_limit,
         } = self;
@@ -291,6 +316,16 @@ impl Running {
         stops.intake.cancel();
         for (subject, task) in intakes {
             joined(&format!("intake of {subject}"), task).await;
+        }
+        if let Some(web) = web {
+            // An open live page's connection would hold the server's graceful end forever.
+            match tokio::time::timeout(step_limit, web).await {
+                Ok(Ok(Err(error))) => {
+                    warn!(error = %format!("{error:#}"), "the web pages stopped with an error")
+                }
+                Ok(_) => {}
+                Err(_) => warn!("the web pages' connections did not close in time"),
+            }
         }
 
         info!("shutting down (2/5): the writer commits what it holds; every submitter is answered");

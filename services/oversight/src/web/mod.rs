@@ -1,0 +1,432 @@
+//! The web pages: each scope's view as an NHS.UK page and as CSV, for the regional and national
+//! teams and trust analysts. A page is rendered on the server from a snapshot asked of the views
+//! over NATS, like any other consumer, so the same pages can be served beside the service or
+//! from another machine; every page works without JavaScript.
+
+mod directory;
+mod page;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use proto_schema::{GeographyMode, SnapshotRequest, Timestamp, Value, View, NATIONAL};
+use tracing::{info, warn};
+
+use crate::client::{Client, ClientError};
+pub use directory::Directory;
+use page::Asked;
+
+/// NHS.UK frontend's stylesheet, vendored (web/nhsuk-frontend/README.md says from where).
+const NHSUK_CSS: &[u8] = include_bytes!("../../web/nhsuk-frontend/nhsuk-frontend.min.css");
+/// The project's own few styles.
+const OVERSIGHT_CSS: &[u8] = include_bytes!("../../web/oversight.css");
+/// The images the stylesheet and the page heads refer to.
+const IMAGES: &[(&str, &str, &[u8])] = &[
+    (
+        "favicon.ico",
+        "image/x-icon",
+        include_bytes!("../../web/nhsuk-frontend/images/favicon.ico"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/nhsuk-frontend/images/favicon.svg"),
+    ),
+    (
+        "nhsuk-icon-arrow-down.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/nhsuk-frontend/images/nhsuk-icon-arrow-down.svg"),
+    ),
+    (
+        "nhsuk-icon-arrow-up-down.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/nhsuk-frontend/images/nhsuk-icon-arrow-up-down.svg"),
+    ),
+    (
+        "nhsuk-icon-arrow-up.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/nhsuk-frontend/images/nhsuk-icon-arrow-up.svg"),
+    ),
+    (
+        "nhsuk-icon-cross.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/nhsuk-frontend/images/nhsuk-icon-cross.svg"),
+    ),
+];
+
+/// What every handler needs: the views (over NATS) and the reference data to name scopes by.
+#[derive(Clone)]
+struct Web {
+    client: Client,
+    directory: Directory,
+}
+
+/// Binds the pages' address, so a clash is reported at start-up rather than later.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen for the web pages on {addr} ([web] addr, --web-addr; --no-web turns them off)")
+    })
+}
+
+/// Serves the pages on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    client: Client,
+    directory: Directory,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    info!(url = %format!("http://{addr}/"), "serving the web pages");
+    axum::serve(listener, router(Web { client, directory }))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the web pages' server")
+}
+
+fn router(web: Web) -> Router {
+    Router::new()
+        .route("/", get(england))
+        .route("/scope/{scope}", get(scope))
+        .route(
+            "/assets/nhsuk-frontend.min.css",
+            get(|| async { asset("text/css; charset=utf-8", NHSUK_CSS) }),
+        )
+        .route(
+            "/assets/oversight.css",
+            get(|| async { asset("text/css; charset=utf-8", OVERSIGHT_CSS) }),
+        )
+        .route("/assets/images/{name}", get(image))
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/x-icon", IMAGES[0].2) }),
+        )
+        .fallback(|| async {
+            PageError::NotFound("There is no page at this address.".into()).into_response()
+        })
+        .with_state(web)
+}
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn image(Path(name): Path<String>) -> Response {
+    match IMAGES.iter().find(|(file, ..)| *file == name) {
+        Some((_, content_type, body)) => asset(content_type, body),
+        None => PageError::NotFound(format!("No image {name}.")).into_response(),
+    }
+}
+
+/// Why a page cannot be shown, each with its HTTP status.
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            PageError::BadRequest(_) => "This address asks for something the pages cannot show",
+            PageError::NotFound(_) => "Page not found",
+            PageError::Unavailable(_) => "The figures cannot be shown just now",
+            PageError::TooLarge(_) => "This view is too large to show",
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = page::error_page(status.as_u16(), self.title(), &self.to_string());
+        (status, html_headers(), body.into_string()).into_response()
+    }
+}
+
+fn html_headers() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        // Figures change with every commit.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+/// Reads `as_of`, `as_of_seq` and `geography` from a page's query; anything else is ignored, as
+/// browsers and proxies add their own.
+fn read_asked(query: &HashMap<String, String>) -> Result<(Asked, SnapshotRequest), PageError> {
+    let mut asked = Asked::default();
+    let mut request = SnapshotRequest::default();
+    if let Some(at) = query.get("as_of").filter(|at| !at.is_empty()) {
+        let parsed = Timestamp::parse(at).ok_or_else(|| {
+            PageError::BadRequest(format!(
+                "as_of={at} is not a time in UTC as RFC 3339 writes it, such as \
+                 2025-07-01T09:00:00Z"
+            ))
+        })?;
+        request.as_of = Some(parsed);
+        asked.as_of = Some(at.clone());
+    }
+    if let Some(seq) = query.get("as_of_seq").filter(|seq| !seq.is_empty()) {
+        let parsed: u64 = seq.parse().map_err(|_| {
+            PageError::BadRequest(format!(
+                "as_of_seq={seq} is not a log entry's number, such as 700"
+            ))
+        })?;
+        request.as_of_seq = Some(parsed);
+        asked.as_of_seq = Some(parsed);
+    }
+    if asked.as_of.is_some() && asked.as_of_seq.is_some() {
+        return Err(PageError::BadRequest(
+            "both as_of and as_of_seq are given: ask for one of them".into(),
+        ));
+    }
+    match query.get("geography").map(String::as_str) {
+        None | Some("") | Some("as_reported") => {}
+        Some("current") => {
+            request.geography = GeographyMode::Current;
+            asked.geography = GeographyMode::Current;
+        }
+        Some(other) => {
+            return Err(PageError::BadRequest(format!(
+                "geography={other} is neither as_reported (where each organisation was) nor \
+                 current (where it is now)"
+            )))
+        }
+    }
+    Ok((asked, request))
+}
+
+/// The view of `scope`, asked of the views over NATS.
+async fn view_of(web: &Web, scope: &str, request: &SnapshotRequest) -> Result<View, PageError> {
+    web.client
+        .snapshot(scope, request)
+        .await
+        .map_err(|error| match error {
+            ClientError::Service { code, message } => match code.as_str() {
+                "404" => PageError::NotFound(message),
+                "400" => PageError::BadRequest(message),
+                "413" => PageError::TooLarge(message),
+                _ => PageError::Unavailable(message),
+            },
+            ClientError::NoResponders { .. } => PageError::Unavailable(
+                "The views are not running (no answer on oversight.view.*.snapshot): they may be \
+                 starting or catching up with the log. Try again in a moment."
+                    .into(),
+            ),
+            ClientError::TimedOut { .. } => PageError::Unavailable(
+                "The views did not answer in time. Try again in a moment.".into(),
+            ),
+            other => {
+                warn!(error = %other, "a page's snapshot failed");
+                PageError::Unavailable(other.to_string())
+            }
+        })
+}
+
+async fn england(State(web): State<Web>, Query(query): Query<HashMap<String, String>>) -> Response {
+    scope_response(&web, NATIONAL, &query).await
+}
+
+async fn scope(
+    State(web): State<Web>,
+    Path(scope): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match scope.strip_suffix(".csv") {
+        Some(scope) => csv_response(&web, scope, &query).await,
+        None => scope_response(&web, &scope, &query).await,
+    }
+}
+
+async fn scope_response(web: &Web, scope: &str, query: &HashMap<String, String>) -> Response {
+    match scope_html(web, scope, query).await {
+        Ok(body) => (html_headers(), body).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn scope_html(
+    web: &Web,
+    scope: &str,
+    query: &HashMap<String, String>,
+) -> Result<String, PageError> {
+    let (asked, request) = read_asked(query)?;
+    let view = view_of(web, scope, &request).await?;
+    let reference = web
+        .directory
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let place = directory::place_of(&reference, scope).ok_or_else(|| {
+        PageError::NotFound(format!(
+            "No region, system or organisation has the code {scope}."
+        ))
+    })?;
+    let metric_names = |id: &str| reference.metric(id).map(|m| (m.name.clone(), m.kind));
+    let collection_names = |id: &str| reference.collection(id).map(|c| c.name.clone());
+    let organisation_names = |code: &str| reference.organisation(code).map(|o| o.name.clone());
+    let markup = page::scope_page(&page::ScopePage {
+        view: &view,
+        place: &place,
+        asked: &asked,
+        metric_names: &metric_names,
+        collection_names: &collection_names,
+        organisation_names: &organisation_names,
+    });
+    Ok(markup.into_string())
+}
+
+async fn csv_response(web: &Web, scope: &str, query: &HashMap<String, String>) -> Response {
+    let result = async {
+        let (_, request) = read_asked(query)?;
+        let view = view_of(web, scope, &request).await?;
+        view_csv(&view).map_err(|e| PageError::Unavailable(format!("cannot write the CSV: {e}")))
+    }
+    .await;
+    match result {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!("attachment; filename=\"{scope}.csv\""))
+                        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Every metric, period and organisation figure of a view: one row for the scope's total
+/// (organisation empty) and one per organisation in it, with the parts a ratio is made of so
+/// analysts can total them again.
+fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "scope",
+        "metric",
+        "period",
+        "organisation",
+        "value",
+        "numerator",
+        "denominator",
+        "standard_met",
+        "seq",
+    ])?;
+    let seq = view.seq.to_string();
+    for (metric, periods) in &view.metrics {
+        for (period, cell) in periods {
+            let period = period.to_string();
+            let (numerator, denominator) = parts(&cell.summary.total);
+            let met = match cell.summary.met {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "",
+            };
+            out.write_record([
+                view.scope.as_str(),
+                metric,
+                &period,
+                "",
+                &number(cell.summary.value),
+                &numerator,
+                &denominator,
+                met,
+                &seq,
+            ])?;
+            for (org, value) in &cell.organisations {
+                let (numerator, denominator) = parts(value);
+                let met = match cell.summary.standard.and_then(|s| s.is_met_by(value)) {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "",
+                };
+                out.write_record([
+                    view.scope.as_str(),
+                    metric,
+                    &period,
+                    org,
+                    &number(headline_of(value)),
+                    &numerator,
+                    &denominator,
+                    met,
+                    &seq,
+                ])?;
+            }
+        }
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A figure's headline value, as a view's summary gives it for a total.
+fn headline_of(value: &Value) -> f64 {
+    match *value {
+        Value::Ratio {
+            numerator,
+            denominator,
+        } if denominator.0 != 0 => numerator.as_f64() / denominator.as_f64() * 100.0,
+        Value::Ratio { .. } => f64::NAN,
+        Value::Count(n) => n as f64,
+        Value::Money { pence } => pence as f64,
+        Value::Duration { seconds, .. } => seconds as f64,
+    }
+}
+
+fn parts(value: &Value) -> (String, String) {
+    match value {
+        Value::Ratio {
+            numerator,
+            denominator,
+        } => (numerator.to_string(), denominator.to_string()),
+        _ => (String::new(), String::new()),
+    }
+}
+
+fn number(value: f64) -> String {
+    if value.is_finite() {
+        value.to_string()
+    } else {
+        String::new()
+    }
+}

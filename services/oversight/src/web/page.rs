@@ -1,0 +1,542 @@
+//! The HTML of the pages, in NHS.UK frontend's markup: the frame every page shares (skip link,
+//! header, breadcrumbs, one `main`, footer) and a scope's page. Pure functions of a view and the
+//! reference data: no I/O here.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use proto_schema::{
+    show_headline, show_standard, show_variance, Assurance, Cell, GeographyMode, Period, PointType,
+    Spc, Standard, Value, ValueKind, View, NATIONAL,
+};
+
+use super::directory::{Place, ScopeKind};
+
+/// The NHS logo from NHS.UK frontend's header template (MIT).
+const NHS_LOGO: &str = r#"<svg class="nhsuk-header__logo" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 80" height="40" width="100" focusable="false" role="img" aria-label="NHS"><title>NHS</title><path fill="currentcolor" d="M200 0v80H0V0h200Zm-27.5 5.5c-14.5 0-29 5-29 22 0 10.2 7.7 13.5 14.7 16.3l.7.3c5.4 2 10.1 3.9 10.1 8.4 0 6.5-8.5 7.5-14 7.5s-12.5-1.5-16-3.5L135 70c5.5 2 13.5 3.5 20 3.5 15.5 0 32-4.5 32-22.5 0-19.5-25.5-16.5-25.5-25.5 0-5.5 5.5-6.5 12.5-6.5a35 35 0 0 1 14.5 3l4-13.5c-4.5-2-12-3-20-3Zm-131 2h-22l-14 65H22l9-45h.5l13.5 45h21.5l14-65H64l-9 45h-.5l-13-45Zm63 0h-18l-13 65h17l6-28H117l-5.5 28H129l13.5-65H125L119.5 32h-20l5-24.5Z"/></svg>"#;
+
+/// How a page was asked for: which point in the log and which geography.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// `as_of=<RFC 3339>` as given, when given.
+    pub as_of: Option<String>,
+    pub as_of_seq: Option<u64>,
+    pub geography: GeographyMode,
+}
+
+impl Asked {
+    /// The query string that asks for the same point and geography (empty for now, as
+    /// reported), for links between pages.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(at) = &self.as_of {
+            parts.push(format!("as_of={}", percent_encode(at)));
+        }
+        if let Some(seq) = self.as_of_seq {
+            parts.push(format!("as_of_seq={seq}"));
+        }
+        if self.geography == GeographyMode::Current {
+            parts.push("geography=current".to_owned());
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+
+    fn is_past(&self) -> bool {
+        self.as_of.is_some() || self.as_of_seq.is_some()
+    }
+}
+
+/// Escapes what a query value may hold that would end it (`+` in a time's offset reads as a
+/// space otherwise).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The link to a scope's page.
+pub fn scope_href(scope: &str, asked: &Asked) -> String {
+    if scope == NATIONAL {
+        format!("/{}", asked.query())
+    } else {
+        format!("/scope/{scope}{}", asked.query())
+    }
+}
+
+/// The frame around every page's content.
+pub fn frame(title: &str, trail: &[(String, String)], content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="theme-color" content="#005eb8";
+                title { (title) " – NHS performance oversight" }
+                link rel="icon" href="/assets/images/favicon.ico" sizes="48x48";
+                link rel="icon" href="/assets/images/favicon.svg" sizes="any" type="image/svg+xml";
+                link rel="stylesheet" href="/assets/nhsuk-frontend.min.css";
+                link rel="stylesheet" href="/assets/oversight.css";
+            }
+            body {
+                a class="nhsuk-skip-link" href="#maincontent" { "Skip to main content" }
+                header class="nhsuk-header" role="banner" {
+                    div class="nhsuk-header__container nhsuk-width-container" {
+                        div class="nhsuk-header__service" {
+                            a class="nhsuk-header__service-logo" href="/"
+                                aria-label="NHS performance oversight homepage" {
+                                (PreEscaped(NHS_LOGO))
+                                span class="nhsuk-header__service-name" { "Performance oversight" }
+                            }
+                        }
+                    }
+                }
+                @if !trail.is_empty() {
+                    div class="nhsuk-width-container" {
+                        nav class="nhsuk-breadcrumb" aria-label="Breadcrumb" {
+                            ol class="nhsuk-breadcrumb__list" {
+                                @for (name, href) in trail {
+                                    li class="nhsuk-breadcrumb__list-item" {
+                                        a class="nhsuk-breadcrumb__link" href=(href) { (name) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div class="nhsuk-width-container" {
+                    main class="nhsuk-main-wrapper" id="maincontent" role="main" {
+                        (content)
+                    }
+                }
+                footer class="nhsuk-footer" role="contentinfo" {
+                    div class="nhsuk-width-container" {
+                        p class="nhsuk-body-s" {
+                            "Figures are the single version of the truth: every return as its "
+                            "organisation sent it, totalled exactly."
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An error page: what went wrong and what to do.
+pub fn error_page(status: u16, title: &str, detail: &str) -> Markup {
+    frame(
+        title,
+        &[("England".into(), "/".into())],
+        html! {
+            h1 { (title) }
+            p class="nhsuk-body" { (detail) }
+            p class="nhsuk-body-s" { "HTTP status " (status) "." }
+        },
+    )
+}
+
+/// What a scope page shows beside its view: the place in the geography and the reference data's
+/// words for metrics and collections.
+pub struct ScopePage<'a> {
+    pub view: &'a View,
+    pub place: &'a Place,
+    pub asked: &'a Asked,
+    /// Metric id -> its name and kind.
+    pub metric_names: &'a dyn Fn(&str) -> Option<(String, ValueKind)>,
+    /// Collection id -> its name.
+    pub collection_names: &'a dyn Fn(&str) -> Option<String>,
+    /// Organisation code -> its name.
+    pub organisation_names: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A scope's page: one row per metric, the returns received and overdue, links down.
+pub fn scope_page(page: &ScopePage<'_>) -> Markup {
+    let view = page.view;
+    let place = page.place;
+    let asked = page.asked;
+    let trail: Vec<(String, String)> = place
+        .trail
+        .iter()
+        .map(|(scope, name)| (name.clone(), scope_href(scope, asked)))
+        .collect();
+    let content = html! {
+        span class="nhsuk-caption-l" { (place.kind.label()) }
+        h1 { (place.name) }
+        @if asked.is_past() {
+            div class="nhsuk-warning-callout" data-field="as-of" {
+                h2 class="nhsuk-warning-callout__label" {
+                    span role="text" { span class="nhsuk-u-visually-hidden" { "Important: " } "Not the figures now" }
+                }
+                p {
+                    "This page shows the figures as they stood "
+                    @if let Some(at) = &asked.as_of { "at " (at) }
+                    @if let Some(seq) = asked.as_of_seq { "after log entry " (seq) }
+                    " (the view at log entry " (view.seq) "). "
+                    a href=(scope_href(&view.scope, &Asked { geography: asked.geography, ..Asked::default() })) {
+                        "See the figures now"
+                    }
+                }
+            }
+        }
+        p class="nhsuk-body-s" data-field="geography" {
+            @match view.geography {
+                GeographyMode::AsReported => "Each return counts where its organisation was in the period it is for. ",
+                GeographyMode::Current => "Each return counts where its organisation is now. ",
+            }
+            @let other = Asked {
+                geography: match view.geography {
+                    GeographyMode::AsReported => GeographyMode::Current,
+                    GeographyMode::Current => GeographyMode::AsReported,
+                },
+                ..asked.clone()
+            };
+            a href=(scope_href(&view.scope, &other)) {
+                @match view.geography {
+                    GeographyMode::AsReported => "Count organisations where they are now",
+                    GeographyMode::Current => "Count organisations where they were",
+                }
+            }
+            " · log entry " span data-field="seq" { (view.seq) }
+            " · " a href=(format!("/scope/{}.csv{}", view.scope, asked.query())) { "Download as CSV" }
+        }
+        h2 { "Performance against the standards" }
+        (metrics_table(page))
+        (returns_table(page))
+        @if let Some(segment) = &view.segment {
+            h2 { "Oversight segment" }
+            dl class="nhsuk-summary-list" data-field="segment" {
+                div class="nhsuk-summary-list__row" {
+                    dt class="nhsuk-summary-list__key" { "Suggested by the triggers" }
+                    dd class="nhsuk-summary-list__value" { "Segment " (segment.suggested) }
+                }
+                @for trigger in &segment.triggers {
+                    div class="nhsuk-summary-list__row" {
+                        dt class="nhsuk-summary-list__key" { (trigger.subject) " " (trigger.period) }
+                        dd class="nhsuk-summary-list__value" {
+                            (trigger.detail) " (" (trigger.points) " points)"
+                        }
+                    }
+                }
+                @if let Some(decided) = &segment.decided {
+                    div class="nhsuk-summary-list__row" {
+                        dt class="nhsuk-summary-list__key" { "Decided by the region" }
+                        dd class="nhsuk-summary-list__value" {
+                            "Segment " (decided.segment) ": " (decided.rationale)
+                            " (" (decided.by) ", log entry " (decided.seq) ")"
+                        }
+                    }
+                }
+            }
+        }
+        @if !place.children.is_empty() {
+            h2 { (place.kind.children_label()) }
+            ul class="nhsuk-list" data-field="children" {
+                @for (scope, name) in &place.children {
+                    li { a href=(scope_href(scope, asked)) { (name) } " (" (scope) ")" }
+                }
+            }
+        }
+    };
+    frame(&place.name, &trail, content)
+}
+
+fn metrics_table(page: &ScopePage<'_>) -> Markup {
+    let view = page.view;
+    if view.metrics.is_empty() {
+        return html! { p class="nhsuk-body" { "No returns have been received for this scope yet." } };
+    }
+    html! {
+        table class="nhsuk-table oversight-metrics" {
+            caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
+                "Each metric's latest period against its standard"
+            }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header" scope="col" { "Metric" }
+                    th class="nhsuk-table__header" scope="col" { "Period" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Value" }
+                    th class="nhsuk-table__header" scope="col" { "Standard" }
+                    th class="nhsuk-table__header" scope="col" { "Variation" }
+                    th class="nhsuk-table__header" scope="col" { "Assurance" }
+                    th class="nhsuk-table__header" scope="col" { "Trend" }
+                    th class="nhsuk-table__header" scope="col" { "Against plan" }
+                    th class="nhsuk-table__header" scope="col" { "Missing the standard" }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for (metric, periods) in &view.metrics {
+                    @if let Some((period, cell)) = periods.iter().next_back() {
+                        (metric_row(page, metric, periods, *period, cell))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn metric_row(
+    page: &ScopePage<'_>,
+    metric: &str,
+    periods: &std::collections::BTreeMap<Period, Cell>,
+    period: Period,
+    cell: &Cell,
+) -> Markup {
+    let (name, kind) = (page.metric_names)(metric)
+        .unwrap_or_else(|| (metric.to_owned(), cell.summary.total.kind()));
+    let spc = page.view.spc.get(metric);
+    let variance = page
+        .view
+        .variance
+        .get(metric)
+        .and_then(|by_period| by_period.get(&period));
+    let missing: Vec<&String> = match cell.summary.standard {
+        Some(standard) => cell
+            .organisations
+            .iter()
+            .filter(|(_, value)| standard.is_met_by(value) == Some(false))
+            .map(|(org, _)| org)
+            .collect(),
+        None => Vec::new(),
+    };
+    html! {
+        tr class="nhsuk-table__row" data-metric=(metric) {
+            td class="nhsuk-table__cell" { (name) }
+            td class="nhsuk-table__cell" data-field="period" { (period) }
+            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
+                (headline(&cell.summary.total, cell.summary.value))
+            }
+            td class="nhsuk-table__cell" data-field="standard" {
+                (standard_words(cell.summary.standard, cell.summary.met, kind))
+            }
+            td class="nhsuk-table__cell" data-field="variation" { (variation_icon(spc)) }
+            td class="nhsuk-table__cell" data-field="assurance" { (assurance_icon(spc)) }
+            td class="nhsuk-table__cell" { (sparkline(&name, periods)) }
+            td class="nhsuk-table__cell" data-field="plan" {
+                @if let Some(variance) = variance {
+                    (show_variance(kind, variance.value)) " ("
+                    (variance.organisations) " of " (variance.of) " with a plan)"
+                } @else {
+                    span class="oversight-muted" { "no plan" }
+                }
+            }
+            td class="nhsuk-table__cell" data-field="missing-standard" {
+                @if missing.is_empty() {
+                    @if cell.summary.standard.is_some() { "none" }
+                } @else {
+                    @for (i, org) in missing.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(scope_href(org, page.asked))
+                            title=((page.organisation_names)(org).unwrap_or_default()) { (org) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A headline figure as the pages show it: a ratio as a percentage with one decimal.
+pub fn headline(total: &Value, value: f64) -> String {
+    match total {
+        Value::Ratio { .. } if value.is_finite() => format!("{value:.1}%"),
+        Value::Ratio { .. } => "no cases".to_owned(),
+        _ => show_headline(total, value),
+    }
+}
+
+fn standard_words(standard: Option<Standard>, met: Option<bool>, kind: ValueKind) -> Markup {
+    let Some(standard) = standard else {
+        return html! { span class="oversight-muted" { "no standard" } };
+    };
+    html! {
+        (show_standard(standard, kind)) " "
+        @match met {
+            Some(true) => strong class="nhsuk-tag nhsuk-tag--green" { "Met" },
+            Some(false) => strong class="nhsuk-tag nhsuk-tag--red" { "Not met" },
+            None => strong class="nhsuk-tag nhsuk-tag--grey" { "No cases" },
+        }
+    }
+}
+
+/// Making Data Count's variation icon: a coloured disc with a letter, and words, so colour is
+/// never the only signal (grey common cause, orange concern, blue improvement).
+fn variation_icon(spc: Option<&Spc>) -> Markup {
+    let Some(spc) = spc else {
+        return html! { span class="oversight-muted" { "too few points" } };
+    };
+    let (class, letter, words) = match spc.variation {
+        PointType::CommonCause => ("common", "~", "Common cause"),
+        PointType::SpecialCauseImprovement => ("improvement", "I", "Special cause: improvement"),
+        PointType::SpecialCauseConcern => ("concern", "C", "Special cause: concern"),
+        PointType::SpecialCauseNeutralHigh => ("neutral", "H", "Special cause: higher"),
+        PointType::SpecialCauseNeutralLow => ("neutral", "L", "Special cause: lower"),
+    };
+    html! {
+        span class=(format!("oversight-icon oversight-icon--{class}")) aria-hidden="true" { (letter) }
+        " " span class="oversight-icon-words" { (words) }
+    }
+}
+
+/// Making Data Count's assurance icon: pass, fail, or hit and miss against the standard.
+fn assurance_icon(spc: Option<&Spc>) -> Markup {
+    let Some(assurance) = spc.and_then(|spc| spc.assurance) else {
+        return html! { span class="oversight-muted" { "—" } };
+    };
+    let (class, letter, words) = match assurance {
+        Assurance::ConsistentPass => ("pass", "P", "Consistently passes"),
+        Assurance::ConsistentFail => ("fail", "F", "Consistently fails"),
+        Assurance::Inconsistent => ("hit-and-miss", "?", "Hit and miss"),
+    };
+    html! {
+        span class=(format!("oversight-icon oversight-icon--{class}")) aria-hidden="true" { (letter) }
+        " " span class="oversight-icon-words" { (words) }
+    }
+}
+
+/// The last two years or so of a series as a small line, with its words for screen readers.
+fn sparkline(name: &str, periods: &std::collections::BTreeMap<Period, Cell>) -> Markup {
+    const POINTS: usize = 24;
+    let values: Vec<f64> = periods
+        .values()
+        .map(|cell| cell.summary.value)
+        .filter(|value| value.is_finite())
+        .collect();
+    let values = &values[values.len().saturating_sub(POINTS)..];
+    if values.len() < 2 {
+        return html! {};
+    }
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let span = if high > low { high - low } else { 1.0 };
+    let (width, height) = (96.0, 24.0);
+    let step = width / (values.len() - 1) as f64;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                height - 2.0 - (v - low) / span * (height - 4.0)
+            )
+        })
+        .collect();
+    let label = format!(
+        "{name}: the last {} periods, from {} to {}",
+        values.len(),
+        round_for_words(values[0]),
+        round_for_words(values[values.len() - 1])
+    );
+    html! {
+        svg class="oversight-sparkline" width="96" height="24" viewBox="0 0 96 24" role="img"
+            aria-label=(label) {
+            polyline fill="none" stroke="currentColor" stroke-width="1.5" points=(points.join(" ")) {}
+        }
+    }
+}
+
+fn round_for_words(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+fn returns_table(page: &ScopePage<'_>) -> Markup {
+    let view = page.view;
+    let collections: std::collections::BTreeSet<&String> =
+        view.received.keys().chain(view.missing.keys()).collect();
+    if collections.is_empty() {
+        return html! {};
+    }
+    html! {
+        h2 { "Returns" }
+        table class="nhsuk-table" data-field="returns" {
+            caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
+                "Returns received and overdue for each collection's latest period"
+            }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header" scope="col" { "Collection" }
+                    th class="nhsuk-table__header" scope="col" { "Latest period" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Received" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Overdue" }
+                    th class="nhsuk-table__header" scope="col" { "Overdue from" }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for collection in collections {
+                    @let latest = view.received.get(collection).and_then(|p| p.keys().next_back())
+                        .max(view.missing.get(collection).and_then(|p| p.keys().next_back()));
+                    @if let Some(period) = latest {
+                        @let received = view.received.get(collection).and_then(|p| p.get(period));
+                        @let missing = view.missing.get(collection).and_then(|p| p.get(period));
+                        tr class="nhsuk-table__row" data-collection=(collection) {
+                            td class="nhsuk-table__cell" {
+                                ((page.collection_names)(collection).unwrap_or_else(|| collection.clone()))
+                            }
+                            td class="nhsuk-table__cell" { (period) }
+                            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="received" {
+                                (count_of(received))
+                            }
+                            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="overdue" {
+                                (count_of(missing))
+                            }
+                            td class="nhsuk-table__cell" {
+                                @if let Some(missing) = missing {
+                                    @for (i, (org, value)) in missing.organisations.iter()
+                                        .filter(|(_, v)| **v != Value::Count(0)).enumerate() {
+                                        @if i > 0 { ", " }
+                                        @let _ = value;
+                                        a href=(scope_href(org, page.asked))
+                                            title=((page.organisation_names)(org).unwrap_or_default()) { (org) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn count_of(cell: Option<&Cell>) -> i64 {
+    match cell.map(|c| c.summary.total) {
+        Some(Value::Count(n)) => n,
+        _ => 0,
+    }
+}
+
+impl ScopeKind {
+    fn label(self) -> &'static str {
+        match self {
+            ScopeKind::England => "Country",
+            ScopeKind::Region => "NHS region",
+            ScopeKind::System => "Integrated care system",
+            ScopeKind::Organisation => "Organisation",
+            ScopeKind::Unassigned => "Not in a system",
+        }
+    }
+
+    fn children_label(self) -> &'static str {
+        match self {
+            ScopeKind::England => "Regions",
+            ScopeKind::Region => "Systems",
+            ScopeKind::System | ScopeKind::Unassigned => "Organisations",
+            ScopeKind::Organisation => "",
+        }
+    }
+}

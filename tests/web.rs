@@ -1,0 +1,199 @@
+//! The web pages, over real HTTP from a real `oversight serve`: after importing NHS England's
+//! April to June 2025 A&E files, London's page shows the JSON snapshot's figures and England's
+//! equal the published TOTAL row; the CSV carries the same totals; an as-of page shows an earlier
+//! point and says so; bad addresses get a page that says what is wrong.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oversight::client::Client;
+use oversight::import::{self, ae};
+use proto_schema::{Halves, Period, SnapshotRequest, Value, View, NATIONAL};
+
+use crate::harness::{data_dir, http_get, nats, serving_client, views_settled, Service};
+
+fn published(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/data/ae")
+        .join(name)
+}
+
+async fn import_file(client: &Client, name: &str) -> ae::Parsed {
+    let text = import::read(&published(name)).expect("the published file");
+    let parsed = ae::parse(name, &text).expect("parses");
+    let report = import::submit_all(client, parsed.rows.clone())
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    parsed
+}
+
+/// The text of `field` in the row of `metric` on a page.
+fn field_of(page: &str, metric: &str, field: &str) -> String {
+    let row_start = page
+        .find(&format!("data-metric=\"{metric}\""))
+        .unwrap_or_else(|| panic!("no row for {metric} on the page"));
+    let row = &page[row_start..];
+    let row = &row[..row.find("</tr>").expect("the row ends")];
+    let at = row
+        .find(&format!("data-field=\"{field}\""))
+        .unwrap_or_else(|| panic!("no {field} in the row of {metric}"));
+    let text = &row[at..];
+    let text = &text[text.find('>').expect("tag ends") + 1..];
+    text[..text.find('<').expect("text ends")].trim().to_owned()
+}
+
+fn summary(view: &View, metric: &str, period: &str) -> (Value, f64) {
+    let period = Period::parse(period).expect("period");
+    let cell = &view.metrics[metric][&period];
+    (cell.summary.total, cell.summary.value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn london_and_england_pages_show_the_views_figures_and_the_published_totals() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    views_settled(&client).await;
+    import_file(&client, "Monthly-AE-April-2025.csv").await;
+    import_file(&client, "Monthly-AE-May-2025.csv").await;
+    let may_seq = views_settled(&client).await;
+    let june = import_file(&client, "Monthly-AE-June-2025-1-1.csv").await;
+    views_settled(&client).await;
+
+    let london = client
+        .snapshot("Y56", &SnapshotRequest::default())
+        .await
+        .expect("London's snapshot");
+    let (status, page) = http_get(service.web_addr, "/scope/Y56").expect("London's page");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("<h1>London</h1>"),
+        "one h1, the region's name"
+    );
+    assert!(page.contains("href=\"#maincontent\""), "a skip link");
+    assert_eq!(page.matches("<main").count(), 1);
+    let (total, value) = summary(&london, "ae_4hr", "2025-06");
+    assert!(matches!(total, Value::Ratio { .. }));
+    assert_eq!(field_of(&page, "ae_4hr", "period"), "2025-06");
+    assert_eq!(field_of(&page, "ae_4hr", "value"), format!("{value:.1}%"));
+    for metric in ["ae_12hr_dta", "ae_emergency_admissions"] {
+        let (total, _) = summary(&london, metric, "2025-06");
+        let Value::Count(n) = total else {
+            panic!("{metric} is a count")
+        };
+        assert_eq!(field_of(&page, metric, "value"), n.to_string(), "{metric}");
+    }
+    assert!(
+        page.contains("href=\"/\">England</a>"),
+        "the breadcrumbs lead back to England"
+    );
+    assert!(
+        page.contains("data-field=\"children\"") && page.contains("href=\"/scope/QMJ\""),
+        "links down to London's systems"
+    );
+
+    let (status, page) = http_get(service.web_addr, "/").expect("England's page");
+    assert_eq!(status, 200);
+    let total = &june.totals["2025-06"];
+    let published_share =
+        (total.attendances - total.over_4_hours) as f64 / total.attendances as f64 * 100.0;
+    assert_eq!(
+        field_of(&page, "ae_4hr", "value"),
+        format!("{published_share:.1}%")
+    );
+    assert_eq!(
+        field_of(&page, "ae_12hr_dta", "value"),
+        total.waits_12_hours_dta.expect("published").to_string()
+    );
+    assert_eq!(
+        field_of(&page, "ae_emergency_admissions", "value"),
+        total.admissions.to_string()
+    );
+    for region in ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"] {
+        assert!(
+            page.contains(&format!("href=\"/scope/{region}\"")),
+            "{region}"
+        );
+    }
+
+    // The CSV: the scope's own total, then each organisation's figure.
+    let (status, csv) = http_get(service.web_addr, "/scope/national.csv").expect("CSV");
+    assert_eq!(status, 200);
+    let row = csv
+        .lines()
+        .find(|line| line.starts_with("national,ae_4hr,2025-06,,"))
+        .expect("England's June total in the CSV");
+    let fields: Vec<&str> = row.split(',').collect();
+    assert_eq!(
+        (fields[5], fields[6]),
+        (
+            (total.attendances - total.over_4_hours)
+                .to_string()
+                .as_str(),
+            total.attendances.to_string().as_str()
+        ),
+        "{row}"
+    );
+    let organisations = csv
+        .lines()
+        .filter(|line| line.starts_with("national,ae_4hr,2025-06,") && !line.contains(",,"))
+        .count();
+    let england = client
+        .snapshot(NATIONAL, &SnapshotRequest::default())
+        .await
+        .expect("England");
+    let june_period = Period::parse("2025-06").expect("period");
+    assert_eq!(
+        organisations,
+        england.metrics["ae_4hr"][&june_period].organisations.len()
+    );
+
+    // As it stood before June was imported: May is the latest, and the page says it is not now.
+    let (status, page) =
+        http_get(service.web_addr, &format!("/scope/Y56?as_of_seq={may_seq}")).expect("as-of");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(field_of(&page, "ae_4hr", "period"), "2025-05");
+    assert!(
+        page.contains("data-field=\"as-of\""),
+        "labelled as the past"
+    );
+    assert!(page.contains("Not the figures now"));
+    let (status, page) =
+        http_get(service.web_addr, "/scope/Y56?geography=current").expect("current geography");
+    assert_eq!(status, 200);
+    assert!(page.contains("where its organisation is now"));
+
+    // An organisation's page: its place in the geography, and no links down.
+    let org = london.metrics["ae_4hr"][&june_period]
+        .organisations
+        .keys()
+        .find(|code| code.starts_with('R'))
+        .expect("a London trust")
+        .clone();
+    let (status, page) = http_get(service.web_addr, &format!("/scope/{org}")).expect("trust");
+    assert_eq!(status, 200);
+    assert!(page.contains("href=\"/scope/Y56\">London</a>"), "{org}");
+    let Value::Ratio {
+        numerator: Halves(n),
+        denominator: Halves(d),
+    } = london.metrics["ae_4hr"][&june_period].organisations[&org]
+    else {
+        panic!("a ratio")
+    };
+    assert_eq!(
+        field_of(&page, "ae_4hr", "value"),
+        format!("{:.1}%", n as f64 / d as f64 * 100.0)
+    );
+
+    // Addresses that cannot be shown say why, with the right status.
+    let (status, page) = http_get(service.web_addr, "/scope/NOPE").expect("unknown");
+    assert_eq!(status, 404);
+    assert!(page.contains("no scope `NOPE`"), "{page}");
+    let (status, page) = http_get(service.web_addr, "/?as_of=yesterday").expect("bad time");
+    assert_eq!(status, 400);
+    assert!(page.contains("as_of=yesterday is not a time"), "{page}");
+    let (status, _) = http_get(service.web_addr, "/assets/nhsuk-frontend.min.css").expect("css");
+    assert_eq!(status, 200);
+}
