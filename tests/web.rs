@@ -3,14 +3,17 @@
 //! equal the published TOTAL row; the CSV carries the same totals; an as-of page shows an earlier
 //! point and says so; bad addresses get a page that says what is wrong.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use oversight::client::Client;
 use oversight::import::{self, ae};
 use proto_schema::{Halves, Period, SnapshotRequest, Value, View, NATIONAL};
 
-use crate::harness::{data_dir, http_get, nats, serving_client, views_settled, Service};
+use crate::harness::{ae_return, data_dir, http_get, nats, serving_client, views_settled, Service};
 
 fn published(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -196,4 +199,149 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     assert!(page.contains("as_of=yesterday is not a time"), "{page}");
     let (status, _) = http_get(service.web_addr, "/assets/nhsuk-frontend.min.css").expect("css");
     assert_eq!(status, 200);
+}
+
+/// One server-sent event: its name, its data and when it arrived.
+struct Sent {
+    event: String,
+    data: String,
+    at: Instant,
+}
+
+/// Opens `path` as an event stream and hands each event over as it arrives, until the server
+/// closes the connection.
+fn open_events(addr: SocketAddr, path: &str) -> mpsc::Receiver<Sent> {
+    let (sender, receiver) = mpsc::channel();
+    let mut stream = TcpStream::connect(addr).expect("connect to the web pages");
+    // HTTP/1.0: the body is the rest of the connection, no chunks to undo.
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stream).lines();
+        for line in lines.by_ref() {
+            match line {
+                Ok(line) if line.is_empty() => break,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        let (mut event, mut data) = (String::new(), String::new());
+        for line in lines {
+            let Ok(line) = line else { return };
+            if line.is_empty() {
+                if !data.is_empty() {
+                    let sent = Sent {
+                        event: std::mem::take(&mut event),
+                        data: std::mem::take(&mut data),
+                        at: Instant::now(),
+                    };
+                    if sender.send(sent).is_err() {
+                        return;
+                    }
+                }
+            } else if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_owned();
+            } else if let Some(more) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(more.strip_prefix(' ').unwrap_or(more));
+            }
+        }
+    });
+    receiver
+}
+
+fn next_figures(events: &mpsc::Receiver<Sent>) -> Sent {
+    loop {
+        let sent = events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("figures within 10 s");
+        if sent.event == "figures" {
+            return sent;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_page_is_sent_its_figures_after_each_commit_and_again_after_a_restart() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = data_dir(tmp.path());
+    let mut service = Service::start(&nats.url(), &data);
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let receipt = client
+        .submit(&ae_return("live-1", "2025-06", 1_000))
+        .await
+        .expect("submit");
+    assert!(matches!(receipt, proto_schema::Receipt::Accepted { .. }));
+    views_settled(&client).await;
+
+    let (status, page) = http_get(service.web_addr, "/scope/Y56").expect("London's page");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("data-live=\"/live/Y56\""),
+        "the page asks for live figures"
+    );
+    assert!(page.contains("src=\"/assets/live.js\""));
+    let (status, script) = http_get(service.web_addr, "/assets/live.js").expect("script");
+    assert_eq!(status, 200);
+    assert!(script.contains("EventSource"));
+
+    let events = open_events(service.web_addr, "/live/Y56");
+    let first = next_figures(&events);
+    assert_eq!(field_of(&first.data, "ae_4hr", "value"), "80.0%");
+
+    // A revision over NATS: the open page is sent the new figure, without asking.
+    let mut revised = ae_return("live-2", "2025-06", 1_000);
+    revised.values[0].1 = Value::Ratio {
+        numerator: Halves::whole(900),
+        denominator: Halves::whole(1_000),
+    };
+    let sent = Instant::now();
+    let receipt = client.submit(&revised).await.expect("revise");
+    assert!(matches!(receipt, proto_schema::Receipt::Accepted { .. }));
+    let update = next_figures(&events);
+    assert_eq!(field_of(&update.data, "ae_4hr", "value"), "90.0%");
+    let took = update.at - sent;
+    eprintln!(
+        "commit to figures sent to the page: {} ms",
+        took.as_millis()
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // The server restarts where the page expects it: a page connecting again is sent the
+    // figures as they are, and then the next change.
+    let web_addr = service.web_addr;
+    service.terminate();
+    assert!(
+        events.recv_timeout(Duration::from_secs(10)).is_err(),
+        "the stream ends with the server"
+    );
+    let _service = Service::start_serving_web_on(&nats.url(), &data, &[], "warn", web_addr);
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    views_settled(&client).await;
+    let events = open_events(web_addr, "/live/Y56");
+    assert_eq!(
+        field_of(&next_figures(&events).data, "ae_4hr", "value"),
+        "90.0%"
+    );
+    let mut again = ae_return("live-3", "2025-06", 1_000);
+    again.values[0].1 = Value::Ratio {
+        numerator: Halves::whole(950),
+        denominator: Halves::whole(1_000),
+    };
+    client.submit(&again).await.expect("revise again");
+    assert_eq!(
+        field_of(&next_figures(&events).data, "ae_4hr", "value"),
+        "95.0%"
+    );
+
+    let (status, _) = http_get(web_addr, "/live/NOPE").expect("unknown scope");
+    assert_eq!(status, 404, "an unknown scope is refused, not retried");
+    let (status, _) = http_get(web_addr, "/live/Y56?as_of_seq=5").expect("past");
+    assert_eq!(status, 400, "the past does not change");
 }

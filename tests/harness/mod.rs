@@ -28,6 +28,17 @@ impl Service {
 
     /// The same with more arguments and another log level.
     pub fn start_with(nats_url: &str, data: &Path, args: &[&str], log_level: &str) -> Service {
+        Service::start_serving_web_on(nats_url, data, args, log_level, free_loopback_addr())
+    }
+
+    /// The same with the web pages on `web_addr` (to start again where an open page expects it).
+    pub fn start_serving_web_on(
+        nats_url: &str,
+        data: &Path,
+        args: &[&str],
+        log_level: &str,
+        web_addr: SocketAddr,
+    ) -> Service {
         let log_path = data.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -35,7 +46,6 @@ impl Service {
             .open(&log_path)
             .expect("serve log file");
         let metrics_addr = free_loopback_addr();
-        let web_addr = free_loopback_addr();
         let child = Command::new(env!("CARGO_BIN_EXE_oversight"))
             .args(["serve", "--nats", nats_url, "--data"])
             .arg(data)

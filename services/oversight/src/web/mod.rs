@@ -4,6 +4,7 @@
 //! from another machine; every page works without JavaScript.
 
 mod directory;
+mod live;
 mod page;
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ use page::Asked;
 const NHSUK_CSS: &[u8] = include_bytes!("../../web/nhsuk-frontend/nhsuk-frontend.min.css");
 /// The project's own few styles.
 const OVERSIGHT_CSS: &[u8] = include_bytes!("../../web/oversight.css");
+/// What keeps an open page's figures current.
+const LIVE_JS: &[u8] = include_bytes!("../../web/live.js");
 /// The images the stylesheet and the page heads refer to.
 const IMAGES: &[(&str, &str, &[u8])] = &[
     (
@@ -94,6 +97,7 @@ fn router(web: Web) -> Router {
     Router::new()
         .route("/", get(england))
         .route("/scope/{scope}", get(scope))
+        .route("/live/{scope}", get(live::figures))
         .route(
             "/assets/nhsuk-frontend.min.css",
             get(|| async { asset("text/css; charset=utf-8", NHSUK_CSS) }),
@@ -101,6 +105,10 @@ fn router(web: Web) -> Router {
         .route(
             "/assets/oversight.css",
             get(|| async { asset("text/css; charset=utf-8", OVERSIGHT_CSS) }),
+        )
+        .route(
+            "/assets/live.js",
+            get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }),
         )
         .route("/assets/images/{name}", get(image))
         .route(
@@ -296,18 +304,29 @@ async fn scope_html(
             "No region, system or organisation has the code {scope}."
         ))
     })?;
+    let markup = with_names(&reference, &view, &asked, |figures| {
+        page::scope_page(figures, &place)
+    });
+    Ok(markup.into_string())
+}
+
+/// Calls `render` with the view and the reference data's names for what it shows.
+fn with_names<T>(
+    reference: &ingest::Reference,
+    view: &View,
+    asked: &Asked,
+    render: impl FnOnce(&page::Figures<'_>) -> T,
+) -> T {
     let metric_names = |id: &str| reference.metric(id).map(|m| (m.name.clone(), m.kind));
     let collection_names = |id: &str| reference.collection(id).map(|c| c.name.clone());
     let organisation_names = |code: &str| reference.organisation(code).map(|o| o.name.clone());
-    let markup = page::scope_page(&page::ScopePage {
-        view: &view,
-        place: &place,
-        asked: &asked,
+    render(&page::Figures {
+        view,
+        asked,
         metric_names: &metric_names,
         collection_names: &collection_names,
         organisation_names: &organisation_names,
-    });
-    Ok(markup.into_string())
+    })
 }
 
 async fn csv_response(web: &Web, scope: &str, query: &HashMap<String, String>) -> Response {

@@ -118,6 +118,7 @@ pub fn frame(title: &str, trail: &[(String, String)], content: Markup) -> Markup
                         (content)
                     }
                 }
+                script src="/assets/live.js" defer {}
                 footer class="nhsuk-footer" role="contentinfo" {
                     div class="nhsuk-width-container" {
                         p class="nhsuk-body-s" {
@@ -144,11 +145,10 @@ pub fn error_page(status: u16, title: &str, detail: &str) -> Markup {
     )
 }
 
-/// What a scope page shows beside its view: the place in the geography and the reference data's
-/// words for metrics and collections.
-pub struct ScopePage<'a> {
+/// What a scope's figures are shown with: how the page was asked for, and the reference data's
+/// words for metrics, collections and organisations.
+pub struct Figures<'a> {
     pub view: &'a View,
-    pub place: &'a Place,
     pub asked: &'a Asked,
     /// Metric id -> its name and kind.
     pub metric_names: &'a dyn Fn(&str) -> Option<(String, ValueKind)>,
@@ -159,12 +159,12 @@ pub struct ScopePage<'a> {
 }
 
 /// A scope's page: one row per metric, the returns received and overdue, links down.
-pub fn scope_page(page: &ScopePage<'_>) -> Markup {
+pub fn scope_page(page: &Figures<'_>, place: &Place) -> Markup {
     let view = page.view;
-    let place = page.place;
     let asked = page.asked;
-    let trail: Vec<(String, String)> = place
-        .trail
+    // The scopes above this one; the page itself is its h1, not a breadcrumb.
+    let above = &place.trail[..place.trail.len().saturating_sub(1)];
+    let trail: Vec<(String, String)> = above
         .iter()
         .map(|(scope, name)| (name.clone(), scope_href(scope, asked)))
         .collect();
@@ -205,8 +205,38 @@ pub fn scope_page(page: &ScopePage<'_>) -> Markup {
                     GeographyMode::Current => "Count organisations where they were",
                 }
             }
-            " · log entry " span data-field="seq" { (view.seq) }
             " · " a href=(format!("/scope/{}.csv{}", view.scope, asked.query())) { "Download as CSV" }
+        }
+        @if asked.is_past() {
+            div id="figures" { (figures(page)) }
+        } @else {
+            div id="figures" data-live=(format!("/live/{}{}", view.scope, asked.query())) {
+                (figures(page))
+            }
+            p class="nhsuk-u-visually-hidden" id="figures-status" aria-live="polite" {}
+        }
+        @if !place.children.is_empty() {
+            h2 { (place.kind.children_label()) }
+            ul class="nhsuk-list" data-field="children" {
+                @for (scope, name) in &place.children {
+                    li {
+                        a href=(scope_href(scope, asked)) { (name) }
+                        @if name != scope { " (" (scope) ")" }
+                    }
+                }
+            }
+        }
+    };
+    frame(&place.name, &trail, content)
+}
+
+/// The part of a scope page that changes with each commit, sent again whole to an open page
+/// after each change (see `live.rs`).
+pub fn figures(page: &Figures<'_>) -> Markup {
+    let view = page.view;
+    html! {
+        p class="nhsuk-body-s" {
+            "Figures after log entry " span data-field="seq" { (view.seq) } "."
         }
         h2 { "Performance against the standards" }
         (metrics_table(page))
@@ -237,19 +267,10 @@ pub fn scope_page(page: &ScopePage<'_>) -> Markup {
                 }
             }
         }
-        @if !place.children.is_empty() {
-            h2 { (place.kind.children_label()) }
-            ul class="nhsuk-list" data-field="children" {
-                @for (scope, name) in &place.children {
-                    li { a href=(scope_href(scope, asked)) { (name) } " (" (scope) ")" }
-                }
-            }
-        }
-    };
-    frame(&place.name, &trail, content)
+    }
 }
 
-fn metrics_table(page: &ScopePage<'_>) -> Markup {
+fn metrics_table(page: &Figures<'_>) -> Markup {
     let view = page.view;
     if view.metrics.is_empty() {
         return html! { p class="nhsuk-body" { "No returns have been received for this scope yet." } };
@@ -284,7 +305,7 @@ fn metrics_table(page: &ScopePage<'_>) -> Markup {
 }
 
 fn metric_row(
-    page: &ScopePage<'_>,
+    page: &Figures<'_>,
     metric: &str,
     periods: &std::collections::BTreeMap<Period, Cell>,
     period: Period,
@@ -454,7 +475,7 @@ fn round_for_words(value: f64) -> String {
     }
 }
 
-fn returns_table(page: &ScopePage<'_>) -> Markup {
+fn returns_table(page: &Figures<'_>) -> Markup {
     let view = page.view;
     let collections: std::collections::BTreeSet<&String> =
         view.received.keys().chain(view.missing.keys()).collect();
