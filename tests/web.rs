@@ -190,6 +190,42 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         format!("{:.1}%", n as f64 / d as f64 * 100.0)
     );
 
+    // A metric's page: the chart, the series as a table, and the ranking on the latest period.
+    let (status, page) = http_get(service.web_addr, "/scope/Y56/ae_4hr").expect("metric page");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-field=\"chart\""), "an XmR chart");
+    let june_row = &page[page
+        .find("data-period=\"2025-06\"")
+        .expect("June in the table")..];
+    let june_value = &june_row[june_row.find("data-field=\"value\">").expect("value") + 19..];
+    assert_eq!(
+        &june_value[..june_value.find('<').expect("ends")],
+        format!("{value:.1}%")
+    );
+    let mut by_share: Vec<(f64, &String)> = london.metrics["ae_4hr"][&june_period]
+        .organisations
+        .iter()
+        .filter_map(|(org, value)| match value {
+            Value::Ratio {
+                numerator,
+                denominator,
+            } if denominator.0 > 0 => Some((numerator.as_f64() / denominator.as_f64(), org)),
+            _ => None,
+        })
+        .collect();
+    by_share.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let ranking = &page[page.find("data-field=\"ranking\"").expect("a ranking")..];
+    let ranked: Vec<&str> = ranking
+        .split("data-organisation=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').expect("ends")])
+        .collect();
+    let expected: Vec<&str> = by_share.iter().map(|(_, org)| org.as_str()).collect();
+    assert_eq!(ranked, expected, "best first, as sorted here");
+    let (status, page) = http_get(service.web_addr, "/scope/Y56/ae_4hour").expect("unknown");
+    assert_eq!(status, 404);
+    assert!(page.contains("did you mean ae_4hr"), "{page}");
+
     // Addresses that cannot be shown say why, with the right status.
     let (status, page) = http_get(service.web_addr, "/scope/NOPE").expect("unknown");
     assert_eq!(status, 404);

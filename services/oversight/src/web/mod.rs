@@ -97,6 +97,7 @@ fn router(web: Web) -> Router {
     Router::new()
         .route("/", get(england))
         .route("/scope/{scope}", get(scope))
+        .route("/scope/{scope}/{metric}", get(metric))
         .route("/live/{scope}", get(live::figures))
         .route(
             "/assets/nhsuk-frontend.min.css",
@@ -310,6 +311,56 @@ async fn scope_html(
     Ok(markup.into_string())
 }
 
+async fn metric(
+    State(web): State<Web>,
+    Path((scope, metric)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match metric_html(&web, &scope, &metric, &query).await {
+        Ok(body) => (html_headers(), body).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn metric_html(
+    web: &Web,
+    scope: &str,
+    metric: &str,
+    query: &HashMap<String, String>,
+) -> Result<String, PageError> {
+    let (asked, request) = read_asked(query)?;
+    let view = view_of(web, scope, &request).await?;
+    let reference = web
+        .directory
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let place = directory::place_of(&reference, scope).ok_or_else(|| {
+        PageError::NotFound(format!(
+            "No region, system or organisation has the code {scope}."
+        ))
+    })?;
+    let defined = reference.metric(metric).ok_or_else(|| {
+        PageError::NotFound(format!(
+            "The data standard has no metric {metric}{}.",
+            reference
+                .metric_like(metric)
+                .map(|like| format!(" (did you mean {like}?)"))
+                .unwrap_or_default()
+        ))
+    })?;
+    let (name, polarity) = (defined.name.clone(), defined.polarity);
+    let markup = with_names(&reference, &view, &asked, |figures| {
+        page::metric_page(&page::MetricPage {
+            figures,
+            place: &place,
+            metric,
+            name: &name,
+            polarity,
+        })
+    });
+    Ok(markup.into_string())
+}
+
 /// Calls `render` with the view and the reference data's names for what it shows.
 fn with_names<T>(
     reference: &ingest::Reference,
@@ -406,7 +457,7 @@ fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
                     metric,
                     &period,
                     org,
-                    &number(headline_of(value)),
+                    &number(page::value_headline(value)),
                     &numerator,
                     &denominator,
                     met,
@@ -416,20 +467,6 @@ fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
         }
     }
     out.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// A figure's headline value, as a view's summary gives it for a total.
-fn headline_of(value: &Value) -> f64 {
-    match *value {
-        Value::Ratio {
-            numerator,
-            denominator,
-        } if denominator.0 != 0 => numerator.as_f64() / denominator.as_f64() * 100.0,
-        Value::Ratio { .. } => f64::NAN,
-        Value::Count(n) => n as f64,
-        Value::Money { pence } => pence as f64,
-        Value::Duration { seconds, .. } => seconds as f64,
-    }
 }
 
 fn parts(value: &Value) -> (String, String) {

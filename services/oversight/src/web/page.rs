@@ -5,7 +5,7 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use proto_schema::{
     show_headline, show_standard, show_variance, Assurance, Cell, GeographyMode, Period, PointType,
-    Spc, Standard, Value, ValueKind, View, NATIONAL,
+    Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
 };
 
 use super::directory::{Place, ScopeKind};
@@ -330,7 +330,9 @@ fn metric_row(
     };
     html! {
         tr class="nhsuk-table__row" data-metric=(metric) {
-            td class="nhsuk-table__cell" { (name) }
+            td class="nhsuk-table__cell" {
+                a href=(format!("/scope/{}/{metric}{}", page.view.scope, page.asked.query())) { (name) }
+            }
             td class="nhsuk-table__cell" data-field="period" { (period) }
             td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
                 (headline(&cell.summary.total, cell.summary.value))
@@ -558,6 +560,289 @@ impl ScopeKind {
             ScopeKind::Region => "Systems",
             ScopeKind::System | ScopeKind::Unassigned => "Organisations",
             ScopeKind::Organisation => "",
+        }
+    }
+}
+
+/// A metric's page for one scope: its XmR chart, the series as a table beside it, and the
+/// scope's organisations ranked on the latest period.
+pub struct MetricPage<'a> {
+    pub figures: &'a Figures<'a>,
+    pub place: &'a Place,
+    pub metric: &'a str,
+    pub name: &'a str,
+    pub polarity: Polarity,
+}
+
+pub fn metric_page(page: &MetricPage<'_>) -> Markup {
+    let view = page.figures.view;
+    let asked = page.figures.asked;
+    let place = page.place;
+    let mut trail: Vec<(String, String)> = place
+        .trail
+        .iter()
+        .map(|(scope, name)| (name.clone(), scope_href(scope, asked)))
+        .collect();
+    if trail.is_empty() {
+        trail.push(("England".into(), scope_href(NATIONAL, asked)));
+    }
+    let periods = view.metrics.get(page.metric);
+    let spc = view.spc.get(page.metric);
+    let content = html! {
+        span class="nhsuk-caption-l" { (place.name) }
+        h1 { (page.name) }
+        @if asked.is_past() {
+            div class="nhsuk-warning-callout" data-field="as-of" {
+                h2 class="nhsuk-warning-callout__label" {
+                    span role="text" { span class="nhsuk-u-visually-hidden" { "Important: " } "Not the figures now" }
+                }
+                p { "This chart shows the figures as they stood after log entry " (view.seq) "." }
+            }
+        }
+        @match periods {
+            None => p class="nhsuk-body" { "No returns for this metric have been received for this scope yet." },
+            Some(periods) => {
+                h2 { "Statistical process control chart" }
+                p class="nhsuk-body-s" {
+                    "An XmR chart, as in Making Data Count: each point coloured by its variation "
+                    "(grey common cause, orange concern, blue improvement, purple a neutral "
+                    "change), the mean, the process limits and the standard. The same figures "
+                    "are in the table below it."
+                }
+                (xmr_chart(page.name, periods, spc))
+                (series_table(page, periods, spc))
+                (ranking(page, periods))
+            }
+        }
+    };
+    frame(&format!("{} – {}", page.name, place.name), &trail, content)
+}
+
+/// The colour and words of a point's variation.
+fn point_style(point: Option<&PointType>) -> (&'static str, &'static str) {
+    match point {
+        Some(PointType::SpecialCauseImprovement) => ("#005eb8", "Special cause: improvement"),
+        Some(PointType::SpecialCauseConcern) => ("#b35c00", "Special cause: concern"),
+        Some(PointType::SpecialCauseNeutralHigh) => ("#330072", "Special cause: higher"),
+        Some(PointType::SpecialCauseNeutralLow) => ("#330072", "Special cause: lower"),
+        Some(PointType::CommonCause) => ("#4c6272", "Common cause"),
+        None => ("#4c6272", "Not charted"),
+    }
+}
+
+/// The XmR chart as SVG: points by period, the mean, the process limits and the standard.
+fn xmr_chart(
+    name: &str,
+    periods: &std::collections::BTreeMap<Period, Cell>,
+    spc: Option<&Spc>,
+) -> Markup {
+    let points: Vec<(Period, f64)> = periods
+        .iter()
+        .map(|(period, cell)| (*period, cell.summary.value))
+        .filter(|(_, value)| value.is_finite())
+        .collect();
+    if points.is_empty() {
+        return html! {};
+    }
+    let standard = periods
+        .values()
+        .next_back()
+        .and_then(|cell| {
+            cell.summary
+                .standard
+                .map(|s| (s, cell.summary.total.kind()))
+        })
+        .map(|(s, kind)| match kind {
+            ValueKind::Ratio => s.target as f64 / 100.0,
+            _ => s.target as f64,
+        });
+    let mut extremes: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+    extremes.extend(spc.and_then(|s| s.upper_limit));
+    extremes.extend(spc.and_then(|s| s.lower_limit));
+    extremes.extend(standard);
+    let low = extremes.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = extremes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((high - low) * 0.08).max(1e-9);
+    let (low, high) = (low - pad, high + pad);
+    let (width, height, left, right, top, bottom) = (720.0, 320.0, 64.0, 16.0, 16.0, 40.0);
+    let x = |i: usize| {
+        let n = points.len().max(2) - 1;
+        left + (width - left - right) * i as f64 / n as f64
+    };
+    let y = |value: f64| top + (height - top - bottom) * (high - value) / (high - low);
+    let line = |value: f64, colour: &str, dash: &str, label: &str| {
+        html! {
+            line x1=(left) x2=(width - right) y1=(format!("{:.1}", y(value))) y2=(format!("{:.1}", y(value)))
+                stroke=(colour) stroke-width="1.5" stroke-dasharray=(dash) {}
+            text x=(width - right) y=(format!("{:.1}", y(value) - 4.0)) text-anchor="end"
+                font-size="12" fill=(colour) { (label) }
+        }
+    };
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, v))| format!("{:.1},{:.1}", x(i), y(*v)))
+        .collect();
+    let ticks = [low + pad, (low + high) / 2.0, high - pad];
+    let every = (points.len() / 8).max(1);
+    html! {
+        svg class="oversight-chart" viewBox=(format!("0 0 {width} {height}")) role="img"
+            aria-label=(format!("{name}: {} points; the table below gives each one", points.len()))
+            data-field="chart" {
+            rect x=(left) y=(top) width=(width - left - right) height=(height - top - bottom)
+                fill="#ffffff" stroke="#d8dde0" {}
+            @for tick in ticks {
+                text x=(left - 6.0) y=(format!("{:.1}", y(tick) + 4.0)) text-anchor="end" font-size="12"
+                    fill="#212b32" { (round_for_words(tick)) }
+            }
+            @if let Some(spc) = spc {
+                (line(spc.mean, "#212b32", "", "mean"))
+                @if let Some(upper) = spc.upper_limit { (line(upper, "#768692", "6 4", "upper process limit")) }
+                @if let Some(lower) = spc.lower_limit { (line(lower, "#768692", "6 4", "lower process limit")) }
+            }
+            @if let Some(standard) = standard { (line(standard, "#da291c", "2 3", "standard")) }
+            polyline fill="none" stroke="#aeb7bd" stroke-width="1.5" points=(path.join(" ")) {}
+            @for (i, (period, value)) in points.iter().enumerate() {
+                @let (colour, words) = point_style(spc.and_then(|s| s.points.get(period)));
+                circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*value))) r="4" fill=(colour)
+                    data-point-type=(words) {
+                    title { (period) ": " (round_for_words(*value)) " – " (words) }
+                }
+                @if i % every == 0 || i + 1 == points.len() {
+                    text x=(format!("{:.1}", x(i))) y=(height - bottom + 16.0) text-anchor="middle"
+                        font-size="11" fill="#212b32" { (period) }
+                }
+            }
+        }
+    }
+}
+
+fn series_table(
+    page: &MetricPage<'_>,
+    periods: &std::collections::BTreeMap<Period, Cell>,
+    spc: Option<&Spc>,
+) -> Markup {
+    html! {
+        table class="nhsuk-table" data-field="series" {
+            caption class="nhsuk-table__caption" { "Each period's figure" }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header" scope="col" { "Period" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Value" }
+                    th class="nhsuk-table__header" scope="col" { "Variation" }
+                    th class="nhsuk-table__header" scope="col" { "Standard" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Organisations" }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for (period, cell) in periods.iter().rev() {
+                    tr class="nhsuk-table__row" data-period=(period) {
+                        td class="nhsuk-table__cell" { (period) }
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
+                            (headline(&cell.summary.total, cell.summary.value))
+                        }
+                        td class="nhsuk-table__cell" { (point_style(spc.and_then(|s| s.points.get(period))).1) }
+                        td class="nhsuk-table__cell" {
+                            @match cell.summary.met {
+                                Some(true) => "Met",
+                                Some(false) => "Not met",
+                                None => "",
+                            }
+                        }
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" { (cell.organisations.len()) }
+                    }
+                }
+            }
+        }
+        @let _ = page;
+    }
+}
+
+/// The scope's organisations on the latest period, best first (by the metric's polarity; a
+/// neutral metric largest first), ties sharing a rank.
+pub fn ranked(cell: &Cell, polarity: Polarity) -> Vec<(usize, &String, &Value, f64)> {
+    let mut rows: Vec<(&String, &Value, f64)> = cell
+        .organisations
+        .iter()
+        .map(|(org, value)| (org, value, value_headline(value)))
+        .filter(|(_, _, headline)| headline.is_finite())
+        .collect();
+    rows.sort_by(|a, b| {
+        let order = match polarity {
+            Polarity::LowerIsBetter => a.2.total_cmp(&b.2),
+            Polarity::HigherIsBetter | Polarity::Neutral => b.2.total_cmp(&a.2),
+        };
+        order.then_with(|| a.0.cmp(b.0))
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, (org, value, headline)) in rows.iter().enumerate() {
+        let rank = match out.last() {
+            Some((rank, _, _, last)) if *last == *headline => *rank,
+            _ => i + 1,
+        };
+        out.push((rank, *org, *value, *headline));
+    }
+    out
+}
+
+/// An organisation's own figure as its headline: a ratio as a percentage.
+pub fn value_headline(value: &Value) -> f64 {
+    match *value {
+        Value::Ratio {
+            numerator,
+            denominator,
+        } if denominator.0 != 0 => numerator.as_f64() / denominator.as_f64() * 100.0,
+        Value::Ratio { .. } => f64::NAN,
+        Value::Count(n) => n as f64,
+        Value::Money { pence } => pence as f64,
+        Value::Duration { seconds, .. } => seconds as f64,
+    }
+}
+
+fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, Cell>) -> Markup {
+    let Some((period, cell)) = periods.iter().next_back() else {
+        return html! {};
+    };
+    let rows = ranked(cell, page.polarity);
+    if rows.len() < 2 {
+        return html! {};
+    }
+    let names = page.figures.organisation_names;
+    html! {
+        h2 { "Organisations ranked, " (period) }
+        table class="nhsuk-table" data-field="ranking" {
+            caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
+                "The scope's organisations ranked on " (page.name) " for " (period)
+            }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Rank" }
+                    th class="nhsuk-table__header" scope="col" { "Organisation" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Value" }
+                    th class="nhsuk-table__header" scope="col" { "Standard" }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for (rank, org, value, figure) in &rows {
+                    tr class="nhsuk-table__row" data-organisation=(org) {
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="rank" { (rank) }
+                        td class="nhsuk-table__cell" {
+                            a href=(scope_href(org, page.figures.asked)) { ((names)(org).unwrap_or_else(|| (*org).clone())) }
+                            " (" (org) ")"
+                        }
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
+                            (headline(value, *figure))
+                        }
+                        td class="nhsuk-table__cell" {
+                            @match cell.summary.standard.and_then(|s| s.is_met_by(value)) {
+                                Some(true) => "Met",
+                                Some(false) => "Not met",
+                                None => "",
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
