@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs beyond the Rust toolchain, on Debian as root: nats-server,
-# prometheus (with promtool) and openssl from Debian's packages, and nats-py for the Python client
-# test. Safe to run again.
+# prometheus (with promtool), openssl and chromium from Debian's packages, nats-py for the Python
+# client test and Playwright for the browser test (PyPI; it drives the system chromium, no browser
+# is downloaded). Safe to run again.
 set -euo pipefail
 
 missing=()
@@ -22,6 +23,10 @@ fi
 if ! command -v losetup >/dev/null 2>&1; then
   missing+=(mount)
 fi
+# chromium: the browser test of the web pages.
+if ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian packages)" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -34,4 +39,10 @@ if ! python3 -c 'import nats' >/dev/null 2>&1; then
   echo "installing nats-py (PyPI)" >&2
   python3 -m pip install --quiet nats-py 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages nats-py
+fi
+
+if ! python3 -c 'import playwright.sync_api' >/dev/null 2>&1; then
+  echo "installing playwright (PyPI)" >&2
+  python3 -m pip install --quiet playwright 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages playwright
 fi

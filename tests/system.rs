@@ -7,6 +7,7 @@ mod harness;
 mod access;
 mod backup;
 mod bad_input;
+mod browser;
 mod durability;
 mod exit_status;
 mod intake;
