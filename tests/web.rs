@@ -381,3 +381,116 @@ async fn an_open_page_is_sent_its_figures_after_each_commit_and_again_after_a_re
     let (status, _) = http_get(web_addr, "/live/Y56?as_of_seq=5").expect("past");
     assert_eq!(status, 400, "the past does not change");
 }
+
+/// An `oversight web` child process, killed on drop.
+struct WebPages(std::process::Child);
+
+impl Drop for WebPages {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `path` until it answers 200; its body.
+fn page_when_served(addr: SocketAddr, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, body)) = http_get(addr, path) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} was not served within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversight_web_serves_the_pages_from_another_process_and_follows_the_reference_data() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start_with(&nats.url(), &data_dir(tmp.path()), &["--no-web"], "warn");
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let receipt = client
+        .submit(&ae_return("apart-1", "2025-06", 1_000))
+        .await
+        .expect("submit");
+    assert!(matches!(receipt, proto_schema::Receipt::Accepted { .. }));
+    views_settled(&client).await;
+
+    let addr = crate::harness::free_loopback_addr();
+    let log = std::fs::File::create(tmp.path().join("web.log")).expect("log file");
+    let _pages = WebPages(
+        std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args([
+                "web",
+                "--nats",
+                &nats.url(),
+                "--web-addr",
+                &addr.to_string(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stderr(log)
+            .spawn()
+            .expect("start oversight web"),
+    );
+    let page = page_when_served(addr, "/scope/Y56");
+    assert_eq!(field_of(&page, "ae_4hr", "value"), "80.0%");
+    assert!(
+        page.contains("<h1>London</h1>"),
+        "named from the log's reference data"
+    );
+
+    // An organisation registered while the pages run is placed and named on them.
+    let org = proto_schema::Organisation {
+        code: "ZZW1".into(),
+        name: "A new walk-in centre".into(),
+        role: proto_schema::OrgRole::Provider,
+        system: "QMJ".into(),
+        region: "Y56".into(),
+        opened: proto_schema::Date::parse("2020-01-01").expect("date"),
+        closed: None,
+    };
+    let registered = client
+        .admin("register_organisation", &org)
+        .await
+        .expect("register");
+    assert!(
+        matches!(registered, proto_schema::Receipt::Accepted { .. }),
+        "{registered:?}"
+    );
+    let mut form = ae_return("apart-2", "2025-06", 500);
+    form.org = "ZZW1".into();
+    let receipt = client.submit(&form).await.expect("submit");
+    assert!(
+        matches!(receipt, proto_schema::Receipt::Accepted { .. }),
+        "{receipt:?}"
+    );
+    views_settled(&client).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = page_when_served(addr, "/scope/ZZW1");
+        if page.contains("<h1>A new walk-in centre</h1>") {
+            assert!(page.contains("href=\"/scope/QMJ\""), "placed in its system");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new organisation was not named: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(["web", "--nats", &nats.url(), "--web-addr", "0.0.0.0:0"])
+        .output()
+        .expect("run oversight web");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("loopback"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

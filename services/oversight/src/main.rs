@@ -9,7 +9,7 @@ use oversight::bench::{self, BenchArgs};
 use oversight::cli::{
     self, backup::BackupArgs, deploy::ConfigCommand, deploy::DeployCommand, import::ImportCommand,
     log::LogArgs, project::ProjectArgs, submit::PlanArgs, submit::SubmitArgs, verify::VerifyArgs,
-    watch::WatchArgs,
+    watch::WatchArgs, web::WebArgs,
 };
 use oversight::config::ServeArgs;
 use oversight::exit::{exit_of, Exit, ExitOnError};
@@ -122,6 +122,12 @@ enum Command {
     /// Run the views on their own, against a log served elsewhere: catch up over
     /// oversight.log.read, follow oversight.log.events, answer snapshots, publish deltas.
     Project(ProjectArgs),
+    /// Serve the web pages on their own, against a service elsewhere: each page is rendered from
+    /// a snapshot asked over NATS, and open pages follow the deltas. `oversight serve` serves the
+    /// same pages itself (--web-addr); this is for pages on another machine.
+    ///
+    ///   oversight web --nats nats://10.0.0.5:4222 --web-addr 127.0.0.1:9730
+    Web(WebArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,7 +143,10 @@ fn main() -> ExitCode {
             return Exit::Usage.code();
         }
     };
-    let default_level = if matches!(cli.command, Command::Serve(_) | Command::Project(_)) {
+    let default_level = if matches!(
+        cli.command,
+        Command::Serve(_) | Command::Project(_) | Command::Web(_)
+    ) {
         "info"
     } else {
         "warn"
@@ -197,5 +206,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Import(command) => cli::import::run(command).await,
         Command::Watch(args) => cli::watch::run(args).await,
         Command::Project(args) => cli::project::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Web(args) => cli::web::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }

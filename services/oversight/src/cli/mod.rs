@@ -9,6 +9,7 @@ pub mod project;
 pub mod submit;
 pub mod verify;
 pub mod watch;
+pub mod web;
 
 use std::io::Read;
 use std::path::PathBuf;

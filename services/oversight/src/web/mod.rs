@@ -6,6 +6,7 @@
 mod directory;
 mod live;
 mod page;
+pub mod reference_feed;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -69,6 +70,18 @@ const IMAGES: &[(&str, &str, &[u8])] = &[
 struct Web {
     client: Client,
     directory: Directory,
+}
+
+/// Refuses an address other machines could reach: no web users can be configured yet, and the
+/// pages are open to whoever reaches them.
+pub fn check_addr(addr: SocketAddr) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        addr.ip().is_loopback(),
+        "the web pages would be served on {addr} to anyone who can reach it, and no web users can \
+         be configured yet: serve them on a loopback address (127.0.0.1:9730, the default) behind \
+         a reverse proxy with sign-in"
+    );
+    Ok(())
 }
 
 /// Binds the pages' address, so a clash is reported at start-up rather than later.
