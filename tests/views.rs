@@ -8,7 +8,7 @@ use oversight::client::{Client, ClientError};
 use oversight::subjects;
 use oversight::wire::Encoding;
 use proto_schema::{
-    Delta, Halves, Receipt, ReturnForm, SnapshotRequest, Value, View, SCHEMA_VERSION,
+    Delta, Halves, Period, Receipt, ReturnForm, SnapshotRequest, Value, View, SCHEMA_VERSION,
 };
 
 use crate::harness::{data_dir, nats, serving_client, views_at, Service};
@@ -230,6 +230,111 @@ async fn london_adds_up_live_and_as_of() {
             assert!(message.contains("as_of_seqq"), "{message}");
         }
         other => panic!("expected a 400 for a misspelt field, got {other:?}"),
+    }
+}
+
+/// A snapshot narrowed to some metrics and periods holds exactly those, with the same figures and
+/// charts as the whole view; a range that asks for nothing is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_narrowed_to_metrics_and_periods_hold_exactly_those() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    for month in 1..=12u32 {
+        let period = format!("2024-{month:02}");
+        let form = crate::harness::ae_return(
+            &format!("narrow-{month}"),
+            &period,
+            1_000 + i64::from(month),
+        );
+        let receipt = client.submit(&form).await.expect("submit");
+        assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    }
+    crate::harness::views_settled(&client).await;
+    let whole = client
+        .snapshot("Y56", &SnapshotRequest::default())
+        .await
+        .expect("whole view");
+    assert_eq!(whole.metrics["ae_4hr"].len(), 12);
+
+    let ask = |body: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .request(
+                    subjects::view_snapshot("Y56"),
+                    Encoding::Json,
+                    body.as_bytes().to_vec(),
+                )
+                .await
+        }
+    };
+    let reply = ask(r#"{"metrics": ["ae_4hr"], "last": 3}"#)
+        .await
+        .expect("narrowed");
+    let narrowed: serde_json::Value = serde_json::from_slice(&reply).expect("JSON");
+    let metrics = narrowed["metrics"].as_object().expect("metrics");
+    assert_eq!(metrics.keys().collect::<Vec<_>>(), ["ae_4hr"]);
+    let periods: Vec<&String> = metrics["ae_4hr"]
+        .as_object()
+        .expect("periods")
+        .keys()
+        .collect();
+    assert_eq!(periods, ["2024-10", "2024-11", "2024-12"]);
+    let october = Period::parse("2024-10").expect("period");
+    assert_eq!(
+        metrics["ae_4hr"]["2024-10"]["numerator"],
+        serde_json::json!(match whole.metrics["ae_4hr"][&october].summary.total {
+            Value::Ratio { numerator, .. } => numerator.0 / 2,
+            _ => -1,
+        })
+    );
+    let points = narrowed["spc"]["ae_4hr"]["points"]
+        .as_object()
+        .expect("chart points");
+    assert_eq!(
+        points.len(),
+        3,
+        "the chart's points in the periods asked for"
+    );
+    assert_eq!(
+        narrowed["spc"]["ae_4hr"]["mean"].as_f64(),
+        Some(whole.spc["ae_4hr"].mean),
+        "the chart drawn from the whole series"
+    );
+
+    let ranged = client
+        .snapshot(
+            "Y56",
+            &SnapshotRequest {
+                from: Some(Period::parse("2024-04").expect("period")),
+                to: Some(Period::parse("2024-06").expect("period")),
+                ..SnapshotRequest::default()
+            },
+        )
+        .await
+        .expect("a range");
+    for (metric, periods) in &ranged.metrics {
+        let kept: Vec<String> = periods.keys().map(|p| p.to_string()).collect();
+        assert_eq!(kept, ["2024-04", "2024-05", "2024-06"], "{metric}");
+        for (period, cell) in periods {
+            assert_eq!(cell, &whole.metrics[metric][period], "{metric} {period}");
+        }
+    }
+
+    for (body, says) in [
+        (r#"{"last": 0}"#, "last = 0"),
+        (r#"{"from": "2024-06", "to": "2024-04"}"#, "is after to"),
+        (r#"{"from": "June"}"#, "`June` is not a period"),
+    ] {
+        match ask(body).await {
+            Err(ClientError::Service { code, message }) => {
+                assert_eq!(code, "400", "{body}");
+                assert!(message.contains(says), "{body}: {message}");
+            }
+            other => panic!("expected a 400 for {body}, got {other:?}"),
+        }
     }
 }
 

@@ -42,6 +42,25 @@ pub struct SnapshotRequest {
     pub as_of: Option<Timestamp>,
     #[serde(default)]
     pub geography: GeographyMode,
+    /// Only these metrics (and their plans, variance and charts); empty: every metric.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// Only periods that start on or after this one's first day.
+    #[serde(default)]
+    pub from: Option<Period>,
+    /// Only periods that end on or before this one's last day.
+    #[serde(default)]
+    pub to: Option<Period>,
+    /// Only each metric's (and collection's) latest this many periods, after `from` and `to`.
+    #[serde(default)]
+    pub last: Option<u32>,
+}
+
+impl SnapshotRequest {
+    /// Whether the request narrows the view at all.
+    pub fn filters(&self) -> bool {
+        !self.metrics.is_empty() || self.from.is_some() || self.to.is_some() || self.last.is_some()
+    }
 }
 
 /// One scope's view at a seq.
@@ -546,7 +565,64 @@ pub struct Gap {
     pub prev_seq: u64,
 }
 
+/// Whether `period` falls within the request's `from` and `to`, by date, so a range of months
+/// narrows weekly and daily series too.
+fn in_range(period: Period, request: &SnapshotRequest) -> bool {
+    request
+        .from
+        .is_none_or(|from| period.first_day() >= from.first_day())
+        && request
+            .to
+            .is_none_or(|to| period.last_day() <= to.last_day())
+}
+
+/// Keeps the periods of one series that a request asks for.
+fn keep_periods<T>(series: &mut BTreeMap<Period, T>, request: &SnapshotRequest) {
+    series.retain(|period, _| in_range(*period, request));
+    if let Some(last) = request.last {
+        while series.len() > last as usize {
+            series.pop_first();
+        }
+    }
+}
+
 impl View {
+    /// Narrows the view to what `request` asks for: its metrics, its periods. Charts are drawn
+    /// from the whole series first, so they are the same however the view is narrowed; their
+    /// points outside the periods are left out with the rest.
+    pub fn narrow(&mut self, request: &SnapshotRequest) {
+        if !request.metrics.is_empty() {
+            let wanted = |metric: &String| request.metrics.contains(metric);
+            self.metrics.retain(|metric, _| wanted(metric));
+            self.plans.retain(|metric, _| wanted(metric));
+            self.variance.retain(|metric, _| wanted(metric));
+            self.spc.retain(|metric, _| wanted(metric));
+        }
+        for maps in [
+            &mut self.metrics,
+            &mut self.plans,
+            &mut self.received,
+            &mut self.missing,
+        ] {
+            for series in maps.values_mut() {
+                keep_periods(series, request);
+            }
+            maps.retain(|_, series| !series.is_empty());
+        }
+        for series in self.variance.values_mut() {
+            keep_periods(series, request);
+        }
+        self.variance.retain(|_, series| !series.is_empty());
+        for chart in self.spc.values_mut() {
+            let points = &mut chart.points.0;
+            points.retain(|(period, _)| in_range(*period, request));
+            if let Some(last) = request.last {
+                let before = points.len().saturating_sub(last as usize);
+                points.drain(..before);
+            }
+        }
+    }
+
     /// Recomputes actual minus plan for one cell, from the figures the view holds.
     pub fn refresh_variance(&mut self, metric: &str, period: Period) {
         let actual = self.metrics.get(metric).and_then(|p| p.get(&period));

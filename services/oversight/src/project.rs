@@ -695,6 +695,20 @@ fn read_snapshot_request(message: &Message, views: &Views) -> Result<Asked, Serv
             format!("both as_of_seq ({seq}) and as_of ({at}) given: send one of them"),
         ));
     }
+    if let (Some(from), Some(to)) = (request.from, request.to) {
+        if from.first_day() > to.last_day() {
+            return Err(ServiceError::new(
+                Status::BadRequest,
+                format!("from ({from}) is after to ({to}): ask for from before to"),
+            ));
+        }
+    }
+    if request.last == Some(0) {
+        return Err(ServiceError::new(
+            Status::BadRequest,
+            "last = 0 asks for no periods: leave it out for every period, or ask for 1 or more",
+        ));
+    }
     if let Some(seq) = request.as_of_seq.filter(|seq| *seq > projection.seq()) {
         return Err(ServiceError::new(
             Status::BadRequest,
@@ -769,10 +783,14 @@ async fn answer_snapshot(
 }
 
 fn view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View {
-    match analytics {
+    let mut view = match analytics {
         Analytics::On => projection.view(&asked.scope, asked.request.geography),
         Analytics::Off => projection.view_without_charts(&asked.scope, asked.request.geography),
+    };
+    if asked.request.filters() {
+        view.narrow(&asked.request);
     }
+    view
 }
 
 /// The projection as it stood at the requested point (at most `until_seq`): from the nearest
@@ -861,9 +879,12 @@ async fn send_view(
         let (name, instead) = match encoding {
             Encoding::Json => (
                 "JSON",
-                "ask for postcard (no Content-Type header), a smaller scope,",
+                "ask for postcard (no Content-Type header), fewer metrics or periods (\"metrics\", \"from\", \"to\", \"last\"), a smaller scope,",
             ),
-            Encoding::Postcard => ("postcard", "ask for a smaller scope"),
+            Encoding::Postcard => (
+                "postcard",
+                "ask for fewer metrics or periods (metrics, from, to, last), a smaller scope,",
+            ),
         };
         let error = ServiceError::new(
             Status::TooLarge,

@@ -41,6 +41,10 @@ pub enum OtherBench {
     /// A long steady load (an hour at 2,000 returns/s) with a live consumer and as-of readers,
     /// printing resident memory and receipt latency every minute.
     Soak(super::soak::SoakArgs),
+    /// The web pages over ten years of monthly returns from every organisation: the time to
+    /// serve a region's, England's and a metric page, and from a submission to an open page's
+    /// live figures at 100 and 1,000 returns/s.
+    Web(super::web::WebBenchArgs),
 }
 
 /// Throughput and latency of one run.
@@ -132,6 +136,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.other {
         Some(OtherBench::Views(views)) => return super::views::run(views).await,
         Some(OtherBench::Soak(soak)) => return super::soak::run(soak).await.map(|_| ()),
+        Some(OtherBench::Web(web)) => return super::web::run(web).await,
         None => {}
     }
     let nats = NatsServer::start(&[])?;

@@ -4,6 +4,8 @@
 mod intake;
 pub mod soak;
 mod views;
+mod web;
 
 pub use intake::{run, BenchArgs};
 pub use views::ViewsBenchArgs;
+pub use web::WebBenchArgs;

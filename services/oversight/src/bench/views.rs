@@ -44,10 +44,10 @@ pub struct ViewsBenchArgs {
 }
 
 /// The organisations of the bundled reference data, by role, open today.
-struct Organisations {
-    reference: Vec<Event>,
-    providers: Vec<String>,
-    commissioners: Vec<String>,
+pub(super) struct Organisations {
+    pub(super) reference: Vec<Event>,
+    pub(super) providers: Vec<String>,
+    pub(super) commissioners: Vec<String>,
 }
 
 /// The providers open today, by code.
@@ -55,7 +55,7 @@ pub(super) fn provider_codes() -> anyhow::Result<Vec<String>> {
     Ok(organisations()?.providers)
 }
 
-fn organisations() -> anyhow::Result<Organisations> {
+pub(super) fn organisations() -> anyhow::Result<Organisations> {
     let (reference, _) = seed_events(&ReferenceFiles::bundled())?;
     let mut providers = Vec::new();
     let mut commissioners = Vec::new();
@@ -77,7 +77,7 @@ fn organisations() -> anyhow::Result<Organisations> {
 }
 
 /// The `index`th month from January 2015.
-fn month(index: u64) -> Period {
+pub(super) fn month(index: u64) -> Period {
     month_from(2015, index)
 }
 
@@ -104,7 +104,7 @@ fn ratio(n: u64, d: u64) -> Value {
 
 /// The returns an organisation sends in a month: A&E, RTT and cancer for a provider, dementia and
 /// psychological therapies for a commissioner.
-fn returns_for(provider: bool, salt: u64) -> Vec<(String, Vec<(String, Value)>)> {
+pub(super) fn returns_for(provider: bool, salt: u64) -> Vec<(String, Vec<(String, Value)>)> {
     let n = 1_000 + salt % 997;
     if provider {
         vec![
@@ -142,7 +142,7 @@ fn returns_for(provider: bool, salt: u64) -> Vec<(String, Vec<(String, Value)>)>
     }
 }
 
-fn envelope(
+pub(super) fn envelope(
     seq: u64,
     org: &str,
     collection: String,
@@ -168,7 +168,7 @@ fn envelope(
 }
 
 /// An entry of the bench's own making; its plain data always encodes.
-fn seal(seq: u64, at: Timestamp, sender: &str, event: Event) -> Envelope {
+pub(super) fn seal(seq: u64, at: Timestamp, sender: &str, event: Event) -> Envelope {
     Envelope::seal(seq, at, sender.to_owned(), event).expect("a bench entry encodes")
 }
 

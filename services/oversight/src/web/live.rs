@@ -16,7 +16,7 @@ use proto_schema::{Delta, GeographyMode, SnapshotRequest, View};
 use tokio::sync::mpsc;
 
 use super::page::{self, Asked};
-use super::{read_asked, view_of, with_names, PageError, Web};
+use super::{narrow_for_page, read_asked, view_of, with_names, PageError, Web};
 use crate::subjects;
 use crate::wire::Encoding;
 
@@ -31,10 +31,11 @@ pub(super) async fn figures(
     Path(scope): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (asked, request) = match read_asked(&query) {
+    let (asked, mut request) = match read_asked(&query) {
         Ok(read) => read,
         Err(error) => return error.into_response(),
     };
+    narrow_for_page(&mut request);
     if request.as_of.is_some() || request.as_of_seq.is_some() {
         return PageError::BadRequest(
             "a page of the figures as they stood at a point in the past does not change".into(),

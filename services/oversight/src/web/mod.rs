@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use proto_schema::{GeographyMode, SnapshotRequest, Timestamp, Value, View, NATIONAL};
+use proto_schema::{GeographyMode, Period, SnapshotRequest, Timestamp, Value, View, NATIONAL};
 use tracing::{info, warn};
 
 use crate::client::{Client, ClientError};
@@ -237,6 +237,19 @@ fn read_asked(query: &HashMap<String, String>) -> Result<(Asked, SnapshotRequest
             "both as_of and as_of_seq are given: ask for one of them".into(),
         ));
     }
+    for (field, into) in [("from", &mut request.from), ("to", &mut request.to)] {
+        if let Some(text) = query.get(field).filter(|text| !text.is_empty()) {
+            *into = Some(Period::parse(text).map_err(|_| {
+                PageError::BadRequest(format!(
+                    "{field}={text} is not a period: a month (2025-04), an ISO week (2025-W14) or \
+                     a day (2025-04-01)"
+                ))
+            })?);
+        }
+    }
+    if let Some(metrics) = query.get("metrics").filter(|m| !m.is_empty()) {
+        request.metrics = metrics.split(',').map(str::to_owned).collect();
+    }
     match query.get("geography").map(String::as_str) {
         None | Some("") | Some("as_reported") => {}
         Some("current") => {
@@ -307,7 +320,8 @@ async fn scope_html(
     scope: &str,
     query: &HashMap<String, String>,
 ) -> Result<String, PageError> {
-    let (asked, request) = read_asked(query)?;
+    let (asked, mut request) = read_asked(query)?;
+    narrow_for_page(&mut request);
     let view = view_of(web, scope, &request).await?;
     let reference = web
         .directory
@@ -341,7 +355,8 @@ async fn metric_html(
     metric: &str,
     query: &HashMap<String, String>,
 ) -> Result<String, PageError> {
-    let (asked, request) = read_asked(query)?;
+    let (asked, mut request) = read_asked(query)?;
+    request.metrics = vec![metric.to_owned()];
     let view = view_of(web, scope, &request).await?;
     let reference = web
         .directory
@@ -372,6 +387,17 @@ async fn metric_html(
         })
     });
     Ok(markup.into_string())
+}
+
+/// Periods a scope page shows: its sparklines' and the latest.
+pub(crate) const PAGE_PERIODS: u32 = 24;
+
+/// A scope page shows each metric's latest periods only; asking for just those keeps England's
+/// view within one NATS message however long the log.
+fn narrow_for_page(request: &mut SnapshotRequest) {
+    if request.from.is_none() && request.to.is_none() {
+        request.last = Some(PAGE_PERIODS);
+    }
 }
 
 /// Calls `render` with the view and the reference data's names for what it shows.
