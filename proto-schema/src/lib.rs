@@ -49,9 +49,9 @@ pub use value::{
     Halves, Value, ValueKind, MAX_CASES, MAX_COUNT, MAX_PENCE, MAX_RATIO_PART, MAX_SECONDS,
 };
 pub use view::{
-    headline_of, Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap, GeographyMode,
-    PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger, TriggerKind,
-    Variance, View, NATIONAL, UNASSIGNED,
+    headline_of, keep_periods, Alert, AlertKind, Assurance, Cell, Change, ChartPoints, Delta, Gap,
+    GeographyMode, PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger,
+    TriggerKind, Variance, View, NATIONAL, UNASSIGNED,
 };
 pub use words::{show_headline, show_pence, show_standard, show_variance};
 

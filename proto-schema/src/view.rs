@@ -576,8 +576,8 @@ fn in_range(period: Period, request: &SnapshotRequest) -> bool {
             .is_none_or(|to| period.last_day() <= to.last_day())
 }
 
-/// Keeps the periods of one series that a request asks for.
-fn keep_periods<T>(series: &mut BTreeMap<Period, T>, request: &SnapshotRequest) {
+/// Keeps the periods of one series that a request asks for (`from`, `to`, then `last`).
+pub fn keep_periods<T>(series: &mut BTreeMap<Period, T>, request: &SnapshotRequest) {
     series.retain(|period, _| in_range(*period, request));
     if let Some(last) = request.last {
         while series.len() > last as usize {

@@ -783,14 +783,14 @@ async fn answer_snapshot(
 }
 
 fn view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View {
-    let mut view = match analytics {
-        Analytics::On => projection.view(&asked.scope, asked.request.geography),
-        Analytics::Off => projection.view_without_charts(&asked.scope, asked.request.geography),
-    };
-    if asked.request.filters() {
-        view.narrow(&asked.request);
+    let (scope, geography) = (&asked.scope, asked.request.geography);
+    match (analytics, asked.request.filters()) {
+        (analytics, true) => {
+            projection.view_narrowed(scope, geography, &asked.request, analytics == Analytics::On)
+        }
+        (Analytics::On, false) => projection.view(scope, geography),
+        (Analytics::Off, false) => projection.view_without_charts(scope, geography),
     }
-    view
 }
 
 /// The projection as it stood at the requested point (at most `until_seq`): from the nearest

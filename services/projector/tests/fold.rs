@@ -565,6 +565,43 @@ proptest! {
     }
 
     #[test]
+    fn a_view_built_narrow_equals_the_whole_view_narrowed(
+        steps in prop::collection::vec(step(), 1..40),
+        metric in prop::option::of(0usize..METRICS.len()),
+        from in prop::option::of(1u8..13),
+        to in prop::option::of(1u8..13),
+        last in prop::option::of(1u32..6),
+    ) {
+        let mut projection = Projection::default();
+        for envelope in events(&steps) {
+            projection.apply(&envelope);
+        }
+        let month = |m: u8| Period::parse(&format!("2019-{m:02}")).expect("a month");
+        let request = SnapshotRequest {
+            metrics: metric.map(|m| vec![METRICS[m].0.to_owned()]).unwrap_or_default(),
+            from: from.map(month),
+            to: to.map(month),
+            last,
+            ..SnapshotRequest::default()
+        };
+        for scope in [NATIONAL, "Y56", "QMJ", "RJ1", UNASSIGNED] {
+            for mode in [GeographyMode::AsReported, GeographyMode::Current] {
+                let mut whole = projection.view(scope, mode);
+                whole.narrow(&request);
+                let narrow = projection.view_narrowed(scope, mode, &request, true);
+                // Variance compares a plan with actuals period by period; each series keeps its
+                // own latest periods, so only the cells both keep are compared.
+                prop_assert_eq!(&narrow.metrics, &whole.metrics, "{} {:?}", scope, mode);
+                prop_assert_eq!(&narrow.plans, &whole.plans);
+                prop_assert_eq!(&narrow.received, &whole.received);
+                prop_assert_eq!(&narrow.missing, &whole.missing);
+                prop_assert_eq!(&narrow.spc, &whole.spc);
+                prop_assert_eq!(&narrow.segment, &whole.segment);
+            }
+        }
+    }
+
+    #[test]
     fn a_snapshot_plus_its_deltas_equals_a_later_snapshot(
         steps in prop::collection::vec(step(), 1..40),
         cut in 0usize..60,

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proto_schema::{
-    due_date, due_date_after, Alert, AlertKind, Cell, Change, Date, Delta, Domain, Envelope, Event,
-    GeographyMode, Period, Polarity, Segment, SegmentDecision, Spc, Standard, Summary, Trigger,
-    TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
+    due_date, due_date_after, keep_periods, Alert, AlertKind, Cell, Change, Date, Delta, Domain,
+    Envelope, Event, GeographyMode, Period, Polarity, Segment, SegmentDecision, SnapshotRequest,
+    Spc, Standard, Summary, Trigger, TriggerKind, Value, ValueKind, View, NATIONAL, UNASSIGNED,
 };
 use serde::{Deserialize, Serialize};
 

@@ -31,28 +31,37 @@ impl Projection {
     /// The whole view of one scope now, with the chart of each metric and, for an
     /// organisation, its segment.
     pub fn view(&self, scope: &str, mode: GeographyMode) -> View {
-        let mut view = self.view_without_charts(scope, mode);
-        view.segment = self
-            .names
-            .get(scope)
-            .filter(|id| self.has_segment(*id))
-            .map(|id| self.segment(id));
-        view.spc = view
-            .metrics
-            .iter()
-            .filter_map(|(name, periods)| {
-                let metric = self.names.get(name)?;
-                let figures = periods.iter().map(|(p, cell)| (*p, cell.summary.value));
-                Some((name.clone(), self.chart(metric, figures)?))
-            })
-            .collect();
-        view
+        self.build_view(scope, mode, true, None)
     }
 
     /// The view of one scope without charts (analytics off).
     pub fn view_without_charts(&self, scope: &str, mode: GeographyMode) -> View {
+        self.build_view(scope, mode, false, None)
+    }
+
+    /// The view narrowed as `request` asks ([`View::narrow`]), built narrow: the charts are
+    /// drawn from the whole series, but only the cells kept list their organisations, which is
+    /// most of a large scope's view.
+    pub fn view_narrowed(
+        &self,
+        scope: &str,
+        mode: GeographyMode,
+        request: &SnapshotRequest,
+        charts: bool,
+    ) -> View {
+        self.build_view(scope, mode, charts, Some(request))
+    }
+
+    fn build_view(
+        &self,
+        scope: &str,
+        mode: GeographyMode,
+        charts: bool,
+        narrow: Option<&SnapshotRequest>,
+    ) -> View {
         let id = self.names.get(scope);
         let mut by_id: BTreeMap<Id, BTreeMap<Period, Cell>> = BTreeMap::new();
+        let mut spc = BTreeMap::new();
         if let Some(id) = id {
             for ((metric, period), cell) in self.cells_of(id, mode).iter() {
                 let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
@@ -63,6 +72,41 @@ impl Projection {
                         organisations: BTreeMap::new(),
                     },
                 );
+            }
+            if charts {
+                // From the whole series, whatever the view is narrowed to.
+                spc = by_id
+                    .iter()
+                    .filter(|(metric, _)| !self.derived.contains_key(*metric))
+                    .filter_map(|(metric, periods)| {
+                        let figures = periods.iter().map(|(p, cell)| (*p, cell.summary.value));
+                        Some((
+                            self.names.name(*metric).to_owned(),
+                            self.chart(*metric, figures)?,
+                        ))
+                    })
+                    .collect();
+            }
+            if let Some(request) = narrow {
+                by_id.retain(|metric, periods| {
+                    let (named, base) = match self.derived.get(metric) {
+                        None => (true, *metric),
+                        Some((Derived::Plan, base)) => (true, *base),
+                        // Returns received and missing are by collection, not metric.
+                        Some((_, base)) => (false, *base),
+                    };
+                    if named
+                        && !request.metrics.is_empty()
+                        && !request
+                            .metrics
+                            .iter()
+                            .any(|wanted| wanted == self.names.name(base))
+                    {
+                        return false;
+                    }
+                    keep_periods(periods, request);
+                    !periods.is_empty()
+                });
             }
             self.fill_organisations(id, mode, &mut by_id);
         }
@@ -94,7 +138,7 @@ impl Projection {
                 GeographyMode::Current => self.seq,
             },
             metrics,
-            spc: BTreeMap::new(),
+            spc,
             plans,
             variance: BTreeMap::new(),
             received,
@@ -108,6 +152,15 @@ impl Projection {
             .collect();
         for (metric, period) in planned {
             view.refresh_variance(&metric, period);
+        }
+        if charts {
+            view.segment = id
+                .filter(|id| self.has_segment(*id))
+                .map(|id| self.segment(id));
+        }
+        if let Some(request) = narrow {
+            // The charts' points and anything else outside the request.
+            view.narrow(request);
         }
         view
     }
