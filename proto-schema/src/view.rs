@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::calendar::Period;
+use crate::calendar::{Date, Period};
 use crate::reference::Standard;
 use crate::timestamp::Timestamp;
 use crate::value::{Value, ValueKind};
@@ -579,11 +579,21 @@ fn in_range(period: Period, request: &SnapshotRequest) -> bool {
 /// Keeps the periods of one series that a request asks for (`from`, `to`, then `last`).
 pub fn keep_periods<T>(series: &mut BTreeMap<Period, T>, request: &SnapshotRequest) {
     series.retain(|period, _| in_range(*period, request));
-    if let Some(last) = request.last {
-        while series.len() > last as usize {
-            series.pop_first();
-        }
+    if let Some(cut) = latest_cut(series.keys().copied(), request.last) {
+        series.retain(|period, _| period.end_order() >= cut);
     }
+}
+
+/// Where the latest `last` periods begin, by when periods end, so a series of months and weeks
+/// keeps the latest of either (periods sort months, then weeks, then days); `None` keeps all.
+fn latest_cut(periods: impl Iterator<Item = Period>, last: Option<u32>) -> Option<(Date, Date)> {
+    let last = last? as usize;
+    let mut ends: Vec<(Date, Date)> = periods.map(Period::end_order).collect();
+    if ends.len() <= last || last == 0 {
+        return None;
+    }
+    ends.sort_unstable();
+    Some(ends[ends.len() - last])
 }
 
 impl View {
@@ -616,9 +626,8 @@ impl View {
         for chart in self.spc.values_mut() {
             let points = &mut chart.points.0;
             points.retain(|(period, _)| in_range(*period, request));
-            if let Some(last) = request.last {
-                let before = points.len().saturating_sub(last as usize);
-                points.drain(..before);
+            if let Some(cut) = latest_cut(points.iter().map(|(p, _)| *p), request.last) {
+                points.retain(|(period, _)| period.end_order() >= cut);
             }
         }
     }
@@ -708,6 +717,40 @@ mod tests {
                 format!("\"{}\"", kind.as_str())
             );
         }
+    }
+
+    #[test]
+    fn the_latest_periods_are_the_latest_to_end_whatever_their_kind() {
+        let period = |text: &str| Period::parse(text).expect("period");
+        let mut series: BTreeMap<Period, u8> = ["2025-04", "2025-05", "2025-W20", "2025-W23"]
+            .into_iter()
+            .map(|p| (period(p), 0))
+            .collect();
+        let request = SnapshotRequest {
+            last: Some(2),
+            ..SnapshotRequest::default()
+        };
+        keep_periods(&mut series, &request);
+        // May ends on the 31st, week 20 on the 18th, week 23 on 8 June.
+        assert_eq!(
+            series.keys().copied().collect::<Vec<_>>(),
+            [period("2025-05"), period("2025-W23")]
+        );
+        let ranged = SnapshotRequest {
+            from: Some(period("2025-05")),
+            to: Some(period("2025-05")),
+            ..SnapshotRequest::default()
+        };
+        let mut series: BTreeMap<Period, u8> = ["2025-04", "2025-05", "2025-W20", "2025-W23"]
+            .into_iter()
+            .map(|p| (period(p), 0))
+            .collect();
+        keep_periods(&mut series, &ranged);
+        assert_eq!(
+            series.keys().copied().collect::<Vec<_>>(),
+            [period("2025-05"), period("2025-W20")],
+            "a month's range keeps the weeks within it"
+        );
     }
 
     use super::*;

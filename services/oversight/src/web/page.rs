@@ -295,7 +295,7 @@ fn metrics_table(page: &Figures<'_>) -> Markup {
             }
             tbody class="nhsuk-table__body" {
                 @for (metric, periods) in &view.metrics {
-                    @if let Some((period, cell)) = periods.iter().next_back() {
+                    @if let Some((period, cell)) = periods.iter().max_by_key(|(p, _)| p.end_order()) {
                         (metric_row(page, metric, periods, *period, cell))
                     }
                 }
@@ -501,8 +501,10 @@ fn returns_table(page: &Figures<'_>) -> Markup {
             }
             tbody class="nhsuk-table__body" {
                 @for collection in collections {
-                    @let latest = view.received.get(collection).and_then(|p| p.keys().next_back())
-                        .max(view.missing.get(collection).and_then(|p| p.keys().next_back()));
+                    @let latest = view.received.get(collection).into_iter()
+                        .chain(view.missing.get(collection))
+                        .flat_map(|p| p.keys())
+                        .max_by_key(|p| p.end_order());
                     @if let Some(period) = latest {
                         @let received = view.received.get(collection).and_then(|p| p.get(period));
                         @let missing = view.missing.get(collection).and_then(|p| p.get(period));
@@ -800,7 +802,7 @@ pub fn value_headline(value: &Value) -> f64 {
 }
 
 fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, Cell>) -> Markup {
-    let Some((period, cell)) = periods.iter().next_back() else {
+    let Some((period, cell)) = periods.iter().max_by_key(|(p, _)| p.end_order()) else {
         return html! {};
     };
     let rows = ranked(cell, page.polarity);
