@@ -93,6 +93,10 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         "the breadcrumbs lead back to England"
     );
     assert!(
+        page.contains("data-alert=\"standard_missed\""),
+        "London's latest alerts: the 4-hour standard missed"
+    );
+    assert!(
         page.contains("data-field=\"children\"") && page.contains("href=\"/scope/QMJ\""),
         "links down to London's systems"
     );

@@ -3,6 +3,7 @@
 //! over NATS, like any other consumer, so the same pages can be served beside the service or
 //! from another machine; every page works without JavaScript.
 
+mod alerts;
 mod directory;
 mod live;
 mod page;
@@ -70,6 +71,7 @@ const IMAGES: &[(&str, &str, &[u8])] = &[
 struct Web {
     client: Client,
     directory: Directory,
+    alerts: alerts::RecentAlerts,
 }
 
 /// Refuses an address other machines could reach: no web users can be configured yet, and the
@@ -99,11 +101,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    let alerts = alerts::RecentAlerts::follow(&client).await?;
     info!(url = %format!("http://{addr}/"), "serving the web pages");
-    axum::serve(listener, router(Web { client, directory }))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the web pages' server")
+    axum::serve(
+        listener,
+        router(Web {
+            client,
+            directory,
+            alerts,
+        }),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("the web pages' server")
 }
 
 fn router(web: Web) -> Router {
@@ -332,8 +342,13 @@ async fn scope_html(
             "No region, system or organisation has the code {scope}."
         ))
     })?;
+    let alerts = if asked.as_of.is_some() || asked.as_of_seq.is_some() {
+        Vec::new()
+    } else {
+        web.alerts.of(scope)
+    };
     let markup = with_names(&reference, &view, &asked, |figures| {
-        page::scope_page(figures, &place)
+        page::scope_page(figures, &place, &alerts)
     });
     Ok(markup.into_string())
 }

@@ -4,8 +4,8 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use proto_schema::{
-    show_headline, show_standard, show_variance, Assurance, Cell, GeographyMode, Period, PointType,
-    Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
+    show_headline, show_standard, show_variance, Alert, AlertKind, Assurance, Cell, GeographyMode,
+    Period, PointType, Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
 };
 
 use super::directory::{Place, ScopeKind};
@@ -159,7 +159,7 @@ pub struct Figures<'a> {
 }
 
 /// A scope's page: one row per metric, the returns received and overdue, links down.
-pub fn scope_page(page: &Figures<'_>, place: &Place) -> Markup {
+pub fn scope_page(page: &Figures<'_>, place: &Place, alerts: &[Alert]) -> Markup {
     let view = page.view;
     let asked = page.asked;
     // The scopes above this one; the page itself is its h1, not a breadcrumb.
@@ -214,6 +214,25 @@ pub fn scope_page(page: &Figures<'_>, place: &Place) -> Markup {
                 (figures(page))
             }
             p class="nhsuk-u-visually-hidden" id="figures-status" aria-live="polite" {}
+        }
+        @if !asked.is_past() {
+            h2 { "Latest alerts" }
+            @if alerts.is_empty() {
+                p class="nhsuk-body" data-field="alerts" { "No alerts since these pages started." }
+            } @else {
+                ul class="nhsuk-list nhsuk-list--bullet" data-field="alerts" {
+                    @for alert in alerts {
+                        li data-alert=(alert.kind.as_str()) {
+                            strong { (alert_kind_words(alert.kind)) } ": " (alert.message)
+                            " (" (alert.subject) ", " (alert.period)
+                            @if let Some(org) = &alert.organisation {
+                                ", " a href=(scope_href(org, asked)) { (org) }
+                            }
+                            ")"
+                        }
+                    }
+                }
+            }
         }
         @if !place.children.is_empty() {
             h2 { (place.kind.children_label()) }
@@ -363,6 +382,14 @@ fn metric_row(
                 }
             }
         }
+    }
+}
+
+fn alert_kind_words(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::StandardMissed => "Standard missed",
+        AlertKind::SpcConcern => "Special cause of concern",
+        AlertKind::ReturnOverdue => "Return overdue",
     }
 }
 
