@@ -707,11 +707,21 @@ fn xmr_chart(
                 font-size="12" fill=(colour) { (label) }
         }
     };
-    let path: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, (_, v))| format!("{:.1},{:.1}", x(i), y(*v)))
-        .collect();
+    // The line breaks where periods are missing, so years without returns are not drawn as a
+    // straight run between the two sides.
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for (i, (period, v)) in points.iter().enumerate() {
+        let follows = i > 0 && {
+            let before = points[i - 1].0.last_day().days_since_epoch();
+            period.first_day().days_since_epoch() == before + 1
+        };
+        if !follows {
+            lines.push(Vec::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            line.push(format!("{:.1},{:.1}", x(i), y(*v)));
+        }
+    }
     let ticks = [low + pad, (low + high) / 2.0, high - pad];
     let every = (points.len() / 8).max(1);
     html! {
@@ -730,7 +740,9 @@ fn xmr_chart(
                 @if let Some(lower) = spc.lower_limit { (line(lower, "#768692", "6 4", "lower process limit")) }
             }
             @if let Some(standard) = standard { (line(standard, "#da291c", "2 3", "standard")) }
-            polyline fill="none" stroke="#aeb7bd" stroke-width="1.5" points=(path.join(" ")) {}
+            @for line in &lines {
+                polyline fill="none" stroke="#aeb7bd" stroke-width="1.5" points=(line.join(" ")) {}
+            }
             @for (i, (period, value)) in points.iter().enumerate() {
                 @let (colour, words) = point_style(spc.and_then(|s| s.points.get(period)));
                 circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*value))) r="4" fill=(colour)
@@ -873,5 +885,70 @@ fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, C
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_schema::Summary;
+
+    fn series(periods: &[&str]) -> std::collections::BTreeMap<Period, Cell> {
+        periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let period = Period::parse(p).expect("period");
+                let cell = Cell {
+                    summary: Summary {
+                        total: Value::Count(10 + i as i64),
+                        value: 10.0 + i as f64,
+                        standard: None,
+                        met: None,
+                    },
+                    organisations: Default::default(),
+                };
+                (period, cell)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_chart_breaks_its_line_where_periods_are_missing() {
+        let chart = xmr_chart(
+            "A&E",
+            &series(&["2019-01", "2019-02", "2019-03", "2025-04", "2025-05"]),
+            None,
+        )
+        .into_string();
+        assert_eq!(chart.matches("<polyline").count(), 2, "{chart}");
+        assert_eq!(chart.matches("<circle").count(), 5);
+        let unbroken =
+            xmr_chart("A&E", &series(&["2019-01", "2019-02", "2019-03"]), None).into_string();
+        assert_eq!(unbroken.matches("<polyline").count(), 1);
+    }
+
+    #[test]
+    fn ties_share_a_rank_and_the_best_comes_first_by_polarity() {
+        let cell = Cell {
+            summary: Summary {
+                total: Value::Count(0),
+                value: 0.0,
+                standard: None,
+                met: None,
+            },
+            organisations: [("A", 5), ("B", 9), ("C", 5), ("D", 1)]
+                .into_iter()
+                .map(|(org, n)| (org.to_owned(), Value::Count(n)))
+                .collect(),
+        };
+        let order = |polarity| {
+            ranked(&cell, polarity)
+                .into_iter()
+                .map(|(rank, org, ..)| format!("{rank}{org}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(Polarity::HigherIsBetter), ["1B", "2A", "2C", "4D"]);
+        assert_eq!(order(Polarity::LowerIsBetter), ["1D", "2A", "2C", "4B"]);
     }
 }
