@@ -88,6 +88,14 @@ step "London, live: June 2025 arrives while we watch (10 seconds)"
 wait $!
 
 step "the same views as web pages"
+python3 - "http://${web_addr}/scope/Y56" <<'PY'
+import re, sys, urllib.request
+page = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+row = page[page.index('data-metric="ae_4hr"'):]
+value = re.search(r'data-field="value"[^>]*>([^<]*)<', row).group(1).strip()
+period = re.search(r'data-field="period"[^>]*>([^<]*)<', row).group(1).strip()
+print(f"   London's page says: {value} seen within 4 hours in {period}")
+PY
 echo "   England: http://${web_addr}/"
 echo "   London:  http://${web_addr}/scope/Y56"
 if [ "$keep" = true ]; then
