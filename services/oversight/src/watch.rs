@@ -30,8 +30,11 @@ pub async fn run(
     geography: GeographyMode,
     once: bool,
 ) -> anyhow::Result<()> {
+    // The table shows each metric's latest period (its chart is drawn from the whole series):
+    // asking for only that keeps a large scope's snapshot within one NATS message.
     let request = SnapshotRequest {
         geography,
+        last: Some(1),
         ..SnapshotRequest::default()
     };
     let mut deltas = client.nats().subscribe(subjects::view_delta(scope)).await?;
