@@ -32,7 +32,7 @@ impl Deployment {
             NatsConfig::generate(&ingest::seed::ReferenceFiles::bundled(), "127.0.0.1:4222")
                 .expect("generate");
         let conf = tmp.path().join("nats-server.conf");
-        std::fs::write(&conf, edit(config.server_conf())).expect("write conf");
+        std::fs::write(&conf, edit(config.server_conf().expect("conf"))).expect("write conf");
         let nats = NatsServer::start(&["-c", &conf.display().to_string()])
             .unwrap_or_else(|e| panic!("{e:#}"));
         let service_toml = tmp.path().join("oversight.toml");

@@ -187,8 +187,9 @@ impl NatsConfig {
         self.users.iter().find(|u| u.name == name)
     }
 
-    /// The nats-server configuration file.
-    pub fn server_conf(&self) -> String {
+    /// The nats-server configuration file. It holds a bcrypt hash of each password, never the
+    /// password: the credentials file handed to each user holds that.
+    pub fn server_conf(&self) -> anyhow::Result<String> {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -253,7 +254,7 @@ impl NatsConfig {
                     out,
                     "      {{user: \"{}\", password: \"{}\", permissions: {{publish: {{allow: {}}}, subscribe: {{allow: {}}}}}}}",
                     user.name,
-                    user.password,
+                    password_hash(&user.password)?,
                     list(&user.publish),
                     list(&user.subscribe)
                 );
@@ -292,7 +293,7 @@ impl NatsConfig {
             let _ = writeln!(out, "  }}");
         }
         let _ = writeln!(out, "}}");
-        out
+        Ok(out)
     }
 
     /// `account,user,password,scope`, one line per user.
@@ -310,7 +311,7 @@ impl NatsConfig {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let conf = dir.join("nats-server.conf");
         let credentials = dir.join("credentials.csv");
-        write_private(&conf, self.server_conf().as_bytes())?;
+        write_private(&conf, self.server_conf()?.as_bytes())?;
         write_private(&credentials, self.credentials_csv()?.as_bytes())?;
         Ok((conf, credentials))
     }
@@ -334,6 +335,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// bcrypt's work factor for the passwords in the server's configuration. Each password is 128
+/// random bits, so it is not the work factor that keeps them from being guessed: the hash keeps
+/// the configuration file from holding usable passwords, and a low cost keeps generating several
+/// hundred of them, and nats-server checking one at every connection, quick.
+const BCRYPT_COST: u32 = 6;
+
+/// The bcrypt hash of `password` as nats-server reads it (`$2a$`).
+fn password_hash(password: &str) -> anyhow::Result<String> {
+    Ok(bcrypt::hash_with_result(password, BCRYPT_COST)
+        .context("cannot hash a password")?
+        .format_for_version(bcrypt::Version::TwoA))
 }
 
 /// 128 random bits from the kernel, as 32 hex digits.
@@ -389,6 +403,33 @@ mod tests {
             config.users.len(),
             "passwords are distinct"
         );
+    }
+
+    #[test]
+    fn the_server_configuration_holds_bcrypt_hashes_not_passwords() {
+        let config =
+            NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
+        let conf = config.server_conf().expect("conf");
+        for user in &config.users {
+            assert!(
+                !conf.contains(&user.password),
+                "{}'s password in the clear",
+                user.name
+            );
+        }
+        let rj1 = config.user("RJ1").expect("RJ1");
+        let line = conf
+            .lines()
+            .find(|line| line.contains("user: \"RJ1\""))
+            .expect("RJ1's line");
+        let hash = line
+            .split("password: \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a password field");
+        assert!(hash.starts_with("$2a$06$"), "{hash}");
+        assert!(bcrypt::verify(&rj1.password, hash).expect("a bcrypt hash"));
+        assert!(!bcrypt::verify("not-the-password", hash).expect("a bcrypt hash"));
     }
 
     #[test]
