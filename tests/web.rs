@@ -498,3 +498,170 @@ async fn oversight_web_serves_the_pages_from_another_process_and_follows_the_ref
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One HTTP/1.0 request with `headers` and `body`: the status, the response's headers (lower-case
+/// names) and its body.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::Read;
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Signs in; the session cookie (`name=value`) and the whole `Set-Cookie` header.
+fn sign_in(addr: SocketAddr, user: &str, password: &str) -> Option<(String, String)> {
+    let body = format!("user={user}&password={password}&next=%2Fscope%2FY56");
+    let (status, headers, _) = http(
+        addr,
+        "POST",
+        "/sign-in",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &body,
+    );
+    if status != 303 {
+        return None;
+    }
+    let set = header(&headers, "set-cookie")?.to_owned();
+    let cookie = set.split(';').next()?.to_owned();
+    Some((cookie, set))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_scopes() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let users = tmp.path().join("web-users.csv");
+    let hash = |p: &str| oversight::web::access::hash_password(p).expect("hash");
+    std::fs::write(
+        &users,
+        format!(
+            "user,password_hash,scope\ncorporate,{},national\nlondon,{},Y56\nrj1,{},RJ1\n",
+            hash("corporate-pass"),
+            hash("london-pass"),
+            hash("rj1-pass")
+        ),
+    )
+    .expect("users file");
+    let service = Service::start_with(
+        &nats.url(),
+        &data_dir(tmp.path()),
+        &["--web-users", users.to_str().expect("utf-8")],
+        "warn",
+    );
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    client
+        .submit(&ae_return("access-1", "2025-06", 1_000))
+        .await
+        .expect("submit");
+    views_settled(&client).await;
+    let addr = service.web_addr;
+    let south_west_trust = client
+        .look_up_organisations(&["RA9".into(), "RK9".into(), "RH8".into()])
+        .await
+        .expect("look up")
+        .into_iter()
+        .find(|org| org.region == "Y58")
+        .expect("a South West trust")
+        .code;
+
+    // Nothing is readable without signing in; the sign-in form and the styles are.
+    for path in [
+        "/",
+        "/scope/Y56",
+        "/scope/Y56.csv",
+        "/scope/Y56/ae_4hr",
+        "/live/Y56",
+    ] {
+        let (status, headers, body) = http(addr, "GET", path, &[], "");
+        assert_eq!(status, 303, "{path}");
+        assert!(
+            header(&headers, "location").is_some_and(|l| l.starts_with("/sign-in?next=")),
+            "{path}"
+        );
+        assert!(!body.contains("data-metric"), "{path}");
+    }
+    assert_eq!(http(addr, "GET", "/sign-in", &[], "").0, 200);
+    assert_eq!(
+        http(addr, "GET", "/assets/nhsuk-frontend.min.css", &[], "").0,
+        200
+    );
+
+    // A wrong password is refused.
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        "/sign-in",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "user=london&password=not-it&next=%2F",
+    );
+    assert_eq!(status, 401);
+    assert!(body.contains("The user name or password is wrong"));
+    assert!(sign_in(addr, "nobody", "london-pass").is_none());
+
+    let get = |cookie: &str, path: &str| http(addr, "GET", path, &[("Cookie", cookie)], "").0;
+    let (london, set_cookie) = sign_in(addr, "london", "london-pass").expect("London signs in");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert_eq!(get(&london, "/"), 200);
+    assert_eq!(get(&london, "/scope/Y56"), 200);
+    assert_eq!(get(&london, "/scope/RJ1"), 200, "a London trust");
+    assert_eq!(get(&london, "/scope/QMJ"), 200, "a London system");
+    assert_eq!(get(&london, "/scope/Y58"), 403, "the South West");
+    assert_eq!(
+        get(&london, &format!("/scope/{south_west_trust}")),
+        403,
+        "a South West trust"
+    );
+    assert_eq!(get(&london, "/scope/Y58.csv"), 403);
+    assert_eq!(get(&london, "/live/Y58"), 403);
+
+    let (rj1, _) = sign_in(addr, "rj1", "rj1-pass").expect("RJ1 signs in");
+    assert_eq!(get(&rj1, "/scope/RJ1"), 200, "its own organisation");
+    assert_eq!(get(&rj1, "/"), 200, "England");
+    assert_eq!(get(&rj1, "/scope/RAL"), 403, "another trust");
+    assert_eq!(get(&rj1, "/scope/Y56"), 403, "its region is not its own");
+
+    let (corporate, _) = sign_in(addr, "corporate", "corporate-pass").expect("corporate");
+    assert_eq!(get(&corporate, "/scope/Y58"), 200);
+    assert_eq!(get(&corporate, &format!("/scope/{south_west_trust}")), 200);
+
+    // Signing out ends the session.
+    let (status, _, _) = http(addr, "POST", "/sign-out", &[("Cookie", &london)], "");
+    assert_eq!(status, 303);
+    assert_eq!(get(&london, "/scope/Y56"), 303, "signed out");
+    assert_eq!(get(&rj1, "/scope/RJ1"), 200, "other sessions go on");
+}

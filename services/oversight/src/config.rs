@@ -200,9 +200,15 @@ impl Default for MetricsConfig {
 pub struct WebConfig {
     /// Serve the pages. Default true.
     pub enabled: bool,
-    /// Where the pages are served: loopback only, as no web users can be configured yet.
-    /// Default `127.0.0.1:9730`.
+    /// Where the pages are served. Default `127.0.0.1:9730`; an address other machines can
+    /// reach needs `users_file`.
     pub addr: SocketAddr,
+    /// The web users (CSV: `user,password_hash,scope`): with it every page needs signing in
+    /// and each user sees its own scopes. Default: none, the pages open on loopback only.
+    pub users_file: Option<PathBuf>,
+    /// Mark session cookies `Secure`: set it when the pages are reached over TLS (a reverse
+    /// proxy). Default false.
+    pub secure_cookies: bool,
 }
 
 impl Default for WebConfig {
@@ -210,6 +216,8 @@ impl Default for WebConfig {
         WebConfig {
             enabled: true,
             addr: SocketAddr::from(([127, 0, 0, 1], 9730)),
+            users_file: None,
+            secure_cookies: false,
         }
     }
 }
@@ -232,6 +240,7 @@ impl Default for ShutdownConfig {
 
 /// Optional fields, which a serialised default leaves out: still valid override targets.
 const OPTIONAL_KEYS: &[(&str, &str)] = &[
+    ("web", "users_file"),
     ("nats", "user"),
     ("nats", "password"),
     ("nats", "password_file"),
@@ -400,11 +409,11 @@ impl Config {
         if self.nats.tls_cert_file.is_some() != self.nats.tls_key_file.is_some() {
             return Err("nats.tls_cert_file and nats.tls_key_file go together".into());
         }
-        if self.web.enabled && !self.web.addr.ip().is_loopback() {
+        if self.web.enabled && !self.web.addr.ip().is_loopback() && self.web.users_file.is_none() {
             return Err(format!(
-                "web.addr = {} would serve the pages to anyone who can reach it, and no web \
-                 users can be configured yet: use a loopback address (127.0.0.1:9730) behind a \
-                 reverse proxy with sign-in, or web.enabled = false",
+                "web.addr = {} would serve the pages to anyone who can reach it: set \
+                 web.users_file (every page then needs signing in), use a loopback address \
+                 (127.0.0.1:9730), or web.enabled = false",
                 self.web.addr
             ));
         }
@@ -579,6 +588,9 @@ pub struct ServeArgs {
     /// Do not serve the web pages [web.enabled = false].
     #[arg(long)]
     pub no_web: bool,
+    /// The web users file; every page then needs signing in [web.users_file].
+    #[arg(long, value_name = "FILE")]
+    pub web_users: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -614,6 +626,9 @@ impl ServeArgs {
         }
         if self.no_web {
             config.web.enabled = false;
+        }
+        if let Some(file) = &self.web_users {
+            config.web.users_file = Some(file.clone());
         }
         config.check().map_err(|message| ConfigError::Invalid {
             origin: "the command line".into(),

@@ -161,7 +161,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     // Bound before anything is served, so an address in use stops the start, not a page later.
     let web_listener = if config.web.enabled {
-        Some(crate::web::bind(config.web.addr).await?)
+        let access = match &config.web.users_file {
+            Some(file) => crate::web::access::Access::from_file(file, config.web.secure_cookies)?,
+            None => crate::web::access::Access::open(),
+        };
+        crate::web::check_addr(config.web.addr, &access)?;
+        Some((crate::web::bind(config.web.addr).await?, access))
     } else {
         None
     };
@@ -264,7 +269,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ok(watch_disk(config.data.dir.clone(), stops.intake.clone())),
     );
     let web = match web_listener {
-        Some(listener) => {
+        Some((listener, access)) => {
             let stop = stops.intake.clone();
             Some(supervisor.spawn(
                 "the web pages",
@@ -272,6 +277,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     listener,
                     crate::client::Client::over(client.clone()),
                     Arc::clone(&reference),
+                    access,
                     async move { stop.cancelled().await },
                 ),
             ))

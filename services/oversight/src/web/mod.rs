@@ -3,11 +3,13 @@
 //! over NATS, like any other consumer, so the same pages can be served beside the service or
 //! from another machine; every page works without JavaScript.
 
+pub mod access;
 mod alerts;
 mod directory;
 mod live;
 mod page;
 pub mod reference_feed;
+mod sign_in;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -72,16 +74,16 @@ struct Web {
     client: Client,
     directory: Directory,
     alerts: alerts::RecentAlerts,
+    access: access::Access,
 }
 
-/// Refuses an address other machines could reach: no web users can be configured yet, and the
-/// pages are open to whoever reaches them.
-pub fn check_addr(addr: SocketAddr) -> anyhow::Result<()> {
+/// Refuses an address other machines could reach while the pages are open (no web users).
+pub fn check_addr(addr: SocketAddr, access: &access::Access) -> anyhow::Result<()> {
     anyhow::ensure!(
-        addr.ip().is_loopback(),
-        "the web pages would be served on {addr} to anyone who can reach it, and no web users can \
-         be configured yet: serve them on a loopback address (127.0.0.1:9730, the default) behind \
-         a reverse proxy with sign-in"
+        addr.ip().is_loopback() || access.required(),
+        "the web pages would be served on {addr} to anyone who can reach it: configure web users \
+         (a users file, --web-users) or serve them on a loopback address (127.0.0.1:9730, the \
+         default)"
     );
     Ok(())
 }
@@ -98,6 +100,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     client: Client,
     directory: Directory,
+    access: access::Access,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
@@ -109,6 +112,7 @@ pub async fn serve(
             client,
             directory,
             alerts,
+            access,
         }),
     )
     .with_graceful_shutdown(shutdown)
@@ -139,9 +143,15 @@ fn router(web: Web) -> Router {
             "/favicon.ico",
             get(|| async { asset("image/x-icon", IMAGES[0].2) }),
         )
+        .route("/sign-in", get(sign_in::show).post(sign_in::submit))
+        .route("/sign-out", axum::routing::post(sign_in::sign_out))
         .fallback(|| async {
             PageError::NotFound("There is no page at this address.".into()).into_response()
         })
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            sign_in::guard,
+        ))
         .with_state(web)
 }
 

@@ -50,7 +50,7 @@ impl Asked {
 
 /// Escapes what a query value may hold that would end it (`+` in a time's offset reads as a
 /// space otherwise).
-fn percent_encode(text: &str) -> String {
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
