@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ingest::seed::{seed_events, ReferenceFiles};
-use proto_schema::Event;
+use proto_schema::{Event, NATIONAL};
 
 use crate::roles::{
     inbox_prefix, region_user, CORPORATE, DATA_STANDARDS, REGIONS, SERVICES, SUBMITTERS,
@@ -306,14 +306,44 @@ impl NatsConfig {
         Ok(String::from_utf8(writer.into_inner()?)?)
     }
 
-    /// Writes both files into `dir`, readable by their owner only; returns their paths.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    /// The web users of the same roles, with the same passwords (`[web] users_file`): each
+    /// organisation its own pages, each regional team its region's, corporate every page.
+    pub fn web_users_csv(&self) -> anyhow::Result<String> {
+        // Each password is 128 random bits, so argon2's cost is not what keeps it from being
+        // guessed; a light one keeps hashing several hundred of them, and each sign-in, quick.
+        let params = argon2::Params::new(WEB_HASH_MEMORY_KIB, 1, 1, None)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let argon2 =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(["user", "password_hash", "scope"])?;
+        for user in &self.users {
+            let scope = match user.account {
+                SUBMITTERS => user.name.clone(),
+                REGIONS => match user.name.strip_prefix("region-") {
+                    Some(region) => region.to_owned(),
+                    None => continue,
+                },
+                CORPORATE => NATIONAL.to_owned(),
+                _ => continue,
+            };
+            let hash = crate::web::access::hash_password_with(&user.password, argon2.clone())?;
+            writer.write_record([user.name.as_str(), &hash, &scope])?;
+        }
+        Ok(String::from_utf8(writer.into_inner()?)?)
+    }
+
+    /// Writes the three files into `dir`, readable by their owner only: the server's
+    /// configuration, the credentials to hand out and the web users; returns their paths.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let conf = dir.join("nats-server.conf");
         let credentials = dir.join("credentials.csv");
+        let web_users = dir.join("web-users.csv");
         write_private(&conf, self.server_conf()?.as_bytes())?;
         write_private(&credentials, self.credentials_csv()?.as_bytes())?;
-        Ok((conf, credentials))
+        write_private(&web_users, self.web_users_csv()?.as_bytes())?;
+        Ok((conf, credentials, web_users))
     }
 }
 
@@ -336,6 +366,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// argon2's memory for the generated web users' hashes, in KiB (see `web_users_csv`).
+const WEB_HASH_MEMORY_KIB: u32 = 1024;
 
 /// bcrypt's work factor for the passwords in the server's configuration. Each password is 128
 /// random bits, so it is not the work factor that keeps them from being guessed: the hash keeps
@@ -433,11 +466,44 @@ mod tests {
     }
 
     #[test]
+    fn the_web_users_are_the_same_users_with_the_same_passwords() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config =
+            NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
+        let (_, _, web_users) = config.write(dir.path()).expect("write");
+        let access = crate::web::access::Access::from_file(&web_users, false).expect("read back");
+        for (name, scope) in [
+            ("RJ1", "RJ1"),
+            ("region-Y56", "Y56"),
+            (CORPORATE_USER, NATIONAL),
+        ] {
+            let user = config.user(name).expect("user");
+            let token = access
+                .sign_in(name, &user.password)
+                .unwrap_or_else(|| panic!("{name} signs in with its NATS password"));
+            assert_eq!(
+                access.user_of(&token).map(|u| u.scope),
+                Some(scope.to_owned())
+            );
+            assert!(access.sign_in(name, "not-the-password").is_none());
+        }
+        assert!(
+            access
+                .sign_in(
+                    SERVICE_USER,
+                    &config.user(SERVICE_USER).expect("service").password
+                )
+                .is_none(),
+            "the service is not a web user"
+        );
+    }
+
+    #[test]
     fn regenerating_keeps_the_passwords_already_handed_out() {
         let dir = tempfile::tempdir().expect("tempdir");
         let first =
             NatsConfig::generate(&ReferenceFiles::bundled(), "127.0.0.1:4222").expect("generate");
-        let (_, credentials) = first.write(dir.path()).expect("write");
+        let (_, credentials, _) = first.write(dir.path()).expect("write");
         let known = NatsConfig::read_credentials(&credentials).expect("read back");
         assert_eq!(known.len(), first.users.len());
         let again =

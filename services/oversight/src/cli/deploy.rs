@@ -71,18 +71,19 @@ pub fn run(command: DeployCommand) -> anyhow::Result<ExitCode> {
         Default::default()
     };
     let config = crate::deploy::NatsConfig::generate_keeping(&files, &listen, &known)?;
-    let (conf, credentials) = config.write(&out)?;
+    let (conf, credentials, web_users) = config.write(&out)?;
     let kept = config
         .users
         .iter()
         .filter(|u| known.contains_key(&u.name))
         .count();
     println!(
-        "{} users written ({kept} kept their passwords, {} new): {} (for nats-server -c) and {} (hand each new user its line)",
+        "{} users written ({kept} kept their passwords, {} new): {} (for nats-server -c), {} (hand each new user its line) and {} (the same users for the web pages: [web] users_file)",
         config.users.len(),
         config.users.len() - kept,
         conf.display(),
-        credentials.display()
+        credentials.display(),
+        web_users.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -175,14 +175,19 @@ impl WebUser {
     }
 }
 
-/// An argon2 PHC string of `password`, with a random salt.
+/// An argon2 PHC string of `password` (argon2's recommended cost), with a random salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    hash_password_with(password, Argon2::default())
+}
+
+/// An argon2 PHC string of `password` under `argon2`'s parameters, with a random salt.
+pub fn hash_password_with(password: &str, argon2: Argon2<'_>) -> anyhow::Result<String> {
     let mut salt = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut salt))
         .context("cannot read /dev/urandom for a salt")?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("a salt: {e}"))?;
-    Ok(Argon2::default()
+    Ok(argon2
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?
         .to_string())
