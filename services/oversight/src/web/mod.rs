@@ -347,11 +347,7 @@ async fn scope_html(
         .directory
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let place = directory::place_of(&reference, scope).ok_or_else(|| {
-        PageError::NotFound(format!(
-            "No region, system or organisation has the code {scope}."
-        ))
-    })?;
+    let place = place_of(&reference, scope)?;
     let alerts = if asked.as_of.is_some() || asked.as_of_seq.is_some() {
         Vec::new()
     } else {
@@ -387,11 +383,7 @@ async fn metric_html(
         .directory
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let place = directory::place_of(&reference, scope).ok_or_else(|| {
-        PageError::NotFound(format!(
-            "No region, system or organisation has the code {scope}."
-        ))
-    })?;
+    let place = place_of(&reference, scope)?;
     let defined = reference.metric(metric).ok_or_else(|| {
         PageError::NotFound(format!(
             "The data standard has no metric {metric}{}.",
@@ -423,6 +415,15 @@ fn narrow_for_page(request: &mut SnapshotRequest) {
     if request.from.is_none() && request.to.is_none() {
         request.last = Some(PAGE_PERIODS);
     }
+}
+
+/// Where `scope` sits, or why there is no page for it.
+fn place_of(reference: &ingest::Reference, scope: &str) -> Result<directory::Place, PageError> {
+    directory::place_of(reference, scope).ok_or_else(|| {
+        PageError::NotFound(format!(
+            "No region, system or organisation has the code {scope}."
+        ))
+    })
 }
 
 /// Calls `render` with the view and the reference data's names for what it shows.
