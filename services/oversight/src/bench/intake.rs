@@ -78,6 +78,18 @@ fn bench_return(worker: usize, n: u64) -> ReturnForm {
     }
 }
 
+/// Whether a bench return's receipt counts as a durable submission: a new acceptance does, busy
+/// does not, and anything else is a mistake in the bench.
+fn counted(receipt: Receipt) -> anyhow::Result<bool> {
+    match receipt {
+        Receipt::Accepted {
+            duplicate: false, ..
+        } => Ok(true),
+        Receipt::Busy { .. } => Ok(false),
+        other => anyhow::bail!("bench return not accepted: {other:?}"),
+    }
+}
+
 /// Runs `in_flight` workers, each sending one request after another, for `duration`.
 async fn drive<F, Fut>(in_flight: usize, duration: Duration, request: F) -> anyhow::Result<Run>
 where
@@ -208,13 +220,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 let c = c.clone();
                 async move {
                     let receipt = c.submit(&bench_return(tag + worker, n)).await?;
-                    match receipt {
-                        Receipt::Accepted {
-                            duplicate: false, ..
-                        } => Ok(true),
-                        Receipt::Busy { .. } => Ok(false),
-                        other => anyhow::bail!("bench return not accepted: {other:?}"),
-                    }
+                    counted(receipt)
                 }
             })
             .await?;
@@ -242,13 +248,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 async move {
                     let form = bench_return(2_000_000 + worker, n);
                     let receipt = c.submit_json(&form.org, serde_json::to_vec(&form)?).await?;
-                    match receipt {
-                        Receipt::Accepted {
-                            duplicate: false, ..
-                        } => Ok(true),
-                        Receipt::Busy { .. } => Ok(false),
-                        other => anyhow::bail!("bench return not accepted: {other:?}"),
-                    }
+                    counted(receipt)
                 }
             })
             .await?;

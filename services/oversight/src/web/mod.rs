@@ -494,11 +494,7 @@ fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
         for (period, cell) in periods {
             let period = period.to_string();
             let (numerator, denominator) = parts(&cell.summary.total);
-            let met = match cell.summary.met {
-                Some(true) => "true",
-                Some(false) => "false",
-                None => "",
-            };
+            let met = met_text(cell.summary.met);
             out.write_record([
                 view.scope.as_str(),
                 metric,
@@ -512,11 +508,7 @@ fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
             ])?;
             for (org, value) in &cell.organisations {
                 let (numerator, denominator) = parts(value);
-                let met = match cell.summary.standard.and_then(|s| s.is_met_by(value)) {
-                    Some(true) => "true",
-                    Some(false) => "false",
-                    None => "",
-                };
+                let met = met_text(cell.summary.standard.and_then(|s| s.is_met_by(value)));
                 out.write_record([
                     view.scope.as_str(),
                     metric,
@@ -532,6 +524,15 @@ fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
         }
     }
     out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Whether a figure meets its standard, as the CSV writes it: empty without one.
+fn met_text(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    }
 }
 
 fn parts(value: &Value) -> (String, String) {
