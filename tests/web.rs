@@ -157,6 +157,22 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         england.metrics["ae_4hr"][&june_period].organisations.len()
     );
 
+    let (status, narrowed) = http_get(
+        service.web_addr,
+        "/scope/national.csv?metrics=ae_4hr&from=2025-06",
+    )
+    .expect("narrowed CSV");
+    assert_eq!(status, 200);
+    let rows: Vec<&str> = narrowed.lines().skip(1).collect();
+    assert_eq!(
+        rows.len(),
+        organisations + 1,
+        "June's total and each organisation"
+    );
+    assert!(rows
+        .iter()
+        .all(|row| row.starts_with("national,ae_4hr,2025-06,")));
+
     // As it stood before June was imported: May is the latest, and the page says it is not now.
     let (status, page) =
         http_get(service.web_addr, &format!("/scope/Y56?as_of_seq={may_seq}")).expect("as-of");
