@@ -113,7 +113,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = data_dir(tmp.path());
-    let mut service = Service::start(&nats.url(), &data);
+    let mut service = Service::start_with_web(&nats.url(), &data, &[]);
     let web_addr = service.web_addr;
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     for name in [

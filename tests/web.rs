@@ -56,7 +56,7 @@ fn summary(view: &View, metric: &str, period: &str) -> (Value, f64) {
 async fn london_and_england_pages_show_the_views_figures_and_the_published_totals() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let service = Service::start(&nats.url(), &data_dir(tmp.path()));
+    let service = Service::start_with_web(&nats.url(), &data_dir(tmp.path()), &[]);
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     views_settled(&client).await;
     import_file(&client, "Monthly-AE-April-2025.csv").await;
@@ -327,7 +327,7 @@ async fn an_open_page_is_sent_its_figures_after_each_commit_and_again_after_a_re
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = data_dir(tmp.path());
-    let mut service = Service::start(&nats.url(), &data);
+    let mut service = Service::start_with_web(&nats.url(), &data, &[]);
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     let receipt = client
         .submit(&ae_return("live-1", "2025-06", 1_000))
@@ -431,7 +431,7 @@ fn page_when_served(addr: SocketAddr, path: &str) -> String {
 async fn oversight_web_serves_the_pages_from_another_process_and_follows_the_reference_data() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let _service = Service::start_with(&nats.url(), &data_dir(tmp.path()), &["--no-web"], "warn");
+    let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     let receipt = client
         .submit(&ae_return("apart-1", "2025-06", 1_000))
@@ -592,11 +592,10 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
         ),
     )
     .expect("users file");
-    let service = Service::start_with(
+    let service = Service::start_with_web(
         &nats.url(),
         &data_dir(tmp.path()),
         &["--web-users", users.to_str().expect("utf-8")],
-        "warn",
     );
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     client

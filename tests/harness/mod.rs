@@ -16,23 +16,51 @@ pub struct Service {
     child: Child,
     /// Where its metrics are served.
     pub metrics_addr: SocketAddr,
-    /// Where its web pages are served.
+    /// Where its web pages are served (`--web-addr`), the web tests' address.
     pub web_addr: SocketAddr,
 }
 
 impl Service {
-    /// Starts `oversight serve` on `data` against `nats_url`, logging warnings to `data.log`.
+    /// Starts `oversight serve` on `data` against `nats_url`, logging warnings to `data.log`,
+    /// without the web pages: a test that does not read them needs no second free port, which
+    /// another test could take between it being picked and bound.
     pub fn start(nats_url: &str, data: &Path) -> Service {
         Service::start_with(nats_url, data, &[], "warn")
     }
 
     /// The same with more arguments and another log level.
     pub fn start_with(nats_url: &str, data: &Path, args: &[&str], log_level: &str) -> Service {
-        Service::start_serving_web_on(nats_url, data, args, log_level, free_loopback_addr())
+        let mut all = vec!["--no-web"];
+        all.extend_from_slice(args);
+        Service::spawn(
+            nats_url,
+            data,
+            &all,
+            log_level,
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+        )
+    }
+
+    /// The same with the web pages, on a free port.
+    pub fn start_with_web(nats_url: &str, data: &Path, args: &[&str]) -> Service {
+        Service::start_serving_web_on(nats_url, data, args, "warn", free_loopback_addr())
     }
 
     /// The same with the web pages on `web_addr` (to start again where an open page expects it).
     pub fn start_serving_web_on(
+        nats_url: &str,
+        data: &Path,
+        args: &[&str],
+        log_level: &str,
+        web_addr: SocketAddr,
+    ) -> Service {
+        let addr = web_addr.to_string();
+        let mut all = vec!["--web-addr", addr.as_str()];
+        all.extend_from_slice(args);
+        Service::spawn(nats_url, data, &all, log_level, web_addr)
+    }
+
+    fn spawn(
         nats_url: &str,
         data: &Path,
         args: &[&str],
@@ -51,8 +79,6 @@ impl Service {
             .arg(data)
             .arg("--metrics-addr")
             .arg(metrics_addr.to_string())
-            .arg("--web-addr")
-            .arg(web_addr.to_string())
             .args(args)
             .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
