@@ -20,25 +20,34 @@ use proto_schema::Receipt;
 
 use crate::exit::Exit;
 
-/// Completes on the first SIGINT or SIGTERM; a second one exits at once.
-pub async fn shutdown_signal() {
+/// Completes on the first SIGINT or SIGTERM; a second one exits at once. The handlers are in
+/// place when this returns, not when the future is first awaited: a signal that arrives while the
+/// service is still starting is then a graceful shutdown once it has started, where the default
+/// action would have ended the process with nothing shut down in order.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tokio::spawn(async move {
+    let handlers = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        eprintln!("second signal: exiting without waiting");
-        std::process::exit(130);
-    });
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("second signal: exiting without waiting");
+            std::process::exit(130);
+        });
+    }
 }
 
 pub(crate) fn report_receipt(receipt: &Receipt, json: bool) -> anyhow::Result<ExitCode> {
