@@ -4,8 +4,8 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use proto_schema::{
-    show_headline, show_standard, show_variance, Alert, AlertKind, Assurance, Cell, GeographyMode,
-    Period, PointType, Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
+    headline_of, show_headline, show_standard, show_variance, Alert, AlertKind, Assurance, Cell,
+    GeographyMode, Period, PointType, Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
 };
 
 use super::directory::{Place, ScopeKind};
@@ -826,17 +826,12 @@ pub fn ranked(cell: &Cell, polarity: Polarity) -> Vec<(usize, &String, &Value, f
     out
 }
 
-/// An organisation's own figure as its headline: a ratio as a percentage.
+/// An organisation's own figure as its headline, as a scope's total of it alone would read
+/// (`headline_of`); NaN for a ratio with no cases, which has no figure to rank.
 pub fn value_headline(value: &Value) -> f64 {
-    match *value {
-        Value::Ratio {
-            numerator,
-            denominator,
-        } if denominator.0 != 0 => numerator.as_f64() / denominator.as_f64() * 100.0,
-        Value::Ratio { .. } => f64::NAN,
-        Value::Count(n) => n as f64,
-        Value::Money { pence } => pence as f64,
-        Value::Duration { seconds, .. } => seconds as f64,
+    match value {
+        Value::Ratio { denominator, .. } if denominator.0 == 0 => f64::NAN,
+        _ => headline_of(std::iter::once(value)).unwrap_or(f64::NAN),
     }
 }
 
