@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{FutureExt, StreamExt};
@@ -42,12 +43,29 @@ pub(super) async fn figures(
         )
         .into_response();
     }
+    // Subscribed before the first snapshot, so no delta falls between the two.
+    let deltas = match web
+        .client
+        .nats()
+        .subscribe(subjects::view_delta(&scope))
+        .await
+    {
+        Ok(deltas) => deltas,
+        Err(error) => {
+            return PageError::Unavailable(format!("cannot follow {scope}'s changes: {error}"))
+                .into_response()
+        }
+    };
     // An unknown scope is refused now, with its status, rather than retried for ever.
-    if let Err(error) = view_of(&web, &scope, &request).await {
-        return error.into_response();
-    }
+    let first = match view_of(&web, &scope, &request).await {
+        Ok(view) => view,
+        Err(error) => return error.into_response(),
+    };
     let (sender, receiver) = mpsc::channel(PENDING_FIGURES);
-    tokio::spawn(follow(web, scope, asked, request, sender));
+    if !send(&web, &sender, &first, &asked).await {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    tokio::spawn(follow(web, asked, request, deltas, first, sender));
     let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
             .recv()
@@ -59,31 +77,18 @@ pub(super) async fn figures(
         .into_response()
 }
 
-/// Follows `scope` until the page goes away, sending its figures after each change.
+/// Follows the scope of `first` until the page goes away, sending its figures after each change.
 async fn follow(
     web: Web,
-    scope: String,
     asked: Asked,
     request: SnapshotRequest,
+    mut deltas: async_nats::Subscriber,
+    first: View,
     sender: mpsc::Sender<Event>,
 ) {
-    // Subscribed before the first snapshot, so no delta falls between the two.
-    let mut deltas = loop {
-        match web
-            .client
-            .nats()
-            .subscribe(subjects::view_delta(&scope))
-            .await
-        {
-            Ok(deltas) => break deltas,
-            Err(_) => {
-                if wait_or_gone(&sender).await {
-                    return;
-                }
-            }
-        }
-    };
-    let mut held: Option<View> = None;
+    let scope = first.scope.clone();
+    // The page has been sent `first`; from here on a gap asks for the view again.
+    let mut held: Option<View> = Some(first);
     loop {
         let view = match held.as_mut() {
             Some(view) => view,
