@@ -56,7 +56,32 @@ pub struct SnapshotRequest {
     pub last: Option<u32>,
 }
 
+/// A snapshot request as clients built before `metrics`, `from`, `to` and `last` send it in
+/// postcard (which is not self-describing, so their shorter layout would not decode as today's).
+#[derive(Deserialize)]
+struct SnapshotRequestBeforeNarrowing {
+    as_of_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+    geography: GeographyMode,
+}
+
 impl SnapshotRequest {
+    /// Reads a postcard request in today's layout or, from an older client, the layout before
+    /// narrowing (which narrows nothing); the error is today's layout's.
+    pub fn from_postcard(bytes: &[u8]) -> Result<SnapshotRequest, postcard::Error> {
+        postcard::from_bytes(bytes).or_else(|error| {
+            match postcard::take_from_bytes::<SnapshotRequestBeforeNarrowing>(bytes) {
+                Ok((older, [])) => Ok(SnapshotRequest {
+                    as_of_seq: older.as_of_seq,
+                    as_of: older.as_of,
+                    geography: older.geography,
+                    ..SnapshotRequest::default()
+                }),
+                _ => Err(error),
+            }
+        })
+    }
+
     /// Whether the request narrows the view at all.
     pub fn filters(&self) -> bool {
         !self.metrics.is_empty() || self.from.is_some() || self.to.is_some() || self.last.is_some()
@@ -717,6 +742,42 @@ mod tests {
                 format!("\"{}\"", kind.as_str())
             );
         }
+    }
+
+    #[test]
+    fn an_older_clients_postcard_request_reads_as_the_same_request_narrowing_nothing() {
+        #[derive(Serialize)]
+        struct Older {
+            as_of_seq: Option<u64>,
+            as_of: Option<Timestamp>,
+            geography: GeographyMode,
+        }
+        let bytes = postcard::to_stdvec(&Older {
+            as_of_seq: Some(700),
+            as_of: None,
+            geography: GeographyMode::Current,
+        })
+        .expect("encodes");
+        assert!(
+            postcard::from_bytes::<SnapshotRequest>(&bytes).is_err(),
+            "today's layout alone"
+        );
+        let read = SnapshotRequest::from_postcard(&bytes).expect("read");
+        assert_eq!(
+            read,
+            SnapshotRequest {
+                as_of_seq: Some(700),
+                geography: GeographyMode::Current,
+                ..SnapshotRequest::default()
+            }
+        );
+        let today = SnapshotRequest {
+            last: Some(24),
+            ..read.clone()
+        };
+        let bytes = postcard::to_stdvec(&today).expect("encodes");
+        assert_eq!(SnapshotRequest::from_postcard(&bytes).expect("read"), today);
+        assert!(SnapshotRequest::from_postcard(&[0xff, 0xff]).is_err());
     }
 
     #[test]

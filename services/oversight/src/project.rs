@@ -675,7 +675,13 @@ fn read_snapshot_request(message: &Message, views: &Views) -> Result<Asked, Serv
     let request: SnapshotRequest = if message.payload.is_empty() {
         SnapshotRequest::default()
     } else {
-        encoding.decode(&message.payload).map_err(|why| {
+        let read = match encoding {
+            Encoding::Postcard => {
+                SnapshotRequest::from_postcard(&message.payload).map_err(|e| e.to_string())
+            }
+            Encoding::Json => encoding.decode(&message.payload),
+        };
+        read.map_err(|why| {
             ServiceError::new(
                 Status::BadRequest,
                 format!("not a snapshot request ({why}); send {{}} or {{\"as_of_seq\": 700, \"geography\": \"current\"}}"),
