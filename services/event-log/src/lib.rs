@@ -749,6 +749,25 @@ pub fn verify_file(path: &Path, progress: impl FnMut(u64, u64)) -> Result<Verifi
     Ok(verify::walk(&db, false, progress)?.verified)
 }
 
+/// A page of an organisation's returns ([`LogReader::returns_of`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgReturns {
+    /// Newest first.
+    pub returns: Vec<ReturnInLog>,
+    /// Whether older returns remain (ask again with `before` the last seq here).
+    pub more: bool,
+    /// The last committed seq when this was read.
+    pub last_seq: u64,
+}
+
+/// One return as the log holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnInLog {
+    pub envelope: Envelope,
+    /// Its revision is the latest of its (organisation, collection, period): the one in force.
+    pub in_force: bool,
+}
+
 /// Read access beside the writer; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LogReader {
@@ -773,6 +792,101 @@ impl LogReader {
                 .push(Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?);
         }
         Ok((entries, last_seq))
+    }
+
+    /// An organisation's returns, newest first: up to `max` with seqs below `before` (all when
+    /// `None`), each with whether it is the revision in force for its (collection, period).
+    ///
+    /// Swept returns come from the submissions look-up; those after `index_seq` are still only
+    /// in the writer's memory, so that tail of the log (at most two sweeps' worth) is scanned.
+    pub fn returns_of(
+        &self,
+        org: &str,
+        before: Option<u64>,
+        max: usize,
+    ) -> Result<OrgReturns, LogError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let log = txn.open_table(LOG).map_err(storage)?;
+        let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+        let revisions = txn.open_table(REVISIONS).map_err(storage)?;
+        let meta = txn.open_table(META).map_err(storage)?;
+        let last_seq = log
+            .last()
+            .map_err(storage)?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
+        let index_seq = meta
+            .get(INDEX_SEQ)
+            .map_err(storage)?
+            .map_or(0, |g| g.value());
+
+        let mut seqs = std::collections::BTreeSet::new();
+        // Every key of `org` starts `org \x1f`; the next character up ends the range.
+        let (first, beyond) = (format!("{org}{SEP}"), format!("{org}\u{20}"));
+        for item in submissions
+            .range(first.as_str()..beyond.as_str())
+            .map_err(storage)?
+        {
+            seqs.insert(item.map_err(storage)?.1.value());
+        }
+        let mut tail = BTreeMap::new();
+        let mut tail_latest: BTreeMap<String, u32> = BTreeMap::new();
+        for item in log.range(index_seq + 1..).map_err(storage)? {
+            let (seq, bytes) = item.map_err(storage)?;
+            let seq = seq.value();
+            let envelope =
+                Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?;
+            if let Event::ReturnSubmitted(submitted) = &envelope.event {
+                let r = &submitted.ret;
+                if r.org == org {
+                    let latest = tail_latest
+                        .entry(revision_key(&r.org, &r.collection, r.period))
+                        .or_default();
+                    *latest = (*latest).max(submitted.revision);
+                    seqs.insert(seq);
+                    tail.insert(seq, envelope);
+                }
+            }
+        }
+
+        let mut out = OrgReturns {
+            returns: Vec::new(),
+            more: false,
+            last_seq,
+        };
+        let below = before.unwrap_or(u64::MAX);
+        for &seq in seqs.range(..below).rev() {
+            let envelope = match tail.remove(&seq) {
+                Some(envelope) => envelope,
+                None => {
+                    let bytes = log.get(seq).map_err(storage)?.ok_or(LogError::NotDense {
+                        last_seq,
+                        count: seq,
+                    })?;
+                    Envelope::decode(bytes.value()).map_err(|source| undecodable(seq, source))?
+                }
+            };
+            // Plans share the submissions look-up.
+            let Event::ReturnSubmitted(submitted) = &envelope.event else {
+                continue;
+            };
+            if out.returns.len() == max {
+                out.more = true;
+                break;
+            }
+            let key = {
+                let r = &submitted.ret;
+                revision_key(&r.org, &r.collection, r.period)
+            };
+            let swept = revisions
+                .get(key.as_str())
+                .map_err(storage)?
+                .map_or(0, |g| g.value());
+            let latest = tail_latest.get(&key).copied().unwrap_or(0).max(swept);
+            let in_force = submitted.revision == latest;
+            out.returns.push(ReturnInLog { envelope, in_force });
+        }
+        Ok(out)
     }
 
     /// Every reference-data envelope (geography, metrics), in seq order.

@@ -321,3 +321,110 @@ fn a_log_from_a_newer_schema_is_refused() {
         other => panic!("expected a newer schema at entry 3, got {other:?}"),
     }
 }
+
+fn return_of(org: &str, id: &str, period: &str, revision: u32) -> Event {
+    Event::ReturnSubmitted(ReturnSubmitted {
+        revision,
+        ret: Return {
+            submission_id: id.into(),
+            org: org.into(),
+            collection: "ae-monthly".into(),
+            period: Period::parse(period).expect("period"),
+            values: vec![("ae_12hr_dta".into(), Value::Count(i64::from(revision)))],
+        },
+    })
+}
+
+#[test]
+fn an_organisations_returns_are_listed_newest_first_whether_swept_or_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    let mut log = EventLog::open(&path).expect("open");
+    // Small sweeps, a slice at a time: some look-ups reach the tables, some are still in memory.
+    log.index_flush_every(6);
+    log.sweep_slice(1);
+    let mut expected = Vec::new();
+    for month in 1..=12u32 {
+        let period = format!("2024-{month:02}");
+        let revisions = if month % 4 == 0 { 2 } else { 1 };
+        for revision in 1..=revisions {
+            let (_, appended) = log
+                .append_batch(|a| {
+                    a.append(
+                        Timestamp(i64::from(month)),
+                        "RJ1",
+                        return_of("RJ1", &format!("RJ1-{period}-v{revision}"), &period, revision),
+                    )?;
+                    // Another trust, and one whose code starts with the first's.
+                    a.append(
+                        Timestamp(0),
+                        "RJ12",
+                        return_of("RJ12", &format!("RJ12-{period}"), &period, 1),
+                    )?;
+                    a.append(
+                        Timestamp(0),
+                        "RJ2",
+                        return_of("RJ2", &format!("RJ2-{period}"), &period, 1),
+                    )?;
+                    Ok(())
+                })
+                .expect("append");
+            expected.push((appended[0].seq, revision == revisions));
+        }
+    }
+    assert!(log.recent_lookups() > 0, "some look-ups are still unswept");
+    expected.reverse();
+
+    let reader = log.reader();
+    let all = reader.returns_of("RJ1", None, 100).expect("returns");
+    assert_eq!(all.last_seq, log.last_seq());
+    assert!(!all.more);
+    let got: Vec<(u64, bool)> = all
+        .returns
+        .iter()
+        .map(|r| (r.envelope.seq, r.in_force))
+        .collect();
+    assert_eq!(got, expected);
+    for r in &all.returns {
+        assert_eq!(r.envelope.sender, "RJ1");
+    }
+
+    // Pages of five follow on from each other and end.
+    let first = reader.returns_of("RJ1", None, 5).expect("page 1");
+    assert!(first.more);
+    let last_seq_of_first = first.returns.last().expect("five").envelope.seq;
+    let second = reader
+        .returns_of("RJ1", Some(last_seq_of_first), 5)
+        .expect("page 2");
+    let paged: Vec<u64> = first
+        .returns
+        .iter()
+        .chain(&second.returns)
+        .map(|r| r.envelope.seq)
+        .collect();
+    assert_eq!(paged, expected.iter().take(10).map(|e| e.0).collect::<Vec<_>>());
+
+    // A revision sent later takes the one in force away from the one before, swept or not.
+    log.append_batch(|a| {
+        a.append(
+            Timestamp(99),
+            "RJ1",
+            return_of("RJ1", "RJ1-2024-01-v2", "2024-01", 2),
+        )
+        .map(|_| ())
+    })
+    .expect("append");
+    let after = reader.returns_of("RJ1", None, 100).expect("returns");
+    let january: Vec<(u32, bool)> = after
+        .returns
+        .iter()
+        .filter_map(|r| match &r.envelope.event {
+            Event::ReturnSubmitted(s) if s.ret.period == Period::parse("2024-01").expect("p") => {
+                Some((s.revision, r.in_force))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(january, [(2, true), (1, false)]);
+    assert!(reader.returns_of("R99", None, 100).expect("none").returns.is_empty());
+}
