@@ -8,7 +8,8 @@ use oversight::client::{Client, ClientError};
 use oversight::config::NatsArgs;
 use oversight::deploy::{NatsConfig, CORPORATE_USER, DATA_STANDARDS_USER, SERVICE_USER};
 use proto_schema::{
-    OrgRole, Organisation, ReasonCode, Receipt, ReturnForm, SnapshotRequest, View, NATIONAL,
+    OrgRole, Organisation, ReasonCode, Receipt, ReturnForm, ReturnsRequest, SnapshotRequest, View,
+    NATIONAL,
 };
 
 use crate::harness::{ae_return, data_dir, run_ok, NatsServer, Service};
@@ -238,8 +239,8 @@ async fn the_service_checks_the_sender_again_when_nats_lets_too_much_through() {
     // admin commands.
     let deployment = Deployment::start(|conf| {
         conf.replace(
-            "allow: [\"oversight.submit.RJ1\", \"oversight.plan.RJ1\"]",
-            "allow: [\"oversight.submit.*\", \"oversight.admin.*\"]",
+            "allow: [\"oversight.submit.RJ1\", \"oversight.plan.RJ1\", \"oversight.returns.RJ1\"]",
+            "allow: [\"oversight.submit.*\", \"oversight.admin.*\", \"oversight.returns.*\"]",
         )
         .replacen(
             "{service: {account: OVERSIGHT, subject: \"oversight.submit.*\"}, share: true}",
@@ -273,6 +274,80 @@ async fn the_service_checks_the_sender_again_when_nats_lets_too_much_through() {
         "{receipt:?}"
     );
     assert_eq!(deployment.last_seq().await, before, "nothing appended");
+    let others = trust
+        .returns(SOUTH_WEST_TRUST, &ReturnsRequest::default())
+        .await;
+    assert!(
+        matches!(&others, Err(ClientError::Service { code, .. }) if code == "403"),
+        "{others:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_reads_its_own_returns_its_region_and_corporate_read_them_and_no_one_else() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let trust = deployment.client(LONDON_TRUST).await;
+    let mut sent = Vec::new();
+    for (id, period) in [("r-1", "2021-01"), ("r-2", "2021-02"), ("r-1b", "2021-01")] {
+        let mut form = return_of(LONDON_TRUST, id);
+        form.period = period.into();
+        match trust.submit(&form).await.expect("submit") {
+            Receipt::Accepted { seq, .. } => sent.push(seq),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let south_west = deployment.client(SOUTH_WEST_TRUST).await;
+    south_west
+        .submit(&return_of(SOUTH_WEST_TRUST, "sw-1"))
+        .await
+        .expect("submit");
+
+    let own = trust
+        .returns(LONDON_TRUST, &ReturnsRequest::default())
+        .await
+        .expect("a trust reads its own returns");
+    let listed: Vec<(u64, &str, u32, bool)> = own
+        .returns
+        .iter()
+        .map(|r| (r.seq, r.ret.submission_id.as_str(), r.revision, r.in_force))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (sent[2], "r-1b", 2, true),
+            (sent[1], "r-2", 1, true),
+            (sent[0], "r-1", 1, false)
+        ]
+    );
+    assert!(own.returns.iter().all(|r| r.sender == LONDON_TRUST));
+
+    let refused = trust
+        .returns(SOUTH_WEST_TRUST, &ReturnsRequest::default())
+        .await;
+    assert!(
+        matches!(refused, Err(ClientError::NotPermitted { .. })),
+        "a trust must not read another's returns: {refused:?}"
+    );
+    let london = deployment.client("region-Y56").await;
+    let region_reads = london
+        .returns(LONDON_TRUST, &ReturnsRequest::default())
+        .await
+        .expect("London's team reads its trust's returns");
+    assert_eq!(region_reads.returns.len(), 3);
+    let refused = london
+        .returns(SOUTH_WEST_TRUST, &ReturnsRequest::default())
+        .await;
+    assert!(
+        matches!(refused, Err(ClientError::NotPermitted { .. })),
+        "London's team must not read the South West's returns: {refused:?}"
+    );
+    let corporate = deployment.client(CORPORATE_USER).await;
+    let all = corporate
+        .returns(SOUTH_WEST_TRUST, &ReturnsRequest::default())
+        .await
+        .expect("corporate reads every organisation's returns");
+    assert_eq!(all.returns.len(), 1);
+    assert_eq!(all.returns[0].ret.submission_id, "sw-1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

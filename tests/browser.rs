@@ -153,7 +153,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         "a plain page without JavaScript"
     );
 
-    // Accessibility: axe-core on England's, London's, a trust's and a metric page.
+    // Accessibility: axe-core on England's, London's, a trust's, its returns and a metric page.
     let trust = london.metrics["ae_4hr"][&june]
         .organisations
         .keys()
@@ -164,6 +164,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         "/".to_owned(),
         "/scope/Y56".to_owned(),
         format!("/scope/{trust}"),
+        format!("/scope/{trust}/returns"),
         "/scope/Y56/ae_4hr".to_owned(),
     ] {
         let found = browser.ask(&format!("axe {path}"));
@@ -178,6 +179,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
     for (path, file) in [
         ("/scope/Y56", "london.png"),
         ("/scope/Y56/ae_4hr", "london-ae_4hr.png"),
+        ("/scope/RJ1/returns", "rj1-returns.png"),
     ] {
         let file = shots.join(file);
         browser.ask(&format!("screenshot {path} {}", file.display()));

@@ -598,10 +598,11 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
         &["--web-users", users.to_str().expect("utf-8")],
     );
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
-    client
-        .submit(&ae_return("access-1", "2025-06", 1_000))
-        .await
-        .expect("submit");
+    for (org, id) in [("RJ1", "access-1"), ("RJ1", "access-2"), ("RAL", "ral-1")] {
+        let mut form = ae_return(id, "2025-06", 1_000);
+        form.org = org.into();
+        client.submit(&form).await.expect("submit");
+    }
     views_settled(&client).await;
     let addr = service.web_addr;
     let south_west_trust = client
@@ -619,6 +620,7 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
         "/scope/Y56",
         "/scope/Y56.csv",
         "/scope/Y56/ae_4hr",
+        "/scope/RJ1/returns",
         "/live/Y56",
     ] {
         let (status, headers, body) = http(addr, "GET", path, &[], "");
@@ -669,6 +671,37 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
     assert_eq!(get(&rj1, "/"), 200, "England");
     assert_eq!(get(&rj1, "/scope/RAL"), 403, "another trust");
     assert_eq!(get(&rj1, "/scope/Y56"), 403, "its region is not its own");
+
+    // A trust's user sees its own returns, which one is counted, and not another trust's.
+    let (status, _, own) = http(addr, "GET", "/scope/RJ1/returns", &[("Cookie", &rj1)], "");
+    assert_eq!(status, 200, "{own}");
+    let row = |submission: &str| {
+        let at = own
+            .find(&format!("data-submission=\"{submission}\""))
+            .unwrap_or_else(|| panic!("{submission} is listed: {own}"));
+        own[at..]
+            .split("</tr>")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row("access-2").contains("In force"), "{}", row("access-2"));
+    assert!(row("access-1").contains("Replaced"), "{}", row("access-1"));
+    assert!(own.find("access-2") < own.find("access-1"), "newest first");
+    assert!(
+        !own.contains("ral-1"),
+        "another trust's return is not listed"
+    );
+    assert_eq!(
+        get(&rj1, "/scope/RAL/returns"),
+        403,
+        "another trust's returns"
+    );
+    assert_eq!(
+        get(&london, "/scope/RJ1/returns"),
+        200,
+        "its region's trust"
+    );
 
     let (corporate, _) = sign_in(addr, "corporate", "corporate-pass").expect("corporate");
     assert_eq!(get(&corporate, "/scope/Y58"), 200);

@@ -28,7 +28,9 @@ pub use catalogue::{collections_v1, data_standard_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
 pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
-pub use log_read::{LogEntries, LogReadRequest};
+pub use log_read::{
+    LogEntries, LogReadRequest, ReturnReceived, ReturnsPage, ReturnsRequest, RETURNS_MAX,
+};
 pub use numbers::first_inexact_number;
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};
 pub use receipt::{

@@ -353,7 +353,12 @@ fn an_organisations_returns_are_listed_newest_first_whether_swept_or_not() {
                     a.append(
                         Timestamp(i64::from(month)),
                         "RJ1",
-                        return_of("RJ1", &format!("RJ1-{period}-v{revision}"), &period, revision),
+                        return_of(
+                            "RJ1",
+                            &format!("RJ1-{period}-v{revision}"),
+                            &period,
+                            revision,
+                        ),
                     )?;
                     // Another trust, and one whose code starts with the first's.
                     a.append(
@@ -402,7 +407,10 @@ fn an_organisations_returns_are_listed_newest_first_whether_swept_or_not() {
         .chain(&second.returns)
         .map(|r| r.envelope.seq)
         .collect();
-    assert_eq!(paged, expected.iter().take(10).map(|e| e.0).collect::<Vec<_>>());
+    assert_eq!(
+        paged,
+        expected.iter().take(10).map(|e| e.0).collect::<Vec<_>>()
+    );
 
     // A revision sent later takes the one in force away from the one before, swept or not.
     log.append_batch(|a| {
@@ -426,5 +434,9 @@ fn an_organisations_returns_are_listed_newest_first_whether_swept_or_not() {
         })
         .collect();
     assert_eq!(january, [(2, true), (1, false)]);
-    assert!(reader.returns_of("R99", None, 100).expect("none").returns.is_empty());
+    assert!(reader
+        .returns_of("R99", None, 100)
+        .expect("none")
+        .returns
+        .is_empty());
 }

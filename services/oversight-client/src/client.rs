@@ -7,7 +7,7 @@ use async_nats::client::RequestErrorKind;
 use bytes::Bytes;
 use proto_schema::{
     encode_plan_form, encode_return_form, LogEntries, LogReadRequest, PlanForm, Receipt,
-    ReturnForm, SnapshotRequest, View,
+    ReturnForm, ReturnsPage, ReturnsRequest, SnapshotRequest, View,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -291,6 +291,16 @@ impl Client {
             Encoding::Postcard.encode(request),
         )
         .await
+    }
+
+    /// An organisation's returns as the log holds them, newest first.
+    pub async fn returns(
+        &self,
+        org: &str,
+        request: &ReturnsRequest,
+    ) -> Result<ReturnsPage, ClientError> {
+        self.postcard(subjects::returns(org), Encoding::Postcard.encode(request))
+            .await
     }
 
     /// Reads up to `max` log entries from seq `from`.

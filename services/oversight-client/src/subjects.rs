@@ -60,6 +60,14 @@ pub fn alert(scope: &str) -> String {
 pub const LOG_EVENTS: &str = "oversight.log.events";
 /// Catch-up reads: `{from, max}` -> envelopes.
 pub const LOG_READ: &str = "oversight.log.read";
+/// Every organisation's returns subject, `oversight.returns.<org>`: what it has sent.
+pub const RETURNS_ALL: &str = "oversight.returns.*";
+pub const RETURNS_PREFIX: &str = "oversight.returns.";
+
+/// The subject of one organisation's returns as the log holds them.
+pub fn returns(org: &str) -> String {
+    format!("{RETURNS_PREFIX}{}", canonical_code(org))
+}
 
 /// The submit subject of one organisation.
 pub fn submit(org: &str) -> String {

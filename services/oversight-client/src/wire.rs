@@ -21,6 +21,8 @@ pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
 pub enum Status {
     /// The request cannot be read, or asks for something contradictory.
     BadRequest = 400,
+    /// The requester may not read it.
+    Forbidden = 403,
     /// No such scope.
     NotFound = 404,
     /// The answer would not fit in one NATS message.

@@ -108,6 +108,7 @@ impl NatsConfig {
                     publish: vec![
                         format!("oversight.submit.{}", org.code),
                         format!("oversight.plan.{}", org.code),
+                        format!("oversight.returns.{}", org.code),
                     ],
                     subscribe: vec![format!("{}.>", inbox_prefix(&org.code))],
                 });
@@ -123,7 +124,12 @@ impl NatsConfig {
                 scope: format!("region {region} ({} scopes)", scopes.len()),
                 publish: scopes
                     .iter()
-                    .map(|s| format!("oversight.view.{s}.snapshot"))
+                    .flat_map(|s| {
+                        [
+                            format!("oversight.view.{s}.snapshot"),
+                            format!("oversight.returns.{s}"),
+                        ]
+                    })
                     .chain(["oversight.admin.segment".to_owned()])
                     .collect(),
                 subscribe,
@@ -135,7 +141,10 @@ impl NatsConfig {
             name: CORPORATE_USER.into(),
             password: password()?,
             scope: "every view".into(),
-            publish: vec!["oversight.view.*.snapshot".into()],
+            publish: vec![
+                "oversight.view.*.snapshot".into(),
+                "oversight.returns.*".into(),
+            ],
             subscribe: vec![
                 "oversight.view.>".into(),
                 "oversight.alert.>".into(),
@@ -217,13 +226,17 @@ impl NatsConfig {
             (
                 SUBMITTERS,
                 "trusts and CCGs: each submits and plans for itself only",
-                &["oversight.submit.*", "oversight.plan.*"],
+                &["oversight.submit.*", "oversight.plan.*", "oversight.returns.*"],
                 &[],
             ),
             (
                 REGIONS,
                 "regional teams: each reads its region's views and alerts only, and decides its organisations' segments",
-                &["oversight.view.*.snapshot", "oversight.admin.segment"],
+                &[
+                    "oversight.view.*.snapshot",
+                    "oversight.returns.*",
+                    "oversight.admin.segment",
+                ],
                 &[
                     "oversight.view.*.delta",
                     "oversight.view.*.delta.json",
@@ -233,7 +246,7 @@ impl NatsConfig {
             (
                 CORPORATE,
                 "the national team: every view and alert",
-                &["oversight.view.*.snapshot"],
+                &["oversight.view.*.snapshot", "oversight.returns.*"],
                 &[
                     "oversight.view.*.delta",
                     "oversight.view.*.delta.json",
@@ -268,6 +281,7 @@ impl NatsConfig {
                      \x20     {{service: \"oversight.plan.*\"}}\n\
                      \x20     {{service: \"oversight.admin.*\"}}\n\
                      \x20     {{service: \"oversight.view.*.snapshot\"}}\n\
+                     \x20     {{service: \"oversight.returns.*\"}}\n\
                      \x20     {{stream: \"oversight.view.*.delta\"}}\n\
                      \x20     {{stream: \"oversight.view.*.delta.json\"}}\n\
                      \x20     {{stream: \"oversight.alert.*\"}}\n\
@@ -404,7 +418,12 @@ mod tests {
         assert_eq!(rj1.account, SUBMITTERS);
         assert_eq!(
             rj1.publish,
-            ["oversight.submit.RJ1", "oversight.plan.RJ1"].map(String::from)
+            [
+                "oversight.submit.RJ1",
+                "oversight.plan.RJ1",
+                "oversight.returns.RJ1"
+            ]
+            .map(String::from)
         );
         assert_eq!(rj1.subscribe, ["_INBOX_RJ1.>".to_owned()]);
 
@@ -415,6 +434,11 @@ mod tests {
         assert!(london
             .publish
             .contains(&"oversight.view.RJ1.snapshot".to_owned()));
+        assert!(london.publish.contains(&"oversight.returns.RJ1".to_owned()));
+        assert!(!london
+            .publish
+            .iter()
+            .any(|s| s.starts_with("oversight.returns.") && s.ends_with("RK9")));
         assert!(!london
             .publish
             .iter()

@@ -67,6 +67,22 @@ pub fn may_submit(requester: Option<&Requester>, org: &str) -> Result<(), Reason
     }
 }
 
+/// An organisation's returns on `oversight.returns.<org>`: a trust or CCG reads only its own;
+/// the NATS permissions keep each regional team to its region's organisations.
+pub fn may_read_returns(requester: Option<&Requester>, org: &str) -> Result<(), String> {
+    match requester {
+        Some(r) if r.account == SUBMITTERS && r.user != org => Err(format!(
+            "user `{}` may not read {org}'s returns; only {org}'s own user, its region and the national team may",
+            r.user
+        )),
+        Some(r) if r.account == DATA_STANDARDS || r.account.is_empty() => Err(format!(
+            "user `{}` of account `{}` may not read organisations' returns",
+            r.user, r.account
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A segment decision: only the team of the organisation's region may send one.
 pub fn may_decide_segment(requester: Option<&Requester>, region: &str) -> Result<(), Reason> {
     match requester {

@@ -19,7 +19,7 @@ use oversight::import::{ae, ae_sheet, cancer, ods, rtt};
 use oversight_client::wire::Encoding;
 use proto_schema::{
     decode_plan_form, decode_return_form, encode_return_form, Envelope, LogReadRequest,
-    Organisation, OrganisationMoved, SegmentDecided, SnapshotRequest, System,
+    Organisation, OrganisationMoved, ReturnsRequest, SegmentDecided, SnapshotRequest, System,
 };
 
 /// One decoder under test.
@@ -82,6 +82,7 @@ pub fn targets() -> Vec<Target> {
                 for encoding in [Encoding::Json, Encoding::Postcard] {
                     let _ = encoding.decode::<SnapshotRequest>(input);
                     let _ = encoding.decode::<LogReadRequest>(input);
+                    let _ = encoding.decode::<ReturnsRequest>(input);
                     let _ = encoding.decode::<Organisation>(input);
                     let _ = encoding.decode::<System>(input);
                     let _ = encoding.decode::<OrganisationMoved>(input);

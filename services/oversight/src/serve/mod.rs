@@ -197,6 +197,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let reads = client
         .queue_subscribe(subjects::LOG_READ, subjects::LOG_READ_QUEUE.into())
         .await?;
+    let returns = client
+        .queue_subscribe(subjects::RETURNS_ALL, subjects::LOG_READ_QUEUE.into())
+        .await?;
     // One intake per subject family, so a flood of one never queues the others behind it.
     let mut intakes = Vec::new();
     for subject in [
@@ -230,6 +233,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ok(serve_log_reads(
             client.clone(),
             reads,
+            returns,
             reader.clone(),
             config.intake.log_read_max,
             stops.reads.clone(),

@@ -9,6 +9,7 @@ mod directory;
 mod live;
 mod page;
 pub mod reference_feed;
+mod returns;
 mod sign_in;
 
 use std::collections::HashMap;
@@ -124,6 +125,7 @@ fn router(web: Web) -> Router {
     Router::new()
         .route("/", get(england))
         .route("/scope/{scope}", get(scope))
+        .route("/scope/{scope}/returns", get(returns::returns))
         .route("/scope/{scope}/{metric}", get(metric))
         .route("/live/{scope}", get(live::figures))
         .route(

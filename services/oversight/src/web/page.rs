@@ -206,6 +206,11 @@ pub fn scope_page(page: &Figures<'_>, place: &Place, alerts: &[Alert]) -> Markup
                 }
             }
             " · " a href=(format!("/scope/{}.csv{}", view.scope, asked.query())) { "Download as CSV" }
+            @if place.kind == ScopeKind::Organisation {
+                " · " a href=(format!("/scope/{}/returns", view.scope)) data-field="returns-link" {
+                    "Every return it has sent"
+                }
+            }
         }
         @if asked.is_past() {
             div id="figures" { (figures(page)) }
