@@ -23,6 +23,7 @@ fn nats_with_small_messages(dir: &std::path::Path) -> NatsServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_fit_the_largest_message_the_server_takes() {
+    const MONTHS: u32 = 72;
     let tmp = tempfile::tempdir().expect("tempdir");
     let nats = nats_with_small_messages(tmp.path());
     let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
@@ -85,6 +86,71 @@ async fn replies_fit_the_largest_message_the_server_takes() {
         pages += 1;
     }
     assert!(pages > 1, "the log fits one message: make it longer");
+
+    // England's view of all six years is larger than a message: it comes in pages, each
+    // fitting, at one seq, which put together hold every metric and month.
+    let year = SnapshotRequest {
+        last: Some(MONTHS),
+        ..SnapshotRequest::default()
+    };
+    let mut request = year.clone();
+    let mut pages = Vec::new();
+    loop {
+        let body = client
+            .request(
+                subjects::view_snapshot(NATIONAL),
+                Encoding::Postcard,
+                Encoding::Postcard.encode(&request),
+            )
+            .await
+            .expect("a page of England's view");
+        assert!(
+            body.len() <= SMALL_MAX_PAYLOAD,
+            "a page of {} bytes",
+            body.len()
+        );
+        let page: proto_schema::View = Encoding::Postcard.decode(&body).expect("a view");
+        let more = page.more_after.clone();
+        pages.push(page);
+        match more {
+            Some(after) => {
+                request = SnapshotRequest {
+                    as_of_seq: Some(pages[0].seq),
+                    after_metric: Some(after),
+                    ..year.clone()
+                }
+            }
+            None => break,
+        }
+        assert!(pages.len() < 50, "the pages end");
+    }
+    assert!(
+        pages.len() > 1,
+        "England's year fits one message: make it larger"
+    );
+    assert!(pages.iter().all(|p| p.seq == pages[0].seq), "one seq");
+    let whole = client
+        .snapshot(NATIONAL, &year)
+        .await
+        .expect("the whole view");
+    assert_eq!(whole.more_after, None);
+    let mut put_together = pages[0].clone();
+    for page in pages.into_iter().skip(1) {
+        put_together.absorb_page(page);
+    }
+    assert_eq!(put_together, whole);
+    let four_hours = &whole.metrics["ae_4hr"];
+    assert_eq!(four_hours.len(), MONTHS as usize);
+    for (period, cell) in four_hours {
+        let month: i64 = period.to_string()[5..].parse().expect("month");
+        assert!(
+            matches!(cell.summary.total, proto_schema::Value::Ratio { denominator, .. }
+                if denominator == proto_schema::Halves::whole(1_000 + month)),
+            "{period}: {:?}",
+            cell.summary.total
+        );
+    }
+    assert_eq!(whole.metrics["ae_12hr_dta"].len(), MONTHS as usize);
 
     // England's view in JSON is larger than a message: refused, and told why.
     let mut headers = async_nats::HeaderMap::new();

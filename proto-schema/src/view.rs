@@ -54,6 +54,10 @@ pub struct SnapshotRequest {
     /// Only each metric's (and collection's) latest this many periods, after `from` and `to`.
     #[serde(default)]
     pub last: Option<u32>,
+    /// The next page of a view too large for one message: the metrics after this one only (a
+    /// view's `more_after`), without the returns and segment its first page carried.
+    #[serde(default)]
+    pub after_metric: Option<String>,
 }
 
 /// A snapshot request as clients built before `metrics`, `from`, `to` and `last` send it in
@@ -65,10 +69,39 @@ struct SnapshotRequestBeforeNarrowing {
     geography: GeographyMode,
 }
 
+/// A snapshot request as clients built before paging send it in postcard.
+#[derive(Deserialize)]
+struct SnapshotRequestBeforePaging {
+    as_of_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+    geography: GeographyMode,
+    metrics: Vec<String>,
+    from: Option<Period>,
+    to: Option<Period>,
+    last: Option<u32>,
+}
+
 impl SnapshotRequest {
     /// Reads a postcard request in today's layout or, from an older client, the layout before
-    /// narrowing (which narrows nothing); the error is today's layout's.
+    /// paging or before narrowing (which narrows nothing); the error is today's layout's.
     pub fn from_postcard(bytes: &[u8]) -> Result<SnapshotRequest, postcard::Error> {
+        match postcard::take_from_bytes::<SnapshotRequest>(bytes) {
+            Ok((request, [])) => return Ok(request),
+            Ok(_) => return Err(postcard::Error::DeserializeBadEncoding),
+            Err(_) => {}
+        }
+        if let Ok((older, [])) = postcard::take_from_bytes::<SnapshotRequestBeforePaging>(bytes) {
+            return Ok(SnapshotRequest {
+                as_of_seq: older.as_of_seq,
+                as_of: older.as_of,
+                geography: older.geography,
+                metrics: older.metrics,
+                from: older.from,
+                to: older.to,
+                last: older.last,
+                after_metric: None,
+            });
+        }
         postcard::from_bytes(bytes).or_else(|error| {
             match postcard::take_from_bytes::<SnapshotRequestBeforeNarrowing>(bytes) {
                 Ok((older, [])) => Ok(SnapshotRequest {
@@ -117,6 +150,9 @@ pub struct View {
     /// An organisation's oversight segment: suggested from its triggers, and the regional
     /// team's decision beside it (organisation views with analytics on).
     pub segment: Option<Segment>,
+    /// This is one page of a view too large for one message, cut after this metric: ask again
+    /// with `after_metric` set to it and `as_of_seq` set to `seq` for the rest.
+    pub more_after: Option<String>,
 }
 
 /// A scope's plan against the actuals of the same organisations: a plan made by some of a
@@ -657,6 +693,103 @@ impl View {
         }
     }
 
+    /// The next page after `after` (a page's `more_after`): the metrics after it only, without
+    /// the returns and segment the first page carried.
+    pub fn rest_after(&mut self, after: &str) {
+        let later = |metric: &String| metric.as_str() > after;
+        self.metrics.retain(|metric, _| later(metric));
+        self.plans.retain(|metric, _| later(metric));
+        self.variance.retain(|metric, _| later(metric));
+        self.spc.retain(|metric, _| later(metric));
+        self.received.clear();
+        self.missing.clear();
+        self.segment = None;
+    }
+
+    /// Cuts the view to its first metrics whose encoding (`size`) fits in `budget` bytes, at
+    /// least one, saying in `more_after` where the rest resume. The size with only the first
+    /// metric when even that does not fit.
+    pub fn page_to_fit(
+        &mut self,
+        budget: usize,
+        size: impl Fn(&View) -> usize,
+    ) -> Result<(), usize> {
+        if size(self) <= budget {
+            return Ok(());
+        }
+        let ids: Vec<String> = self
+            .metrics
+            .keys()
+            .chain(self.plans.keys())
+            .chain(self.variance.keys())
+            .chain(self.spc.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let mut skeleton = self.clone();
+        skeleton.rest_after("\u{10ffff}");
+        (skeleton.received, skeleton.missing, skeleton.segment) = (
+            self.received.clone(),
+            self.missing.clone(),
+            self.segment.clone(),
+        );
+        let mut used = size(&skeleton);
+        let empty = used;
+        let mut keep = 0;
+        for id in &ids {
+            let mut alone = skeleton.clone();
+            alone.take_metric(self, id);
+            let grows = size(&alone).saturating_sub(empty);
+            if keep > 0 && used + grows > budget {
+                break;
+            }
+            used += grows;
+            keep += 1;
+        }
+        loop {
+            let mut page = skeleton.clone();
+            for id in &ids[..keep] {
+                page.take_metric(self, id);
+            }
+            page.more_after = (keep < ids.len()).then(|| ids[keep - 1].clone());
+            let bytes = size(&page);
+            if bytes <= budget {
+                *self = page;
+                return Ok(());
+            }
+            if keep == 1 {
+                return Err(bytes);
+            }
+            keep -= 1;
+        }
+    }
+
+    /// Copies one metric's figures, plans, variance and chart from `from`.
+    fn take_metric(&mut self, from: &View, id: &str) {
+        if let Some(series) = from.metrics.get(id) {
+            self.metrics.insert(id.to_owned(), series.clone());
+        }
+        if let Some(series) = from.plans.get(id) {
+            self.plans.insert(id.to_owned(), series.clone());
+        }
+        if let Some(series) = from.variance.get(id) {
+            self.variance.insert(id.to_owned(), series.clone());
+        }
+        if let Some(chart) = from.spc.get(id) {
+            self.spc.insert(id.to_owned(), chart.clone());
+        }
+    }
+
+    /// Adds the next page (asked with `after_metric`) to the pages read so far.
+    pub fn absorb_page(&mut self, page: View) {
+        self.metrics.extend(page.metrics);
+        self.plans.extend(page.plans);
+        self.variance.extend(page.variance);
+        self.spc.extend(page.spc);
+        self.more_after = page.more_after;
+    }
+
     /// Recomputes actual minus plan for one cell, from the figures the view holds.
     pub fn refresh_variance(&mut self, metric: &str, period: Period) {
         let actual = self.metrics.get(metric).and_then(|p| p.get(&period));
@@ -742,6 +875,112 @@ mod tests {
                 format!("\"{}\"", kind.as_str())
             );
         }
+    }
+
+    #[test]
+    fn a_request_from_before_paging_reads_as_the_same_request_on_its_first_page() {
+        #[derive(Serialize)]
+        struct BeforePaging {
+            as_of_seq: Option<u64>,
+            as_of: Option<Timestamp>,
+            geography: GeographyMode,
+            metrics: Vec<String>,
+            from: Option<Period>,
+            to: Option<Period>,
+            last: Option<u32>,
+        }
+        let bytes = postcard::to_stdvec(&BeforePaging {
+            as_of_seq: None,
+            as_of: None,
+            geography: GeographyMode::AsReported,
+            metrics: vec!["ae_4hr".into()],
+            from: None,
+            to: None,
+            last: Some(24),
+        })
+        .expect("encodes");
+        let read = SnapshotRequest::from_postcard(&bytes).expect("read");
+        assert_eq!(
+            read,
+            SnapshotRequest {
+                metrics: vec!["ae_4hr".into()],
+                last: Some(24),
+                ..SnapshotRequest::default()
+            }
+        );
+        let next = SnapshotRequest {
+            after_metric: Some("ae_4hr".into()),
+            ..read
+        };
+        let bytes = postcard::to_stdvec(&next).expect("encodes");
+        assert_eq!(SnapshotRequest::from_postcard(&bytes).expect("read"), next);
+    }
+
+    /// A view of `metrics` metrics, each with `periods` months from one organisation, a received
+    /// count and a segment.
+    fn wide_view(metrics: usize, periods: u32) -> View {
+        let mut view = view();
+        let cell = view.metrics["ae_4hr"]
+            .values()
+            .next()
+            .expect("a cell")
+            .clone();
+        view.metrics.clear();
+        for m in 0..metrics {
+            let series = (0..periods)
+                .map(|i| {
+                    let period = Period::parse(&format!("{}-{:02}", 2000 + i / 12, i % 12 + 1))
+                        .expect("period");
+                    (period, cell.clone())
+                })
+                .collect();
+            view.metrics.insert(format!("metric_{m:03}"), series);
+        }
+        view.received.insert(
+            "ae-monthly".into(),
+            BTreeMap::from([(Period::parse("2019-01").expect("period"), cell)]),
+        );
+        view
+    }
+
+    #[test]
+    fn pages_that_fit_add_up_to_the_whole_view_and_each_fits() {
+        let size = |v: &View| postcard::to_stdvec(v).map_or(usize::MAX, |b| b.len());
+        let whole = wide_view(40, 60);
+        let budget = size(&whole) / 5;
+        let mut first = whole.clone();
+        first.page_to_fit(budget, size).expect("a metric fits");
+        assert!(size(&first) <= budget);
+        assert!(first.more_after.is_some(), "more than one page");
+        assert_eq!(
+            first.received, whole.received,
+            "the returns on the first page"
+        );
+        let mut read = first.clone();
+        let mut pages = 1;
+        while let Some(after) = read.more_after.clone() {
+            let mut next = whole.clone();
+            next.rest_after(&after);
+            assert!(next.received.is_empty(), "the returns only once");
+            next.page_to_fit(budget, size).expect("a metric fits");
+            assert!(size(&next) <= budget, "page {pages}");
+            read.absorb_page(next);
+            pages += 1;
+            assert!(pages < 40, "pages end");
+        }
+        assert!(pages >= 5, "{pages} pages");
+        assert_eq!(read, whole, "the pages put together are the whole view");
+
+        // A view that fits is one page; a metric too large alone says how large.
+        let mut small = whole.clone();
+        small.page_to_fit(size(&whole), size).expect("fits");
+        assert_eq!(small, whole);
+        let mut too_small = whole.clone();
+        let alone = too_small
+            .page_to_fit(100, size)
+            .expect_err("no metric fits in 100 bytes");
+        assert!(alone > 100);
+        assert_eq!(too_small, whole, "unchanged when nothing fits");
     }
 
     #[test]
@@ -850,6 +1089,7 @@ mod tests {
             received: BTreeMap::new(),
             missing: BTreeMap::new(),
             segment: None,
+            more_after: None,
         }
     }
 

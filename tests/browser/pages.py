@@ -12,6 +12,10 @@ commands):
     open_live PATH               opens the page that stays open, marks its window, returns values
     wait_value METRIC TEXT MS    waits on the open page until METRIC's value reads TEXT
     nojs PATH                    values on a page loaded with JavaScript off
+    record_seqs PATH             opens the live page and records, from then on, the wall-clock
+                                 time (ms since 1970) each figures update reached its DOM and
+                                 the log entry it shows
+    recorded_seqs                those records: [[ms, seq], ...]
     quit
 """
 
@@ -101,6 +105,25 @@ def main():
                         "ms": round((time.monotonic() - started) * 1000, 1),
                         "not_reloaded": live.evaluate("() => window.__not_reloaded === true"),
                     }
+                elif command == "record_seqs":
+                    live = fresh(args[0])
+                    live.wait_for_function(
+                        "() => document.getElementById('figures').hasAttribute('data-seq')",
+                        timeout=10000,
+                    )
+                    live.evaluate(
+                        """() => {
+                            const figures = document.getElementById('figures');
+                            window.__seqs = [];
+                            new MutationObserver(() => {
+                                const seq = Number(figures.getAttribute('data-seq'));
+                                window.__seqs.push([performance.timeOrigin + performance.now(), seq]);
+                            }).observe(figures, {attributes: true, attributeFilter: ['data-seq']});
+                        }"""
+                    )
+                    answer = {"ready": True}
+                elif command == "recorded_seqs":
+                    answer = {"seqs": live.evaluate("() => window.__seqs")}
                 elif command == "nojs":
                     plain = browser.new_context(java_script_enabled=False)
                     page = plain.new_page()

@@ -280,8 +280,30 @@ impl Client {
             .map_err(|message| ClientError::Decode { subject, message })
     }
 
-    /// One scope's view (`oversight.view.<scope>.snapshot`), in postcard.
+    /// One scope's view (`oversight.view.<scope>.snapshot`), in postcard: every page of it, all
+    /// at the first page's seq, when it is too large for one message.
     pub async fn snapshot(
+        &self,
+        scope: &str,
+        request: &SnapshotRequest,
+    ) -> Result<View, ClientError> {
+        let mut view = self.snapshot_page(scope, request).await?;
+        while let Some(after) = view.more_after.clone() {
+            let next = SnapshotRequest {
+                as_of_seq: Some(view.seq),
+                as_of: None,
+                after_metric: Some(after),
+                ..request.clone()
+            };
+            let page = self.snapshot_page(scope, &next).await?;
+            view.absorb_page(page);
+        }
+        Ok(view)
+    }
+
+    /// One message's worth of a scope's view: the whole view, or its first page (`more_after`
+    /// says where the next resumes).
+    pub async fn snapshot_page(
         &self,
         scope: &str,
         request: &SnapshotRequest,

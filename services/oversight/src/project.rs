@@ -756,7 +756,10 @@ async fn answer_snapshot(
         }
     };
     let analytics = views.analytics();
-    if asked.request.as_of_seq.is_none() && asked.request.as_of.is_none() {
+    // The view as of the last seq is the live one: a view's later pages ask so, and cost no
+    // replay while nothing has been committed since the first.
+    let now = views.projection().seq();
+    if asked.request.as_of.is_none() && asked.request.as_of_seq.is_none_or(|seq| seq == now) {
         metrics::counter!(m::SUBSCRIBERS_SEEN).increment(1);
         let view = view_of(views.projection(), &asked, analytics);
         send_view(nats, reply, asked.encoding, &view).await;
@@ -789,6 +792,14 @@ async fn answer_snapshot(
 }
 
 fn view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View {
+    let mut view = whole_view_of(projection, asked, analytics);
+    if let Some(after) = &asked.request.after_metric {
+        view.rest_after(after);
+    }
+    view
+}
+
+fn whole_view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View {
     let (scope, geography) = (&asked.scope, asked.request.geography);
     match (analytics, asked.request.filters()) {
         (analytics, true) => {
@@ -879,17 +890,27 @@ async fn send_view(
     encoding: Encoding,
     view: &View,
 ) {
-    let body = encoding.encode(view);
+    let mut body = encoding.encode(view);
     let max_payload = nats.server_info().max_payload;
+    if body.len() > max_payload {
+        // Paged: as many metrics as fit, and where the rest resume.
+        let mut page = view.clone();
+        if page
+            .page_to_fit(max_payload, |v| encoding.encode(v).len())
+            .is_ok()
+        {
+            body = encoding.encode(&page);
+        }
+    }
     if body.len() > max_payload {
         let (name, instead) = match encoding {
             Encoding::Json => (
                 "JSON",
-                "ask for postcard (no Content-Type header), fewer metrics or periods (\"metrics\", \"from\", \"to\", \"last\"), a smaller scope,",
+                "one metric alone does not fit: ask for postcard (no Content-Type header), fewer periods (\"from\", \"to\", \"last\"), a smaller scope,",
             ),
             Encoding::Postcard => (
                 "postcard",
-                "ask for fewer metrics or periods (metrics, from, to, last), a smaller scope,",
+                "one metric alone does not fit: ask for fewer periods (from, to, last), a smaller scope,",
             ),
         };
         let error = ServiceError::new(

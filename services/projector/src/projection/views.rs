@@ -144,6 +144,7 @@ impl Projection {
             received,
             missing,
             segment: None,
+            more_after: None,
         };
         let planned: Vec<(String, Period)> = view
             .plans
