@@ -157,6 +157,35 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         england.metrics["ae_4hr"][&june_period].organisations.len()
     );
 
+    // The same rows as a spreadsheet, figures as numbers.
+    let (status, xlsx) =
+        crate::harness::http_get_bytes(service.web_addr, "/scope/national.xlsx").expect("xlsx");
+    assert_eq!(status, 200);
+    let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx))
+        .expect("a workbook calamine reads");
+    use calamine::{DataType, Reader};
+    let sheet = workbook
+        .worksheet_range("national")
+        .expect("a sheet named after the scope");
+    assert_eq!(
+        sheet.height(),
+        csv.lines().count(),
+        "as many rows as the CSV"
+    );
+    let june_total = sheet
+        .rows()
+        .find(|row| {
+            row[1].to_string() == "ae_4hr" && row[2].to_string() == "2025-06" && row[3].is_empty()
+        })
+        .expect("England's June total in the spreadsheet");
+    assert_eq!(
+        (june_total[5].as_f64(), june_total[6].as_f64()),
+        (
+            Some((total.attendances - total.over_4_hours) as f64),
+            Some(total.attendances as f64)
+        )
+    );
+
     let (status, narrowed) = http_get(
         service.web_addr,
         "/scope/national.csv?metrics=ae_4hr&from=2025-06",
@@ -619,6 +648,7 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
         "/",
         "/scope/Y56",
         "/scope/Y56.csv",
+        "/scope/Y56.xlsx",
         "/scope/Y56/ae_4hr",
         "/scope/RJ1/returns",
         "/live/Y56",
@@ -664,6 +694,7 @@ async fn with_web_users_every_page_needs_signing_in_and_each_user_sees_its_own_s
         "a South West trust"
     );
     assert_eq!(get(&london, "/scope/Y58.csv"), 403);
+    assert_eq!(get(&london, "/scope/Y58.xlsx"), 403);
     assert_eq!(get(&london, "/live/Y58"), 403);
 
     let (rj1, _) = sign_in(addr, "rj1", "rj1-pass").expect("RJ1 signs in");

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,6 +26,11 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Figures rendered but not yet taken by the page. A slow page holds its follower back; the
 /// deltas that overflow meanwhile show as a gap, healed with a fresh snapshot.
 const PENDING_FIGURES: usize = 2;
+/// The least time between two sendings of a page's figures. A commit after a quiet spell is sent
+/// at once; under a stream of commits the page is sent the figures as they stand at most this
+/// often. Sending each commit's figures at 1,000 commits a second queued megabytes of HTML in the
+/// socket for the browser to parse, and the page fell a second and more behind.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(super) async fn figures(
     State(web): State<Web>,
@@ -89,6 +94,7 @@ async fn follow(
     let scope = first.scope.clone();
     // The page has been sent `first`; from here on a gap asks for the view again.
     let mut held: Option<View> = Some(first);
+    let mut last_sent = Instant::now();
     loop {
         let view = match held.as_mut() {
             Some(view) => view,
@@ -113,15 +119,33 @@ async fn follow(
         };
         let Some(message) = message else { return };
         let mut changed = apply(view, &message.payload, request.geography);
-        // Whatever else has arrived is folded in before rendering once.
-        while let Some(Some(message)) = deltas.next().now_or_never() {
-            changed = changed.and(apply(view, &message.payload, request.geography));
+        // Whatever else arrives until the interval since the last sending is out is folded in
+        // before rendering once.
+        let due = last_sent + MIN_INTERVAL;
+        loop {
+            while let Some(Some(message)) = deltas.next().now_or_never() {
+                changed = changed.and(apply(view, &message.payload, request.geography));
+            }
+            if changed.is_none() || Instant::now() >= due {
+                break;
+            }
+            tokio::select! {
+                message = deltas.next() => match message {
+                    Some(message) => {
+                        changed = changed.and(apply(view, &message.payload, request.geography));
+                    }
+                    None => return,
+                },
+                () = tokio::time::sleep_until(due.into()) => {}
+                () = sender.closed() => return,
+            }
         }
         match changed {
             Some(()) => {
                 if !send(&web, &sender, view, &asked).await {
                     return;
                 }
+                last_sent = Instant::now();
             }
             // A gap, or a geography the deltas are not in: ask for the view again.
             None => held = None,

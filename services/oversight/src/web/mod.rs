@@ -6,6 +6,7 @@
 pub mod access;
 mod alerts;
 mod directory;
+mod export;
 mod live;
 mod page;
 pub mod reference_feed;
@@ -22,7 +23,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use proto_schema::{GeographyMode, Period, SnapshotRequest, Timestamp, Value, View, NATIONAL};
+use proto_schema::{GeographyMode, Period, SnapshotRequest, Timestamp, View, NATIONAL};
 use tracing::{info, warn};
 
 use crate::client::{Client, ClientError};
@@ -324,10 +325,13 @@ async fn scope(
     Path(scope): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    match scope.strip_suffix(".csv") {
-        Some(scope) => csv_response(&web, scope, &query).await,
-        None => scope_response(&web, &scope, &query).await,
+    if let Some(scope) = scope.strip_suffix(".csv") {
+        return export::download(&web, scope, &query, export::Format::Csv).await;
     }
+    if let Some(scope) = scope.strip_suffix(".xlsx") {
+        return export::download(&web, scope, &query, export::Format::Xlsx).await;
+    }
+    scope_response(&web, &scope, &query).await
 }
 
 async fn scope_response(web: &Web, scope: &str, query: &HashMap<String, String>) -> Response {
@@ -445,112 +449,4 @@ fn with_names<T>(
         collection_names: &collection_names,
         organisation_names: &organisation_names,
     })
-}
-
-async fn csv_response(web: &Web, scope: &str, query: &HashMap<String, String>) -> Response {
-    let result = async {
-        let (_, request) = read_asked(query)?;
-        let view = view_of(web, scope, &request).await?;
-        view_csv(&view).map_err(|e| PageError::Unavailable(format!("cannot write the CSV: {e}")))
-    }
-    .await;
-    match result {
-        Ok(body) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&format!("attachment; filename=\"{scope}.csv\""))
-                        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
-/// Every metric, period and organisation figure of a view: one row for the scope's total
-/// (organisation empty) and one per organisation in it, with the parts a ratio is made of so
-/// analysts can total them again.
-fn view_csv(view: &View) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "scope",
-        "metric",
-        "period",
-        "organisation",
-        "value",
-        "numerator",
-        "denominator",
-        "standard_met",
-        "seq",
-    ])?;
-    let seq = view.seq.to_string();
-    for (metric, periods) in &view.metrics {
-        for (period, cell) in periods {
-            let period = period.to_string();
-            let (numerator, denominator) = parts(&cell.summary.total);
-            let met = met_text(cell.summary.met);
-            out.write_record([
-                view.scope.as_str(),
-                metric,
-                &period,
-                "",
-                &number(cell.summary.value),
-                &numerator,
-                &denominator,
-                met,
-                &seq,
-            ])?;
-            for (org, value) in &cell.organisations {
-                let (numerator, denominator) = parts(value);
-                let met = met_text(cell.summary.standard.and_then(|s| s.is_met_by(value)));
-                out.write_record([
-                    view.scope.as_str(),
-                    metric,
-                    &period,
-                    org,
-                    &number(page::value_headline(value)),
-                    &numerator,
-                    &denominator,
-                    met,
-                    &seq,
-                ])?;
-            }
-        }
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// Whether a figure meets its standard, as the CSV writes it: empty without one.
-fn met_text(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "true",
-        Some(false) => "false",
-        None => "",
-    }
-}
-
-fn parts(value: &Value) -> (String, String) {
-    match value {
-        Value::Ratio {
-            numerator,
-            denominator,
-        } => (numerator.to_string(), denominator.to_string()),
-        _ => (String::new(), String::new()),
-    }
-}
-
-fn number(value: f64) -> String {
-    if value.is_finite() {
-        value.to_string()
-    } else {
-        String::new()
-    }
 }

@@ -130,7 +130,12 @@ fn scope_of_path(path: &str) -> Option<&str> {
         .strip_prefix("/scope/")
         .or_else(|| path.strip_prefix("/live/"))?;
     let scope = rest.split('/').next()?;
-    Some(scope.strip_suffix(".csv").unwrap_or(scope))
+    Some(
+        scope
+            .strip_suffix(".csv")
+            .or_else(|| scope.strip_suffix(".xlsx"))
+            .unwrap_or(scope),
+    )
 }
 
 /// In front of every page: with users configured, a page needs a signed-in user who may read
