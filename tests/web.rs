@@ -174,9 +174,7 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     );
     let june_total = sheet
         .rows()
-        .find(|row| {
-            row[1].to_string() == "ae_4hr" && row[2].to_string() == "2025-06" && row[3].is_empty()
-        })
+        .find(|row| row[1] == "ae_4hr" && row[2] == "2025-06" && row[3].is_empty())
         .expect("England's June total in the spreadsheet");
     assert_eq!(
         (june_total[5].as_f64(), june_total[6].as_f64()),
