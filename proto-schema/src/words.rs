@@ -9,27 +9,39 @@ use crate::value::{Value, ValueKind};
 pub fn show_pence(pence: i64) -> String {
     let sign = if pence < 0 { "-" } else { "" };
     let (pounds, pence) = (pence.unsigned_abs() / 100, pence.unsigned_abs() % 100);
-    let mut digits = pounds.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    while digits.len() > 3 {
-        let tail = digits.split_off(digits.len() - 3);
-        grouped = format!(",{tail}{grouped}");
-    }
     let pence = if pence == 0 {
         String::new()
     } else {
         format!(".{pence:02}")
     };
-    format!("{sign}£{digits}{grouped}{pence}")
+    format!("{sign}£{}{pence}", group_thousands(pounds))
+}
+
+/// A whole number with commas between its thousands, as NHS pages write numbers: `21,289`.
+pub fn group_thousands(n: u64) -> String {
+    let mut digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    while digits.len() > 3 {
+        let tail = digits.split_off(digits.len() - 3);
+        grouped = format!(",{tail}{grouped}");
+    }
+    digits + &grouped
+}
+
+/// A signed whole number grouped the same way: `-1,200`.
+fn group_signed(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}", group_thousands(n.unsigned_abs()))
 }
 
 /// A headline figure: a ratio as a percentage with two decimals, money in pounds, a duration in
-/// seconds, a count as it is.
+/// seconds, a count in thousands (`21,289`).
 pub fn show_headline(total: &Value, value: f64) -> String {
     match total {
         Value::Ratio { .. } => format!("{value:.2}%"),
-        Value::Count(n) => n.to_string(),
+        Value::Count(n) => group_signed(*n),
         Value::Money { pence } => show_pence(*pence),
+        Value::Duration { .. } if value.is_finite() => format!("{} s", group_signed(value.round() as i64)),
         Value::Duration { .. } => format!("{value:.0} s"),
     }
 }
@@ -44,7 +56,7 @@ pub fn show_standard(standard: Standard, kind: ValueKind) -> String {
         // Ratio standards are held in basis points.
         ValueKind::Ratio => format!("{sign} {}%", standard.target as f64 / 100.0),
         ValueKind::Money => format!("{sign} {}", show_pence(standard.target)),
-        _ => format!("{sign} {}", standard.target),
+        _ => format!("{sign} {}", group_signed(standard.target)),
     }
 }
 
@@ -86,6 +98,26 @@ mod tests {
         assert_eq!(show_variance(ValueKind::Money, 250_000.0), "+£2,500");
         assert_eq!(show_variance(ValueKind::Money, -5.0), "-£0.05");
         assert_eq!(show_variance(ValueKind::Ratio, -1.234), "-1.23pp");
+    }
+
+    #[test]
+    fn counts_and_durations_read_in_thousands() {
+        for (count, shown) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (21_289, "21,289"),
+            (-1_200, "-1,200"),
+            (1_234_567, "1,234,567"),
+            (i64::MIN, "-9,223,372,036,854,775,808"),
+        ] {
+            assert_eq!(show_headline(&Value::Count(count), count as f64), shown);
+        }
+        let duration = Value::Duration {
+            seconds: 0,
+            cases: 0,
+        };
+        assert_eq!(show_headline(&duration, 4_321.4), "4,321 s");
     }
 
     #[test]
