@@ -141,10 +141,15 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
     let share = london.metrics["ae_4hr"][&june].summary.value;
     assert_eq!(Browser::value(&page, "ae_4hr"), format!("{share:.1}%"));
     for metric in ["ae_12hr_dta", "ae_emergency_admissions"] {
-        let Value::Count(n) = london.metrics[metric][&june].summary.total else {
+        let total = london.metrics[metric][&june].summary.total;
+        let Value::Count(n) = total else {
             panic!("{metric} is a count")
         };
-        assert_eq!(Browser::value(&page, metric), n.to_string(), "{metric}");
+        assert_eq!(
+            Browser::value(&page, metric),
+            proto_schema::show_headline(&total, n as f64),
+            "{metric}, in thousands"
+        );
     }
     let plain = browser.ask("nojs /scope/Y56");
     assert_eq!(Browser::value(&plain, "ae_4hr"), format!("{share:.1}%"));

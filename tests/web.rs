@@ -46,6 +46,11 @@ fn field_of(page: &str, metric: &str, field: &str) -> String {
     text[..text.find('<').expect("text ends")].trim().to_owned()
 }
 
+/// A published count as the pages write it: `38,683`.
+fn in_thousands(count: impl Into<i64>) -> String {
+    proto_schema::show_headline(&Value::Count(count.into()), 0.0)
+}
+
 fn summary(view: &View, metric: &str, period: &str) -> (Value, f64) {
     let period = Period::parse(period).expect("period");
     let cell = &view.metrics[metric][&period];
@@ -86,7 +91,11 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         let Value::Count(n) = total else {
             panic!("{metric} is a count")
         };
-        assert_eq!(field_of(&page, metric, "value"), n.to_string(), "{metric}");
+        assert_eq!(
+            field_of(&page, metric, "value"),
+            proto_schema::show_headline(&total, n as f64),
+            "{metric}, in thousands"
+        );
     }
     assert!(
         page.contains("href=\"/\">England</a>"),
@@ -95,6 +104,10 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     assert!(
         page.contains("data-alert=\"standard_missed\""),
         "London's latest alerts: the 4-hour standard missed"
+    );
+    assert!(
+        page.contains(": the standard is missed"),
+        "alerts in the reference data's words"
     );
     assert!(
         page.contains("data-field=\"children\"") && page.contains("href=\"/scope/QMJ\""),
@@ -112,11 +125,11 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     );
     assert_eq!(
         field_of(&page, "ae_12hr_dta", "value"),
-        total.waits_12_hours_dta.expect("published").to_string()
+        in_thousands(total.waits_12_hours_dta.expect("published"))
     );
     assert_eq!(
         field_of(&page, "ae_emergency_admissions", "value"),
-        total.admissions.to_string()
+        in_thousands(total.admissions)
     );
     for region in ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"] {
         assert!(

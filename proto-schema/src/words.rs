@@ -41,7 +41,9 @@ pub fn show_headline(total: &Value, value: f64) -> String {
         Value::Ratio { .. } => format!("{value:.2}%"),
         Value::Count(n) => group_signed(*n),
         Value::Money { pence } => show_pence(*pence),
-        Value::Duration { .. } if value.is_finite() => format!("{} s", group_signed(value.round() as i64)),
+        Value::Duration { .. } if value.is_finite() => {
+            format!("{} s", group_signed(value.round() as i64))
+        }
         Value::Duration { .. } => format!("{value:.0} s"),
     }
 }

@@ -228,7 +228,7 @@ pub fn scope_page(page: &Figures<'_>, place: &Place, alerts: &[Alert]) -> Markup
                 ul class="nhsuk-list nhsuk-list--bullet" data-field="alerts" {
                     @for alert in alerts {
                         li data-alert=(alert.kind.as_str()) {
-                            strong { (alert_kind_words(alert.kind)) } ": " (alert.message)
+                            strong { (alert_kind_words(alert.kind)) } ": " (alert_sentence(page, alert))
                             " (" (alert.subject) ", " (alert.period)
                             @if let Some(org) = &alert.organisation {
                                 ", " a href=(scope_href(org, asked)) { (org) }
@@ -387,6 +387,32 @@ fn metric_row(
                 }
             }
         }
+    }
+}
+
+/// An alert in the reference data's words (the published message names metrics and
+/// collections by id).
+fn alert_sentence(page: &Figures<'_>, alert: &Alert) -> String {
+    let metric = || (page.metric_names)(&alert.subject).map(|(name, _)| name);
+    match (alert.kind, &alert.organisation) {
+        (AlertKind::ReturnOverdue, Some(org)) => {
+            let organisation = (page.organisation_names)(org).unwrap_or_else(|| org.clone());
+            let collection =
+                (page.collection_names)(&alert.subject).unwrap_or_else(|| alert.subject.clone());
+            format!(
+                "{organisation}'s {collection} return for {} is overdue",
+                alert.period
+            )
+        }
+        (AlertKind::SpcConcern, _) => match metric() {
+            Some(name) => format!("{name}, {}: a special cause of concern", alert.period),
+            None => alert.message.clone(),
+        },
+        (AlertKind::StandardMissed, _) => match metric() {
+            Some(name) => format!("{name}, {}: the standard is missed", alert.period),
+            None => alert.message.clone(),
+        },
+        _ => alert.message.clone(),
     }
 }
 
