@@ -206,6 +206,7 @@ pub fn scope_page(page: &Figures<'_>, place: &Place, alerts: &[Alert]) -> Markup
                 }
             }
             " · " a href=(format!("/scope/{}.csv{}", view.scope, asked.query())) { "Download as CSV" }
+            " · " a href=(format!("/scope/{}.xlsx{}", view.scope, asked.query())) { "as a spreadsheet (.xlsx)" }
             @if place.kind == ScopeKind::Organisation {
                 " · " a href=(format!("/scope/{}/returns", view.scope)) data-field="returns-link" {
                     "Every return it has sent"
@@ -724,20 +725,35 @@ fn xmr_chart(
     let high = extremes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pad = ((high - low) * 0.08).max(1e-9);
     let (low, high) = (low - pad, high + pad);
-    let (width, height, left, right, top, bottom) = (720.0, 320.0, 64.0, 16.0, 16.0, 40.0);
+    // The right margin holds the lines' labels, clear of the points.
+    let (width, height, left, right, top, bottom) = (720.0, 320.0, 64.0, 136.0, 16.0, 40.0);
     let x = |i: usize| {
         let n = points.len().max(2) - 1;
         left + (width - left - right) * i as f64 / n as f64
     };
     let y = |value: f64| top + (height - top - bottom) * (high - value) / (high - low);
-    let line = |value: f64, colour: &str, dash: &str, label: &str| {
-        html! {
-            line x1=(left) x2=(width - right) y1=(format!("{:.1}", y(value))) y2=(format!("{:.1}", y(value)))
-                stroke=(colour) stroke-width="1.5" stroke-dasharray=(dash) {}
-            text x=(width - right) y=(format!("{:.1}", y(value) - 4.0)) text-anchor="end"
-                font-size="12" fill=(colour) { (label) }
+    // The mean, the process limits and the standard: each a line, each labelled; labels of lines
+    // close together are spread apart so none is drawn over another.
+    let mut rules: Vec<(f64, &str, &str, &str)> = Vec::new();
+    if let Some(spc) = spc {
+        rules.push((spc.mean, "#212b32", "", "mean"));
+        if let Some(upper) = spc.upper_limit {
+            rules.push((upper, "#768692", "6 4", "upper process limit"));
         }
-    };
+        if let Some(lower) = spc.lower_limit {
+            rules.push((lower, "#768692", "6 4", "lower process limit"));
+        }
+    }
+    if let Some(standard) = standard {
+        rules.push((standard, "#da291c", "2 3", "standard"));
+    }
+    rules.sort_by(|a, b| y(a.0).total_cmp(&y(b.0)));
+    let label_ys = spread(
+        rules.iter().map(|rule| y(rule.0) + 4.0).collect(),
+        LABEL_SPACING,
+        top + 12.0,
+        height - bottom - 3.0,
+    );
     // The line breaks where periods are missing, so years without returns are not drawn as a
     // straight run between the two sides.
     let mut lines: Vec<Vec<String>> = Vec::new();
@@ -765,12 +781,12 @@ fn xmr_chart(
                 text x=(left - 6.0) y=(format!("{:.1}", y(tick) + 4.0)) text-anchor="end" font-size="12"
                     fill="#212b32" { (round_for_words(tick)) }
             }
-            @if let Some(spc) = spc {
-                (line(spc.mean, "#212b32", "", "mean"))
-                @if let Some(upper) = spc.upper_limit { (line(upper, "#768692", "6 4", "upper process limit")) }
-                @if let Some(lower) = spc.lower_limit { (line(lower, "#768692", "6 4", "lower process limit")) }
+            @for ((value, colour, dash, label), label_y) in rules.iter().zip(&label_ys) {
+                line x1=(left) x2=(width - right) y1=(format!("{:.1}", y(*value))) y2=(format!("{:.1}", y(*value)))
+                    stroke=(colour) stroke-width="1.5" stroke-dasharray=(dash) {}
+                text x=(width - right + 6.0) y=(format!("{label_y:.1}")) text-anchor="start"
+                    font-size="12" fill=(colour) { (label) }
             }
-            @if let Some(standard) = standard { (line(standard, "#da291c", "2 3", "standard")) }
             @for line in &lines {
                 polyline fill="none" stroke="#aeb7bd" stroke-width="1.5" points=(line.join(" ")) {}
             }
@@ -781,12 +797,37 @@ fn xmr_chart(
                     title { (period) ": " (round_for_words(*value)) " – " (words) }
                 }
                 @if i % every == 0 || i + 1 == points.len() {
-                    text x=(format!("{:.1}", x(i))) y=(height - bottom + 16.0) text-anchor="middle"
+                    // The first and last labels sit inside the chart's edges.
+                    @let anchor = if i + 1 == points.len() && i > 0 { "end" } else if i == 0 { "start" } else { "middle" };
+                    text x=(format!("{:.1}", x(i))) y=(height - bottom + 16.0) text-anchor=(anchor)
                         font-size="11" fill="#212b32" { (period) }
                 }
             }
         }
     }
+}
+
+/// The least distance between two of a chart's line labels, in its units.
+const LABEL_SPACING: f64 = 13.0;
+
+/// Positions `wanted` (in ascending order) moved apart to at least `spacing` from each other,
+/// within `lowest..=highest` where they fit, each as near where it was wanted as that allows.
+fn spread(wanted: Vec<f64>, spacing: f64, lowest: f64, highest: f64) -> Vec<f64> {
+    let mut at = wanted;
+    for i in 0..at.len() {
+        let floor = if i == 0 { lowest } else { at[i - 1] + spacing };
+        at[i] = at[i].max(floor);
+    }
+    // Pushed past the bottom: back up from there, keeping the spacing.
+    for i in (0..at.len()).rev() {
+        let ceiling = if i + 1 == at.len() {
+            highest
+        } else {
+            at[i + 1] - spacing
+        };
+        at[i] = at[i].min(ceiling);
+    }
+    at
 }
 
 fn series_table(
@@ -918,6 +959,24 @@ fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, C
 mod tests {
     use super::*;
     use proto_schema::Summary;
+
+    #[test]
+    fn chart_labels_close_together_are_spread_apart_within_the_chart() {
+        // Three labels within 2 units of each other near the bottom, one far above.
+        let at = super::spread(vec![20.0, 300.0, 301.0, 302.0], 13.0, 12.0, 310.0);
+        assert_eq!(
+            at[0], 20.0,
+            "a label clear of the others stays where it was"
+        );
+        for pair in at.windows(2) {
+            assert!(pair[1] - pair[0] >= 13.0 - 1e-9, "{at:?}");
+        }
+        assert!(at.iter().all(|y| (12.0..=310.0).contains(y)), "{at:?}");
+        assert_eq!(
+            super::spread(vec![50.0, 100.0], 13.0, 12.0, 310.0),
+            [50.0, 100.0]
+        );
+    }
 
     fn series(periods: &[&str]) -> std::collections::BTreeMap<Period, Cell> {
         periods
