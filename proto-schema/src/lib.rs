@@ -11,6 +11,7 @@ mod checksum;
 mod envelope;
 mod event;
 mod log_read;
+mod methodology;
 mod numbers;
 mod plan;
 mod receipt;
@@ -30,6 +31,10 @@ pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSI
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{
     LogEntries, LogReadRequest, ReturnReceived, ReturnsPage, ReturnsRequest, RETURNS_MAX,
+};
+pub use methodology::{
+    Band, FinanceAdjustment, Methodology, Quarter, QuarterError, ScoredMetric, ScoringMethod,
+    Segmentation, TrustType,
 };
 pub use numbers::first_inexact_number;
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};

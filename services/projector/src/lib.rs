@@ -7,6 +7,7 @@
 mod alerts;
 mod cells;
 mod drawing;
+pub mod framework;
 mod geography;
 mod names;
 mod pipeline;
