@@ -605,7 +605,7 @@ async fn alerts_come_once_and_segments_are_decided() {
         .iter()
         .any(|t| t.kind == proto_schema::TriggerKind::StandardMissed));
     match client
-        .admin(subjects::DECIDE_SEGMENT, &decide(5))
+        .admin(subjects::DECIDE_SEGMENT, &decide(6))
         .await
         .expect("decide")
     {

@@ -1,5 +1,8 @@
 //! The default metric catalogue: data standard v1, as the corporate data team defines it.
 
+use crate::methodology::{
+    FinanceAdjustment, Methodology, Quarter, ScoredMetric, ScoringMethod, Segmentation, TrustType,
+};
 use crate::reference::{
     Collection, Comparison, Domain, Metric, PeriodKind, Polarity, ReportedBy, Standard,
 };
@@ -218,6 +221,74 @@ pub fn collections_v1() -> Vec<Collection> {
                 &["ae_4hr", "ae_12hr_dta", "ae_emergency_admissions"],
                 5,
             )
+        },
+    ]
+}
+
+/// The oversight methodologies shipped, each for the metrics of data standard v1 that its
+/// framework scores. Sources: NHS England, "NHS Oversight Framework 2025/26 methodology manual"
+/// and "NHS oversight framework technical metric specification document – 2025/26" (June 2025),
+/// "NHS Oversight Framework 2026/27 methodology manual". Framework ids are given only where the
+/// documents were read to confirm them (OF0023); the others are `None` until the data-standards
+/// role redefines the methodology with them.
+pub fn methodologies_v1() -> Vec<Methodology> {
+    use ScoringMethod::RankedValue;
+    use TrustType::{Acute, Commissioner};
+    let scored =
+        |framework_id: Option<&str>, metric: &str, peer_groups: &[TrustType]| ScoredMetric {
+            framework_id: framework_id.map(str::to_owned),
+            metric: metric.to_owned(),
+            method: RankedValue,
+            peer_groups: peer_groups.to_vec(),
+        };
+    let quarters = |year| (1..=4).map(|quarter| Quarter { year, quarter }).collect();
+    let finance = Some(FinanceAdjustment {
+        metric: "finance_surplus".to_owned(),
+        no_better_than: 3,
+    });
+    vec![
+        Methodology {
+            id: "nof-2025-26".to_owned(),
+            name: "NHS Oversight Framework 2025/26".to_owned(),
+            version: 1,
+            // Each "ranked high to low" (or low to high) on the absolute value, among acute
+            // trusts; ICBs were not segmented in 2025/26.
+            metrics: vec![
+                scored(None, "ae_4hr", &[Acute]),
+                scored(Some("OF0023"), "rtt_18wk", &[Acute]),
+                scored(None, "cancer_62d", &[Acute]),
+            ],
+            segmentation: Segmentation::Quartiles,
+            finance: finance.clone(),
+            quarters: quarters(2025),
+        },
+        Methodology {
+            id: "nof-2026-27".to_owned(),
+            name: "NHS Oversight Framework 2026/27 (provisional thresholds)".to_owned(),
+            version: 1,
+            metrics: vec![
+                scored(None, "ae_4hr", &[Acute]),
+                scored(Some("OF0023"), "rtt_18wk", &[Acute]),
+                scored(None, "cancer_62d", &[Acute]),
+                scored(None, "dementia_dx", &[Commissioner]),
+            ],
+            // The manual maps average scores to segments by fixed thresholds; its values could
+            // not be read, so these cut the 1.00-4.00 scale into four equal parts until the
+            // data-standards role defines the published ones.
+            segmentation: Segmentation::Thresholds {
+                upper: [1.75, 2.5, 3.25],
+            },
+            finance,
+            quarters: quarters(2026),
+        },
+        Methodology {
+            id: "triggers-2019".to_owned(),
+            name: "Trigger points (this service's own, since 2019)".to_owned(),
+            version: 1,
+            metrics: Vec::new(),
+            segmentation: Segmentation::Triggers,
+            finance: None,
+            quarters: Vec::new(),
         },
     ]
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::Period;
+use crate::methodology::{Methodology, TrustTypeSet};
 use crate::plan::PlanSubmitted;
 use crate::reference::{Collection, Metric, Organisation, Region, System};
 use crate::submission::Return;
@@ -52,6 +53,8 @@ pub enum Event {
     PlanSubmitted(PlanSubmitted),
     SegmentDecided(SegmentDecided),
     CollectionDefined(Collection),
+    MethodologyDefined(Methodology),
+    TrustTypeSet(TrustTypeSet),
 }
 
 impl Event {
@@ -67,6 +70,8 @@ impl Event {
             Event::PlanSubmitted(_) => "plan_submitted",
             Event::SegmentDecided(_) => "segment_decided",
             Event::CollectionDefined(_) => "collection_defined",
+            Event::MethodologyDefined(_) => "methodology_defined",
+            Event::TrustTypeSet(_) => "trust_type_set",
         }
     }
 
@@ -92,6 +97,8 @@ enum EventJsonRef<'a> {
     PlanSubmitted(&'a PlanSubmitted),
     SegmentDecided(&'a SegmentDecided),
     CollectionDefined(&'a Collection),
+    MethodologyDefined(&'a Methodology),
+    TrustTypeSet(&'a TrustTypeSet),
 }
 
 #[derive(Deserialize)]
@@ -106,6 +113,8 @@ enum EventJson {
     PlanSubmitted(PlanSubmitted),
     SegmentDecided(SegmentDecided),
     CollectionDefined(Collection),
+    MethodologyDefined(Methodology),
+    TrustTypeSet(TrustTypeSet),
 }
 
 impl Serialize for Event {
@@ -123,6 +132,8 @@ impl Serialize for Event {
             Event::PlanSubmitted(e) => EventJsonRef::PlanSubmitted(e),
             Event::SegmentDecided(e) => EventJsonRef::SegmentDecided(e),
             Event::CollectionDefined(e) => EventJsonRef::CollectionDefined(e),
+            Event::MethodologyDefined(e) => EventJsonRef::MethodologyDefined(e),
+            Event::TrustTypeSet(e) => EventJsonRef::TrustTypeSet(e),
         }
         .serialize(s)
     }
@@ -143,6 +154,8 @@ impl<'de> Deserialize<'de> for Event {
             EventJson::PlanSubmitted(e) => Event::PlanSubmitted(e),
             EventJson::SegmentDecided(e) => Event::SegmentDecided(e),
             EventJson::CollectionDefined(e) => Event::CollectionDefined(e),
+            EventJson::MethodologyDefined(e) => Event::MethodologyDefined(e),
+            EventJson::TrustTypeSet(e) => Event::TrustTypeSet(e),
         })
     }
 }

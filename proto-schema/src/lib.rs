@@ -5,6 +5,7 @@
 //! has two encodings: postcard (compact, the default) and JSON (for the nats CLI, Python and R),
 //! chosen by serde's `is_human_readable`, so one set of types serves both.
 
+mod assessment;
 mod calendar;
 mod catalogue;
 mod checksum;
@@ -24,8 +25,9 @@ mod value;
 mod view;
 mod words;
 
+pub use assessment::{scores_moved, Assessed, FinanceApplied, MetricScored, Oversight, ScoreMoved};
 pub use calendar::{Date, Period, PeriodError};
-pub use catalogue::{collections_v1, data_standard_v1, DATA_STANDARD_VERSION};
+pub use catalogue::{collections_v1, data_standard_v1, methodologies_v1, DATA_STANDARD_VERSION};
 pub use checksum::crc32;
 pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
@@ -34,7 +36,7 @@ pub use log_read::{
 };
 pub use methodology::{
     Band, FinanceAdjustment, Methodology, Quarter, QuarterError, ScoredMetric, ScoringMethod,
-    Segmentation, TrustType,
+    Segmentation, TrustType, TrustTypeSet,
 };
 pub use numbers::first_inexact_number;
 pub use plan::{decode_plan_form, encode_plan_form, Plan, PlanForm, PlanSubmitted, Trajectory};

@@ -28,7 +28,30 @@ pub struct Methodology {
     pub quarters: Vec<Quarter>,
 }
 
+/// Every number in a methodology is checked finite before it is defined
+/// ([`Methodology::numbers_are_finite`]), so equality is total over every methodology the log
+/// can hold.
+impl Eq for Methodology {}
+
 impl Methodology {
+    /// Whether every bound, score and threshold is a finite number.
+    pub fn numbers_are_finite(&self) -> bool {
+        let methods = self.metrics.iter().all(|m| match &m.method {
+            ScoringMethod::Bands { bands, otherwise } => {
+                otherwise.is_finite()
+                    && bands
+                        .iter()
+                        .all(|b| b.bound.is_finite() && b.score.is_finite())
+            }
+            ScoringMethod::RankedValue | ScoringMethod::RankedImprovement { .. } => true,
+        });
+        let thresholds = match &self.segmentation {
+            Segmentation::Thresholds { upper } => upper.iter().all(|u| u.is_finite()),
+            Segmentation::Quartiles | Segmentation::Triggers => true,
+        };
+        methods && thresholds
+    }
+
     /// Whether `id` is well formed: 1 to 40 lower-case letters, digits and `-`.
     pub fn is_valid_id(id: &str) -> bool {
         (1..=40).contains(&id.len())
@@ -41,8 +64,8 @@ impl Methodology {
 /// A metric of the data standard as a methodology scores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoredMetric {
-    /// The framework's own id for it, such as `OF0023`.
-    pub framework_id: String,
+    /// The framework's own id for it, such as `OF0023`, where known.
+    pub framework_id: Option<String>,
     /// The data standard's metric id, such as `rtt_18wk`.
     pub metric: String,
     pub method: ScoringMethod,
@@ -95,6 +118,51 @@ pub enum Segmentation {
     /// Fixed thresholds: an average at most `upper[0]` is segment 1, at most `upper[1]` segment 2,
     /// at most `upper[2]` segment 3, and above it segment 4.
     Thresholds { upper: [f64; 3] },
+    /// The trigger points this service has segmented by since 2019 (a standard missed 1 point,
+    /// a finance metric off plan 2, ...): each organisation's suggested segment, scoring no
+    /// metrics.
+    Triggers,
+}
+
+/// An organisation's trust type, the peer group it is ranked in, as the data-standards role set
+/// it (the shipped defaults are in `deploy/reference/trust_types.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustTypeSet {
+    pub org: String,
+    pub trust_type: TrustType,
+}
+
+impl TrustType {
+    pub const ALL: [TrustType; 4] = [
+        TrustType::Acute,
+        TrustType::NonAcute,
+        TrustType::Ambulance,
+        TrustType::Commissioner,
+    ];
+
+    /// As JSON writes it: `acute`, `non_acute`, `ambulance`, `commissioner`.
+    pub fn id(self) -> &'static str {
+        match self {
+            TrustType::Acute => "acute",
+            TrustType::NonAcute => "non_acute",
+            TrustType::Ambulance => "ambulance",
+            TrustType::Commissioner => "commissioner",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TrustType> {
+        TrustType::ALL.into_iter().find(|t| t.id() == text)
+    }
+
+    /// As a page names the league table of its kind.
+    pub fn plural(self) -> &'static str {
+        match self {
+            TrustType::Acute => "Acute trusts",
+            TrustType::NonAcute => "Non-acute trusts",
+            TrustType::Ambulance => "Ambulance trusts",
+            TrustType::Commissioner => "Integrated care boards",
+        }
+    }
 }
 
 /// A provider in deficit (its figure for `metric` below zero) is placed no higher than segment

@@ -77,11 +77,16 @@ pub enum ReasonCode {
     MetricNotInCollection,
     /// A period of another kind than the collection's (a week in a monthly collection).
     WrongPeriodKind,
+    /// A methodology that cannot be scored as defined (an unknown metric, thresholds out of
+    /// order, a version not above the one in force, ...).
+    MalformedMethodology,
+    /// A segment 5 decision without a rationale: intensive support is always explained.
+    RationaleRequired,
 }
 
 impl ReasonCode {
     /// Every code, in the order they were added.
-    pub const ALL: [ReasonCode; 41] = [
+    pub const ALL: [ReasonCode; 43] = [
         ReasonCode::MalformedPayload,
         ReasonCode::TruncatedPayload,
         ReasonCode::InvalidJson,
@@ -123,6 +128,8 @@ impl ReasonCode {
         ReasonCode::UnknownCollection,
         ReasonCode::MetricNotInCollection,
         ReasonCode::WrongPeriodKind,
+        ReasonCode::MalformedMethodology,
+        ReasonCode::RationaleRequired,
     ];
 
     /// The code as it appears on the wire.
@@ -169,6 +176,8 @@ impl ReasonCode {
             ReasonCode::UnknownCollection => "unknown_collection",
             ReasonCode::MetricNotInCollection => "metric_not_in_collection",
             ReasonCode::WrongPeriodKind => "wrong_period_kind",
+            ReasonCode::MalformedMethodology => "malformed_methodology",
+            ReasonCode::RationaleRequired => "rationale_required",
         }
     }
 }

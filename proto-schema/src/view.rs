@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::assessment::Oversight;
 use crate::calendar::{Date, Period};
+use crate::methodology::Quarter;
 use crate::reference::Standard;
 use crate::timestamp::Timestamp;
 use crate::value::{Value, ValueKind};
@@ -58,6 +60,13 @@ pub struct SnapshotRequest {
     /// view's `more_after`), without the returns and segment its first page carried.
     #[serde(default)]
     pub after_metric: Option<String>,
+    /// Assess the scope's organisations under this methodology (`nof-2025-26`, `nof-2026-27`,
+    /// `triggers-2019`): the view's `oversight`.
+    #[serde(default)]
+    pub methodology: Option<String>,
+    /// The quarter assessed; by default the methodology's latest quarter with figures.
+    #[serde(default)]
+    pub quarter: Option<Quarter>,
 }
 
 /// A snapshot request as clients built before `metrics`, `from`, `to` and `last` send it in
@@ -67,6 +76,19 @@ struct SnapshotRequestBeforeNarrowing {
     as_of_seq: Option<u64>,
     as_of: Option<Timestamp>,
     geography: GeographyMode,
+}
+
+/// A snapshot request as clients built before methodologies send it in postcard.
+#[derive(Deserialize)]
+struct SnapshotRequestBeforeMethodologies {
+    as_of_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+    geography: GeographyMode,
+    metrics: Vec<String>,
+    from: Option<Period>,
+    to: Option<Period>,
+    last: Option<u32>,
+    after_metric: Option<String>,
 }
 
 /// A snapshot request as clients built before paging send it in postcard.
@@ -90,6 +112,22 @@ impl SnapshotRequest {
             Ok(_) => return Err(postcard::Error::DeserializeBadEncoding),
             Err(_) => {}
         }
+        if let Ok((older, [])) =
+            postcard::take_from_bytes::<SnapshotRequestBeforeMethodologies>(bytes)
+        {
+            return Ok(SnapshotRequest {
+                as_of_seq: older.as_of_seq,
+                as_of: older.as_of,
+                geography: older.geography,
+                metrics: older.metrics,
+                from: older.from,
+                to: older.to,
+                last: older.last,
+                after_metric: older.after_metric,
+                methodology: None,
+                quarter: None,
+            });
+        }
         if let Ok((older, [])) = postcard::take_from_bytes::<SnapshotRequestBeforePaging>(bytes) {
             return Ok(SnapshotRequest {
                 as_of_seq: older.as_of_seq,
@@ -99,7 +137,7 @@ impl SnapshotRequest {
                 from: older.from,
                 to: older.to,
                 last: older.last,
-                after_metric: None,
+                ..SnapshotRequest::default()
             });
         }
         postcard::from_bytes(bytes).or_else(|error| {
@@ -153,6 +191,8 @@ pub struct View {
     /// This is one page of a view too large for one message, cut after this metric: ask again
     /// with `after_metric` set to it and `as_of_seq` set to `seq` for the rest.
     pub more_after: Option<String>,
+    /// The scope's organisations assessed under the methodology the request named.
+    pub oversight: Option<Oversight>,
 }
 
 /// A scope's plan against the actuals of the same organisations: a plan made by some of a
@@ -694,7 +734,7 @@ impl View {
     }
 
     /// The next page after `after` (a page's `more_after`): the metrics after it only, without
-    /// the returns and segment the first page carried.
+    /// the returns, segment and assessment the first page carried.
     pub fn rest_after(&mut self, after: &str) {
         let later = |metric: &String| metric.as_str() > after;
         self.metrics.retain(|metric, _| later(metric));
@@ -704,6 +744,7 @@ impl View {
         self.received.clear();
         self.missing.clear();
         self.segment = None;
+        self.oversight = None;
     }
 
     /// Cuts the view to its first metrics whose encoding (`size`) fits in `budget` bytes, at
@@ -729,10 +770,16 @@ impl View {
             .collect();
         let mut skeleton = self.clone();
         skeleton.rest_after("\u{10ffff}");
-        (skeleton.received, skeleton.missing, skeleton.segment) = (
+        (
+            skeleton.received,
+            skeleton.missing,
+            skeleton.segment,
+            skeleton.oversight,
+        ) = (
             self.received.clone(),
             self.missing.clone(),
             self.segment.clone(),
+            self.oversight.clone(),
         );
         let mut used = size(&skeleton);
         let empty = used;
@@ -1090,6 +1137,7 @@ mod tests {
             missing: BTreeMap::new(),
             segment: None,
             more_after: None,
+            oversight: None,
         }
     }
 

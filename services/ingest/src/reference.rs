@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use proto_schema::{Collection, Envelope, Event, Metric, Organisation, Region, System};
+use proto_schema::{
+    Collection, Envelope, Event, Methodology, Metric, Organisation, Region, System, TrustType,
+};
 
 /// Of `known`, the one nearest to `typed` by edit distance, if it is within a typing slip (one
 /// edit in a short name, two in a longer one); ties go to the first in order, so the answer
@@ -28,6 +30,10 @@ pub struct Reference {
     placed_at: HashMap<String, u64>,
     /// The seq of the entry that last defined each system.
     system_defined_at: HashMap<String, u64>,
+    /// Each methodology in force, with the seq that defined it.
+    methodologies: HashMap<String, (Methodology, u64)>,
+    /// Each organisation's trust type as set, with the seq that set it.
+    trust_types: HashMap<String, (TrustType, u64)>,
 }
 
 impl Reference {
@@ -55,6 +61,12 @@ impl Reference {
                     org.region = m.region.clone();
                 }
             }
+            Event::MethodologyDefined(m) => {
+                self.methodologies.insert(m.id.clone(), (m.clone(), 0));
+            }
+            Event::TrustTypeSet(t) => {
+                self.trust_types.insert(t.org.clone(), (t.trust_type, 0));
+            }
             Event::ReturnSubmitted(_) | Event::PlanSubmitted(_) | Event::SegmentDecided(_) => {}
         }
     }
@@ -74,6 +86,40 @@ impl Reference {
             _ => {}
         }
         self.apply(&envelope.event);
+        match &envelope.event {
+            Event::MethodologyDefined(m) => {
+                if let Some(held) = self.methodologies.get_mut(&m.id) {
+                    held.1 = envelope.seq;
+                }
+            }
+            Event::TrustTypeSet(t) => {
+                if let Some(held) = self.trust_types.get_mut(&t.org) {
+                    held.1 = envelope.seq;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The methodology `id` in force, with the seq that defined it.
+    pub fn methodology(&self, id: &str) -> Option<&(Methodology, u64)> {
+        self.methodologies.get(id)
+    }
+
+    /// Whether the log defines any methodology: a log written before methodologies were data
+    /// has none, and is given the shipped ones at start-up.
+    pub fn has_methodologies(&self) -> bool {
+        !self.methodologies.is_empty()
+    }
+
+    /// Whether any trust type is set: a log written before trust types were data has none.
+    pub fn has_trust_types(&self) -> bool {
+        !self.trust_types.is_empty()
+    }
+
+    /// `org`'s trust type as set, with the seq that set it.
+    pub fn trust_type(&self, org: &str) -> Option<(TrustType, u64)> {
+        self.trust_types.get(org).copied()
     }
 
     /// The seq of the entry that last registered or moved `code`.

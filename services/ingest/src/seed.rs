@@ -5,15 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use proto_schema::{
-    collections_v1, data_standard_v1, Date, Event, OrgRole, Organisation, Region, System,
+    collections_v1, data_standard_v1, methodologies_v1, Date, Event, OrgRole, Organisation, Region,
+    System, TrustType, TrustTypeSet,
 };
 
-/// The reference files, by name, as `regions.csv`, `etr.csv` and `eccg.csv`.
+/// The reference files, by name, as `regions.csv`, `etr.csv`, `eccg.csv` and
+/// `trust_types.csv`.
 #[derive(Debug, Clone)]
 pub struct ReferenceFiles {
     pub regions: String,
     pub trusts: String,
     pub ccgs: String,
+    /// `code,trust_type`; empty when a directory has none (no trust ranked until one is set).
+    pub trust_types: String,
 }
 
 impl ReferenceFiles {
@@ -23,10 +27,11 @@ impl ReferenceFiles {
             regions: include_str!("../../../deploy/reference/regions.csv").to_owned(),
             trusts: include_str!("../../../deploy/reference/etr.csv").to_owned(),
             ccgs: include_str!("../../../deploy/reference/eccg.csv").to_owned(),
+            trust_types: include_str!("../../../deploy/reference/trust_types.csv").to_owned(),
         }
     }
 
-    /// The same three files from a directory.
+    /// The same files from a directory (`trust_types.csv` may be absent).
     pub fn from_dir(dir: &Path) -> Result<ReferenceFiles, SeedError> {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -40,6 +45,11 @@ impl ReferenceFiles {
             regions: read("regions.csv")?,
             trusts: read("etr.csv")?,
             ccgs: read("eccg.csv")?,
+            trust_types: if dir.join("trust_types.csv").exists() {
+                read("trust_types.csv")?
+            } else {
+                String::new()
+            },
         })
     }
 }
@@ -61,12 +71,14 @@ pub struct SeedSummary {
     pub organisations: usize,
     pub metrics: usize,
     pub collections: usize,
+    pub methodologies: usize,
+    pub trust_types: usize,
     /// Rows with no English region (Welsh trusts in the trust list).
     pub skipped_outside_england: usize,
 }
 
 /// The events that seed an empty log, in order: regions, systems, organisations, metrics,
-/// collections.
+/// collections, methodologies, trust types.
 pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), SeedError> {
     let mut summary = SeedSummary::default();
     let mut events = Vec::new();
@@ -139,7 +151,64 @@ pub fn seed_events(files: &ReferenceFiles) -> Result<(Vec<Event>, SeedSummary), 
     let collections = collections_v1();
     summary.collections = collections.len();
     events.extend(collections.into_iter().map(Event::CollectionDefined));
+    let methodologies = methodologies_v1();
+    summary.methodologies = methodologies.len();
+    events.extend(methodologies.into_iter().map(Event::MethodologyDefined));
+    let registered: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::OrganisationRegistered(o) => Some(o.code.clone()),
+            _ => None,
+        })
+        .collect();
+    let trust_types = trust_type_events(&files.trust_types, |code| registered.contains(code))?;
+    summary.trust_types = trust_types.len();
+    events.extend(trust_types);
     Ok((events, summary))
+}
+
+/// The trust types of `trust_types.csv` (`code,trust_type`) for the organisations `registered`
+/// holds, as events; rows for others are left out.
+pub fn trust_type_events(
+    text: &str,
+    registered: impl Fn(&str) -> bool,
+) -> Result<Vec<Event>, SeedError> {
+    let mut events = Vec::new();
+    if text.trim().is_empty() {
+        return Ok(events);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    for row in reader.records() {
+        let row = row.map_err(|e| csv_error("trust_types.csv", &e))?;
+        let line = row.position().map_or(0, |p| p.line());
+        let (Some(code), Some(kind)) = (row.get(0), row.get(1)) else {
+            return Err(SeedError {
+                file: "trust_types.csv".into(),
+                line,
+                message: "expected code,trust_type".into(),
+            });
+        };
+        let Some(trust_type) = TrustType::parse(kind.trim()) else {
+            return Err(SeedError {
+                file: "trust_types.csv".into(),
+                line,
+                message: format!(
+                    "trust type `{}` is not acute, non_acute, ambulance or commissioner",
+                    proto_schema::printable(kind)
+                ),
+            });
+        };
+        let code = code.trim();
+        if registered(code) {
+            events.push(Event::TrustTypeSet(TrustTypeSet {
+                org: code.to_owned(),
+                trust_type,
+            }));
+        }
+    }
+    Ok(events)
 }
 
 /// What one ODS file holds: its organisations (with their lines), the systems they name (with
@@ -257,7 +326,19 @@ mod tests {
         assert_eq!(summary.organisations, 273 + 320 - 3);
         assert_eq!(summary.metrics, 13);
         assert_eq!(summary.collections, 8);
-        assert_eq!(events.len(), 7 + 42 + 590 + 13 + 8);
+        assert_eq!(summary.methodologies, 3);
+        // Every English trust has a trust type; the Welsh rows are not registered.
+        assert_eq!(summary.trust_types, 273 - 3);
+        assert_eq!(events.len(), 7 + 42 + 590 + 13 + 8 + 3 + 270);
+        let type_of = |code: &str| {
+            events.iter().find_map(|e| match e {
+                Event::TrustTypeSet(t) if t.org == code => Some(t.trust_type),
+                _ => None,
+            })
+        };
+        assert_eq!(type_of("RJ1"), Some(TrustType::Acute));
+        assert_eq!(type_of("RRU"), Some(TrustType::Ambulance));
+        assert_eq!(type_of("RV3"), Some(TrustType::NonAcute));
         let darlington = events.iter().find_map(|e| match e {
             Event::OrganisationRegistered(o) if o.code == "00C" => Some(o.clone()),
             _ => None,

@@ -39,10 +39,15 @@ pub const ADMIN_ALL: &str = "oversight.admin.*";
 pub const REGISTER_ORGANISATION: &str = "register_organisation";
 /// Defines (or renames) a system in a region: a `System`.
 pub const DEFINE_SYSTEM: &str = "define_system";
-/// A regional team's decision on an organisation's segment: a `SegmentDecided`.
+/// A decision on an organisation's segment, 1 to 4 by its regional team, any (and 5) by the
+/// national team: a `SegmentDecided`.
 pub const DECIDE_SEGMENT: &str = "segment";
 /// Moves an organisation from a period on: an `OrganisationMoved`.
 pub const MOVE_ORGANISATION: &str = "move_organisation";
+/// Defines (or, with a higher version, redefines) an oversight methodology: a `Methodology`.
+pub const DEFINE_METHODOLOGY: &str = "define_methodology";
+/// Sets an organisation's trust type, the peer group it is ranked in: a `TrustTypeSet`.
+pub const SET_TRUST_TYPE: &str = "set_trust_type";
 /// Looks organisations up, changing nothing: a list of codes, answered with the `Organisation`
 /// in force for each code the service knows (the others are left out).
 pub const LOOK_UP_ORGANISATIONS: &str = "organisations";

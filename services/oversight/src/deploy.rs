@@ -144,6 +144,7 @@ impl NatsConfig {
             publish: vec![
                 "oversight.view.*.snapshot".into(),
                 "oversight.returns.*".into(),
+                "oversight.admin.segment".into(),
             ],
             subscribe: vec![
                 "oversight.view.>".into(),
@@ -245,8 +246,12 @@ impl NatsConfig {
             ),
             (
                 CORPORATE,
-                "the national team: every view and alert",
-                &["oversight.view.*.snapshot", "oversight.returns.*"],
+                "the national team: every view and alert, and segment decisions anywhere (5 only by it)",
+                &[
+                    "oversight.view.*.snapshot",
+                    "oversight.returns.*",
+                    "oversight.admin.segment",
+                ],
                 &[
                     "oversight.view.*.delta",
                     "oversight.view.*.delta.json",

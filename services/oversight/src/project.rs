@@ -715,6 +715,23 @@ fn read_snapshot_request(message: &Message, views: &Views) -> Result<Asked, Serv
             "last = 0 asks for no periods: leave it out for every period, or ask for 1 or more",
         ));
     }
+    if let Some(id) = &request.methodology {
+        if !projection.methodologies().contains_key(id) {
+            let known: Vec<&str> = projection
+                .methodologies()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            return Err(ServiceError::new(
+                Status::NotFound,
+                format!(
+                    "no methodology `{}`: use one of {}",
+                    proto_schema::printable(id),
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
     if let Some(seq) = request.as_of_seq.filter(|seq| *seq > projection.seq()) {
         return Err(ServiceError::new(
             Status::BadRequest,
@@ -793,6 +810,15 @@ async fn answer_snapshot(
 
 fn view_of(projection: &Projection, asked: &Asked, analytics: Analytics) -> View {
     let mut view = whole_view_of(projection, asked, analytics);
+    if let Some(id) = &asked.request.methodology {
+        // An as-of view may predate the methodology's definition: then it has none to show.
+        view.oversight = projection.oversight(
+            &asked.scope,
+            asked.request.geography,
+            id,
+            asked.request.quarter,
+        );
+    }
     if let Some(after) = &asked.request.after_metric {
         view.rest_after(after);
     }

@@ -83,10 +83,20 @@ pub fn may_read_returns(requester: Option<&Requester>, org: &str) -> Result<(), 
     }
 }
 
-/// A segment decision: only the team of the organisation's region may send one.
-pub fn may_decide_segment(requester: Option<&Requester>, region: &str) -> Result<(), Reason> {
+/// A segment decision: the team of the organisation's region may decide 1 to 4; the national
+/// team may decide any segment, and only it may place an organisation in segment 5.
+pub fn may_decide_segment(
+    requester: Option<&Requester>,
+    region: &str,
+    segment: u8,
+) -> Result<(), Reason> {
     match requester {
         None => Ok(()),
+        Some(r) if r.account == CORPORATE => Ok(()),
+        Some(r) if segment == 5 => Err(not_permitted(format!(
+            "user `{}` of account `{}` may not place an organisation in segment 5; only the national team ({CORPORATE}) may",
+            r.user, r.account
+        ))),
         Some(r) if r.account == REGIONS && r.user == region_user(region) => Ok(()),
         Some(r) => Err(not_permitted(format!(
             "user `{}` of account `{}` may not decide segments in {region}; only {}'s team may",

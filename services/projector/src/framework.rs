@@ -128,7 +128,8 @@ pub fn average_score(scores: &[f64]) -> Option<f64> {
     Some(scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
-/// Each organisation's segment, 1 to 4, from its average score, among one trust type.
+/// Each organisation's segment, 1 to 4, from its average score, among one trust type (none under
+/// trigger points, which segment from the triggers instead).
 pub fn segments(segmentation: &Segmentation, averages: &[(String, f64)]) -> BTreeMap<String, u8> {
     match segmentation {
         Segmentation::Quartiles => {
@@ -149,6 +150,7 @@ pub fn segments(segmentation: &Segmentation, averages: &[(String, f64)]) -> BTre
                 (org.clone(), segment)
             })
             .collect(),
+        Segmentation::Triggers => BTreeMap::new(),
     }
 }
 
@@ -201,7 +203,7 @@ pub fn league_table(standings: &[Standing], trust_type: TrustType) -> Vec<(usize
 }
 
 /// One organisation assessed under a methodology: its score on each metric it was scored on (by
-/// framework id), its average, and its segment before and after the finance adjustment.
+/// metric id), its average, and its segment before and after the finance adjustment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
     pub org: String,
@@ -240,7 +242,7 @@ pub fn assess(
                 scores
                     .entry(org)
                     .or_default()
-                    .push((scored.framework_id.clone(), score));
+                    .push((scored.metric.clone(), score));
             }
         }
     }
@@ -528,13 +530,13 @@ mod tests {
             version: 1,
             metrics: vec![
                 ScoredMetric {
-                    framework_id: "OF0001".into(),
+                    framework_id: Some("OF0001".into()),
                     metric: "ae_4hr".into(),
                     method: ScoringMethod::RankedValue,
                     peer_groups: vec![TrustType::Acute],
                 },
                 ScoredMetric {
-                    framework_id: "OF0023".into(),
+                    framework_id: Some("OF0023".into()),
                     metric: "rtt_18wk".into(),
                     method: ScoringMethod::RankedValue,
                     peer_groups: vec![TrustType::Acute, TrustType::NonAcute],
@@ -611,7 +613,7 @@ mod tests {
         assert_eq!(a4.average, Some(1.0));
         let m1 = of("M1").expect("M1 assessed");
         assert_eq!(m1.scores.len(), 1);
-        assert_eq!(m1.scores[0].0, "OF0023");
+        assert_eq!(m1.scores[0].0, "rtt_18wk");
         assert_eq!((m1.scores[0].1.rank, m1.scores[0].1.of), (2, 2));
         // The ambulance trust is in no peer group: nothing scored, no segment.
         let x1 = of("X1").expect("X1 listed");

@@ -115,6 +115,18 @@ fn describe(envelope: &Envelope) -> String {
             c.due_working_days,
             c.metrics.join(", ")
         ),
+        Event::MethodologyDefined(m) => format!(
+            "{} v{} ({}): {}",
+            m.id,
+            m.version,
+            m.name,
+            m.metrics
+                .iter()
+                .map(|s| s.metric.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Event::TrustTypeSet(t) => format!("{} {}", t.org, t.trust_type.id()),
     };
     format!(
         "{:>8}  {}  {:<14}  {:<24}  {what}",

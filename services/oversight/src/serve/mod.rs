@@ -156,6 +156,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if !loaded.has_collections() {
         define_collections(&mut log, &mut loaded)?;
     }
+    if !loaded.has_methodologies() {
+        define_methodologies(&mut log, &mut loaded, &config)?;
+    }
     let reference = Arc::new(RwLock::new(loaded));
     info!(last_seq = log.last_seq(), data = %config.data.dir.display(), "event log open");
 
@@ -472,6 +475,8 @@ fn seed(log: &mut EventLog, config: &Config) -> anyhow::Result<()> {
         organisations = summary.organisations,
         metrics = summary.metrics,
         collections = summary.collections,
+        methodologies = summary.methodologies,
+        trust_types = summary.trust_types,
         skipped_outside_england = summary.skipped_outside_england,
         "empty log seeded with reference data"
     );
@@ -493,6 +498,39 @@ fn define_collections(log: &mut EventLog, reference: &mut Reference) -> anyhow::
     info!(
         collections = appended.len(),
         "the log defined no collections: data standard v1's defined"
+    );
+    Ok(())
+}
+
+/// A log written before methodologies were data: the shipped ones are defined in it, once, and
+/// the trust types of the reference files set for its organisations (unless some are set).
+fn define_methodologies(
+    log: &mut EventLog,
+    reference: &mut Reference,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let mut events: Vec<Event> = proto_schema::methodologies_v1()
+        .into_iter()
+        .map(Event::MethodologyDefined)
+        .collect();
+    if !reference.has_trust_types() {
+        let files = match &config.data.reference_dir {
+            Some(dir) => ReferenceFiles::from_dir(dir)?,
+            None => ReferenceFiles::bundled(),
+        };
+        events.extend(ingest::seed::trust_type_events(
+            &files.trust_types,
+            |code| reference.organisation(code).is_some(),
+        )?);
+    }
+    let appended = writer::append_reference(log, "oversight-seed", events)
+        .context("defining the shipped oversight methodologies")?;
+    for envelope in &appended {
+        reference.apply_entry(envelope);
+    }
+    info!(
+        entries = appended.len(),
+        "the log defined no oversight methodologies: the shipped ones defined"
     );
     Ok(())
 }

@@ -193,15 +193,27 @@ fn check_admin(
                 .decode::<OrganisationMoved>(&message.payload)
                 .map_err(|why| bad(format!("not a move: {why}")))?,
         ),
+        subjects::DEFINE_METHODOLOGY => Event::MethodologyDefined(
+            encoding
+                .decode::<proto_schema::Methodology>(&message.payload)
+                .map_err(|why| bad(format!("not a methodology: {why}")))?,
+        ),
+        subjects::SET_TRUST_TYPE => Event::TrustTypeSet(
+            encoding
+                .decode::<proto_schema::TrustTypeSet>(&message.payload)
+                .map_err(|why| bad(format!("not a trust type: {why}")))?,
+        ),
         other => {
             return Err(vec![Reason::new(
                 ReasonCode::MalformedSubject,
                 "",
                 format!(
-                    "no admin command `{other}`: use {}, {}, {} or {}",
+                    "no admin command `{other}`: use {}, {}, {}, {}, {} or {}",
                     subjects::REGISTER_ORGANISATION,
                     subjects::MOVE_ORGANISATION,
                     subjects::DEFINE_SYSTEM,
+                    subjects::DEFINE_METHODOLOGY,
+                    subjects::SET_TRUST_TYPE,
                     subjects::DECIDE_SEGMENT
                 ),
             )])
@@ -210,7 +222,12 @@ fn check_admin(
     let reference = reference
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Ok(match check_reference(&event, &reference)? {
+    let decision = match &event {
+        Event::MethodologyDefined(m) => ingest::admin::check_methodology(m, &reference)?,
+        Event::TrustTypeSet(t) => ingest::admin::check_trust_type(t, &reference)?,
+        _ => check_reference(&event, &reference)?,
+    };
+    Ok(match decision {
         Decision::Append => Checked::Append(Work::Reference {
             sender: requester
                 .map(|r| r.user)
@@ -248,7 +265,8 @@ fn check_segment(
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         ingest::admin::check_segment(&decided, &reference)?
     };
-    roles::may_decide_segment(requester.as_ref(), &region).map_err(|reason| vec![reason])?;
+    roles::may_decide_segment(requester.as_ref(), &region, decided.segment)
+        .map_err(|reason| vec![reason])?;
     Ok(Checked::Append(Work::Reference {
         sender: requester
             .map(|r| r.user)

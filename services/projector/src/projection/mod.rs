@@ -25,6 +25,7 @@ mod deltas;
 mod figures;
 mod missing;
 mod oracle;
+mod oversight;
 mod plans;
 mod segments;
 mod views;
@@ -102,6 +103,12 @@ pub struct Projection {
     /// Each defined collection's schedule: due this many working days after a period ends. A
     /// collection the log does not define is due by the rule for its kind of period.
     schedules: BTreeMap<String, u32>,
+    /// The oversight methodologies defined, by id: the latest definition of each.
+    methodologies: BTreeMap<String, proto_schema::Methodology>,
+    /// Trust types as set in the log: the peer group each organisation is ranked in.
+    trust_types: HashMap<Id, proto_schema::TrustType>,
+    /// Organisations registered as commissioners: ranked as such unless set otherwise.
+    commissioners: HashSet<Id>,
 }
 
 /// Whether a return's values are being counted or taken back.
@@ -157,6 +164,9 @@ impl Default for Projection {
             finance: HashSet::default(),
             decisions: HashMap::default(),
             schedules: BTreeMap::new(),
+            methodologies: BTreeMap::new(),
+            trust_types: HashMap::default(),
+            commissioners: HashSet::default(),
         }
     }
 }
@@ -182,7 +192,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 8;
+const CHECKPOINT_FORMAT: u16 = 9;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -314,10 +324,24 @@ impl Projection {
             Event::OrganisationRegistered(registered) => {
                 self.move_organisation(&envelope.event, touched);
                 let org = self.names.id(&registered.code);
+                if registered.role == proto_schema::OrgRole::Commissioner {
+                    self.commissioners.insert(org);
+                } else {
+                    self.commissioners.remove(&org);
+                }
                 self.reclose(org, registered.closed, touched);
             }
             Event::OrganisationMoved(_) => {
                 self.move_organisation(&envelope.event, touched);
+            }
+            // Assessments are made when a snapshot asks, from the figures: no cell changes.
+            Event::MethodologyDefined(methodology) => {
+                self.methodologies
+                    .insert(methodology.id.clone(), methodology.clone());
+            }
+            Event::TrustTypeSet(set) => {
+                let org = self.names.id(&set.org);
+                self.trust_types.insert(org, set.trust_type);
             }
         }
         true

@@ -145,6 +145,7 @@ impl Projection {
             missing,
             segment: None,
             more_after: None,
+            oversight: None,
         };
         let planned: Vec<(String, Period)> = view
             .plans
