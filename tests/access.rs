@@ -481,3 +481,145 @@ fn the_example_configuration_is_one_nats_server_accepts() {
             .arg(&example),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_5_is_the_national_team_s_decision_and_needs_a_rationale() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let intensive = |rationale: &str| proto_schema::SegmentDecided {
+        org: LONDON_TRUST.into(),
+        segment: 5,
+        rationale: rationale.into(),
+    };
+    let before = deployment.last_seq().await;
+    let codes = |receipt: &Receipt| match receipt {
+        Receipt::Rejected { reasons } => reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+
+    let london = deployment.client("region-Y56").await;
+    let receipt = london
+        .admin("segment", &intensive("Recovery support programme"))
+        .await
+        .expect("the service answers");
+    assert_eq!(codes(&receipt), [ReasonCode::NotPermitted]);
+
+    let corporate = deployment.client(CORPORATE_USER).await;
+    let receipt = corporate
+        .admin("segment", &intensive("  "))
+        .await
+        .expect("the service answers");
+    assert!(codes(&receipt).contains(&ReasonCode::RationaleRequired));
+    assert_eq!(deployment.last_seq().await, before, "nothing appended");
+
+    let receipt = corporate
+        .admin("segment", &intensive("Recovery support programme"))
+        .await
+        .expect("the service answers");
+    assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    // The national team may also decide 1 to 4 anywhere; a region only in its own.
+    let receipt = corporate
+        .admin(
+            "segment",
+            &proto_schema::SegmentDecided {
+                org: SOUTH_WEST_TRUST.into(),
+                segment: 2,
+                rationale: "Reviewed at the national panel".into(),
+            },
+        )
+        .await
+        .expect("the service answers");
+    assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    let page = deployment
+        .client(SERVICE_USER)
+        .await
+        .read_log(before + 1, 2)
+        .await
+        .expect("log");
+    assert!(page.entries.iter().all(|e| e.sender == CORPORATE_USER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_data_standards_team_defines_methodologies_and_trust_types() {
+    let deployment = Deployment::start(|conf| conf).await;
+    let mut methodology = proto_schema::methodologies_v1()
+        .into_iter()
+        .find(|m| m.id == "nof-2025-26")
+        .expect("shipped");
+    methodology.id = "nof-2025-26-trial".into();
+    methodology.name = "A trial of the 2025/26 framework without finance".into();
+    methodology.finance = None;
+    let trust_type = proto_schema::TrustTypeSet {
+        org: "RP4".into(),
+        trust_type: proto_schema::TrustType::Acute,
+    };
+    let before = deployment.last_seq().await;
+
+    // A trust may not publish on the admin subjects at all; a region is told not permitted.
+    let trust = deployment.client(LONDON_TRUST).await;
+    assert!(trust
+        .admin("define_methodology", &methodology)
+        .await
+        .is_err());
+    assert!(trust.admin("set_trust_type", &trust_type).await.is_err());
+    assert_eq!(deployment.last_seq().await, before, "nothing appended");
+
+    let data_standards = deployment.client(DATA_STANDARDS_USER).await;
+    let mut malformed = methodology.clone();
+    malformed.metrics[0].metric = "ae_4hrs".into();
+    malformed.id = "NOF 2025".into();
+    match data_standards
+        .admin("define_methodology", &malformed)
+        .await
+        .expect("the service answers")
+    {
+        Receipt::Rejected { reasons } => {
+            assert!(reasons
+                .iter()
+                .all(|r| r.code == ReasonCode::MalformedMethodology));
+            let fields: Vec<&str> = reasons.iter().map(|r| r.field.as_str()).collect();
+            assert!(
+                fields.contains(&"id") && fields.contains(&"metrics[0]"),
+                "{fields:?}"
+            );
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(deployment.last_seq().await, before, "nothing appended");
+
+    for receipt in [
+        data_standards
+            .admin("define_methodology", &methodology)
+            .await
+            .expect("the service answers"),
+        data_standards
+            .admin("set_trust_type", &trust_type)
+            .await
+            .expect("the service answers"),
+    ] {
+        assert!(matches!(receipt, Receipt::Accepted { .. }), "{receipt:?}");
+    }
+    let operator = deployment.client(SERVICE_USER).await;
+    let page = operator.read_log(before + 1, 2).await.expect("log");
+    assert!(matches!(
+        &page.entries[0].event,
+        proto_schema::Event::MethodologyDefined(m) if m.id == "nof-2025-26-trial"
+    ));
+    assert!(matches!(
+        &page.entries[1].event,
+        proto_schema::Event::TrustTypeSet(t) if t.org == "RP4"
+    ));
+    // The new methodology answers snapshots at once.
+    crate::harness::views_settled(&operator).await;
+    let view = operator
+        .snapshot(
+            NATIONAL,
+            &SnapshotRequest {
+                methodology: Some("nof-2025-26-trial".into()),
+                ..SnapshotRequest::default()
+            },
+        )
+        .await
+        .expect("snapshot");
+    let oversight = view.oversight.expect("assessed");
+    assert_eq!(oversight.methodology, "nof-2025-26-trial");
+}

@@ -13,6 +13,7 @@ mod exit_status;
 mod intake;
 mod limits;
 mod metrics;
+mod oversight;
 mod python_client;
 mod reconcile;
 mod refuse;
