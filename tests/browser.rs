@@ -158,7 +158,8 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         "a plain page without JavaScript"
     );
 
-    // Accessibility: axe-core on England's, London's, a trust's, its returns and a metric page.
+    // Accessibility: axe-core on England's, London's, a trust's, its returns, a metric page and
+    // the league tables.
     let trust = london.metrics["ae_4hr"][&june]
         .organisations
         .keys()
@@ -171,6 +172,8 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         format!("/scope/{trust}"),
         format!("/scope/{trust}/returns"),
         "/scope/Y56/ae_4hr".to_owned(),
+        "/oversight".to_owned(),
+        "/scope/Y56/oversight?methodology=nof-2026-27".to_owned(),
     ] {
         let found = browser.ask(&format!("axe {path}"));
         assert_eq!(
@@ -185,6 +188,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         ("/scope/Y56", "london.png"),
         ("/scope/Y56/ae_4hr", "london-ae_4hr.png"),
         ("/scope/RJ1/returns", "rj1-returns.png"),
+        ("/scope/Y56/oversight", "london-oversight.png"),
     ] {
         let file = shots.join(file);
         browser.ask(&format!("screenshot {path} {}", file.display()));

@@ -287,3 +287,89 @@ async fn the_june_2025_league_table_of_four_hour_performance_is_the_one_the_raw_
         "{message}"
     );
 }
+
+/// The organisation codes of a league table on a page, in the order the page lists them.
+fn rows_of(page: &str, trust_type: &str) -> Vec<String> {
+    let start = page
+        .find(&format!("data-trust-type=\"{trust_type}\""))
+        .unwrap_or_else(|| panic!("no {trust_type} table on the page"));
+    let table = &page[start..start + page[start..].find("</table>").expect("table ends")];
+    table
+        .split("data-org=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').expect("attribute ends")].to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_league_table_pages_list_the_views_positions_and_say_why_a_segment_was_placed() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let service = Service::start_with_web(&nats.url(), &data_dir(tmp.path()), &[]);
+    let web = service.web_addr;
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let text = import::read(&repo_file(&format!("deploy/data/ae/{JUNE_2025}"))).expect("file");
+    let parsed = ae::parse(JUNE_2025, &text).expect("parses");
+    let report = import::submit_all(&client, parsed.rows)
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    let decided = client
+        .admin(
+            oversight::subjects::DECIDE_SEGMENT,
+            &proto_schema::SegmentDecided {
+                org: "RJ1".into(),
+                segment: 5,
+                rationale: "Recovery support programme".into(),
+            },
+        )
+        .await
+        .expect("decide");
+    assert!(matches!(decided, proto_schema::Receipt::Accepted { .. }));
+    views_settled(&client).await;
+    let q1 = Quarter::parse("2025-26-q1").expect("quarter");
+    let national = assessed(&client, NATIONAL, "nof-2025-26", q1).await;
+
+    let (status, page) =
+        crate::harness::http_get(web, "/oversight?quarter=2025-26-q1").expect("page");
+    assert_eq!(status, 200, "{page}");
+    let mut expected: Vec<(&String, &Assessed)> = national
+        .organisations
+        .iter()
+        .filter(|(_, a)| a.trust_type == Some(proto_schema::TrustType::Acute))
+        .collect();
+    expected.sort_by_key(|(org, a)| (a.position.is_none(), a.position, *org));
+    let expected: Vec<String> = expected.into_iter().map(|(org, _)| org.clone()).collect();
+    assert_eq!(rows_of(&page, "acute"), expected);
+    assert_eq!(
+        expected.last().map(String::as_str),
+        Some("RJ1"),
+        "segment 5 comes last"
+    );
+    assert!(page.contains("Decided: 5, Recovery support programme"));
+    assert_eq!(national.organisations["RJ1"].placed, Some(5));
+
+    // A region's page lists its own organisations only, in the same order.
+    let london = assessed(&client, "Y56", "nof-2025-26", q1).await;
+    let (status, page) = crate::harness::http_get(web, "/scope/Y56/oversight").expect("page");
+    assert_eq!(status, 200);
+    let listed = rows_of(&page, "acute");
+    assert!(listed
+        .iter()
+        .all(|org| london.organisations.contains_key(org)));
+    assert_eq!(
+        listed,
+        expected
+            .iter()
+            .filter(|org| london.organisations.contains_key(*org))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+
+    let (status, page) =
+        crate::harness::http_get(web, "/oversight?methodology=nof-2024-25").expect("page");
+    assert_eq!(status, 404);
+    assert!(page.contains("nof-2025-26"), "names the known ones");
+    let (status, _) = crate::harness::http_get(web, "/oversight?quarter=2025-q5").expect("page");
+    assert_eq!(status, 400);
+}

@@ -106,6 +106,11 @@ impl Reference {
         self.methodologies.get(id)
     }
 
+    /// Every methodology in force.
+    pub fn methodologies(&self) -> impl Iterator<Item = &Methodology> {
+        self.methodologies.values().map(|(m, _)| m)
+    }
+
     /// Whether the log defines any methodology: a log written before methodologies were data
     /// has none, and is given the shipped ones at start-up.
     pub fn has_methodologies(&self) -> bool {

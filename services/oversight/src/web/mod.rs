@@ -8,6 +8,7 @@ mod alerts;
 mod directory;
 mod export;
 mod live;
+mod oversight;
 mod page;
 pub mod reference_feed;
 mod returns;
@@ -127,6 +128,8 @@ fn router(web: Web) -> Router {
         .route("/", get(england))
         .route("/scope/{scope}", get(scope))
         .route("/scope/{scope}/returns", get(returns::returns))
+        .route("/scope/{scope}/oversight", get(oversight::scope))
+        .route("/oversight", get(oversight::england))
         .route("/scope/{scope}/{metric}", get(metric))
         .route("/live/{scope}", get(live::figures))
         .route(

@@ -207,6 +207,9 @@ pub fn scope_page(page: &Figures<'_>, place: &Place, alerts: &[Alert]) -> Markup
             }
             " · " a href=(format!("/scope/{}.csv{}", view.scope, asked.query())) { "Download as CSV" }
             " · " a href=(format!("/scope/{}.xlsx{}", view.scope, asked.query())) { "as a spreadsheet (.xlsx)" }
+            " · " a href=(format!("{}{}", super::oversight::oversight_href(&view.scope), asked.query())) data-field="oversight-link" {
+                "Segments and league tables"
+            }
             @if place.kind == ScopeKind::Organisation {
                 " · " a href=(format!("/scope/{}/returns", view.scope)) data-field="returns-link" {
                     "Every return it has sent"

@@ -1,0 +1,267 @@
+//! The Oversight Framework page, `/oversight` for England and `/scope/<scope>/oversight`: the
+//! scope's organisations under a methodology for a quarter, as league tables by trust type, each
+//! with its segment, the reason for any finance adjustment or decision, and its metric scores.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use proto_schema::{Assessed, Oversight, Quarter, TrustType, NATIONAL};
+
+use super::page::{self, scope_href, Asked};
+use super::{html_headers, place_of, read_asked, view_of, PageError, Web};
+
+/// The methodology a page shows when none is asked for.
+const DEFAULT_METHODOLOGY: &str = "nof-2025-26";
+
+pub(super) async fn england(
+    State(web): State<Web>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    respond(oversight_html(&web, NATIONAL, &query).await)
+}
+
+pub(super) async fn scope(
+    State(web): State<Web>,
+    Path(scope): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    respond(oversight_html(&web, &scope, &query).await)
+}
+
+fn respond(page: Result<String, PageError>) -> Response {
+    match page {
+        Ok(body) => (html_headers(), body).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The href of this page for a scope.
+pub(super) fn oversight_href(scope: &str) -> String {
+    if scope == NATIONAL {
+        "/oversight".into()
+    } else {
+        format!("/scope/{scope}/oversight")
+    }
+}
+
+async fn oversight_html(
+    web: &Web,
+    scope: &str,
+    query: &HashMap<String, String>,
+) -> Result<String, PageError> {
+    let (asked, mut request) = read_asked(query)?;
+    let methodology = query
+        .get("methodology")
+        .filter(|m| !m.is_empty())
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_METHODOLOGY.to_owned());
+    if let Some(text) = query.get("quarter").filter(|q| !q.is_empty()) {
+        request.quarter = Some(Quarter::parse(text).map_err(|_| {
+            PageError::BadRequest(format!(
+                "quarter={text} is not a financial quarter, such as 2025-26-q1"
+            ))
+        })?);
+    }
+    request.methodology = Some(methodology);
+    // Only the assessment is shown: the latest period keeps the rest of the view small.
+    request.last = Some(1);
+    let view = view_of(web, scope, &request).await?;
+    let oversight = view
+        .oversight
+        .ok_or_else(|| PageError::Unavailable("The views did not assess this scope.".into()))?;
+    let reference = web
+        .directory
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let place = place_of(&reference, scope)?;
+    let methodologies: Vec<(String, String)> = {
+        let mut known: Vec<(String, String)> = reference
+            .methodologies()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect();
+        known.sort();
+        known
+    };
+    let name_of = |code: &str| {
+        reference
+            .organisation(code)
+            .map_or(code.to_owned(), |org| org.name.clone())
+    };
+    let metric_name = |id: &str| {
+        reference
+            .metric(id)
+            .map_or(id.to_owned(), |metric| metric.name.clone())
+    };
+    let trail: Vec<(String, String)> = place
+        .trail
+        .iter()
+        .map(|(scope, name)| (name.clone(), scope_href(scope, &Asked::default())))
+        .collect();
+    let content = html! {
+        span class="nhsuk-caption-l" { (oversight.name) }
+        h1 { "Segments and league tables: " (place.name) }
+        p class="nhsuk-body" {
+            "Each organisation's metric scores (1.00 best to 4.00), their average, its segment and "
+            "its place among organisations of its type in England, for "
+            (quarter_words(oversight.quarter)) "."
+        }
+        (choose(scope, &oversight, &methodologies, &asked))
+        @if oversight.organisations.is_empty() {
+            p class="nhsuk-body" data-field="none" { "No organisations in this scope are assessed." }
+        }
+        @for trust_type in TrustType::ALL {
+            (league_table(&oversight, trust_type, &name_of, &metric_name, &asked))
+        }
+    };
+    Ok(page::frame(
+        &format!("Segments and league tables: {}", place.name),
+        &trail,
+        content,
+    )
+    .into_string())
+}
+
+fn quarter_words(quarter: Quarter) -> String {
+    format!(
+        "quarter {} of {}/{:02}",
+        quarter.quarter,
+        quarter.year,
+        (quarter.year + 1) % 100
+    )
+}
+
+/// A form to see the same scope under another methodology or quarter.
+fn choose(
+    scope: &str,
+    oversight: &Oversight,
+    methodologies: &[(String, String)],
+    asked: &Asked,
+) -> Markup {
+    html! {
+        form class="oversight-choose" method="get" action=(oversight_href(scope)) {
+            div class="nhsuk-form-group" {
+                label class="nhsuk-label" for="methodology" { "Methodology" }
+                select class="nhsuk-select" id="methodology" name="methodology" {
+                    @for (id, name) in methodologies {
+                        option value=(id) selected[*id == oversight.methodology] { (name) }
+                    }
+                }
+            }
+            div class="nhsuk-form-group" {
+                label class="nhsuk-label" for="quarter" { "Quarter" }
+                select class="nhsuk-select" id="quarter" name="quarter" {
+                    @for quarter in &oversight.quarters {
+                        option value=(quarter.id()) selected[*quarter == oversight.quarter] { (quarter_words(*quarter)) }
+                    }
+                    @if !oversight.quarters.contains(&oversight.quarter) {
+                        option value=(oversight.quarter.id()) selected { (quarter_words(oversight.quarter)) }
+                    }
+                }
+            }
+            @if let Some(at) = &asked.as_of {
+                input type="hidden" name="as_of" value=(at);
+            }
+            @if let Some(seq) = asked.as_of_seq {
+                input type="hidden" name="as_of_seq" value=(seq);
+            }
+            button class="nhsuk-button nhsuk-button--secondary" type="submit" { "Show" }
+        }
+    }
+}
+
+/// One trust type's league table: by position, then those not placed.
+fn league_table(
+    oversight: &Oversight,
+    trust_type: TrustType,
+    name_of: &impl Fn(&str) -> String,
+    metric_name: &impl Fn(&str) -> String,
+    asked: &Asked,
+) -> Markup {
+    let mut rows: Vec<(&String, &Assessed)> = oversight
+        .organisations
+        .iter()
+        .filter(|(_, a)| a.trust_type == Some(trust_type))
+        .collect();
+    if rows.is_empty() {
+        return html! {};
+    }
+    rows.sort_by_key(|(org, a)| (a.position.is_none(), a.position, *org));
+    let metrics: Vec<&str> = {
+        let mut seen: Vec<&str> = Vec::new();
+        for (_, a) in &rows {
+            for s in &a.scores {
+                if !seen.contains(&s.metric.as_str()) {
+                    seen.push(&s.metric);
+                }
+            }
+        }
+        seen
+    };
+    html! {
+        h2 { (trust_type.plural()) }
+        table class="nhsuk-table oversight-league" data-trust-type=(trust_type.id()) {
+            caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
+                (trust_type.plural()) ", by segment then average score"
+            }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Position" }
+                    th class="nhsuk-table__header" scope="col" { "Organisation" }
+                    th class="nhsuk-table__header" scope="col" { "Segment" }
+                    th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Average score" }
+                    @for metric in &metrics {
+                        th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" data-metric=(metric) { (metric_name(metric)) }
+                    }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for (org, a) in &rows {
+                    tr class="nhsuk-table__row" data-org=(org) {
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="position" {
+                            @match a.position {
+                                Some(position) => { (position) " of " (a.of) }
+                                None => { "not ranked" }
+                            }
+                        }
+                        td class="nhsuk-table__cell" {
+                            a href=(scope_href(org, asked)) { (name_of(org)) }
+                        }
+                        td class="nhsuk-table__cell" data-field="segment" {
+                            @match a.placed {
+                                Some(segment) => { strong { (segment) } }
+                                None => { "none" }
+                            }
+                            @if let Some(reason) = a.finance_reason() {
+                                br; span class="oversight-reason" data-field="finance" { (reason) }
+                            }
+                            @if let Some(decided) = &a.decided {
+                                br; span class="oversight-reason" data-field="decided" {
+                                    "Decided: " (decided.segment) ", " (decided.rationale)
+                                }
+                            }
+                        }
+                        td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="average" {
+                            @match a.average {
+                                Some(average) => { (format!("{average:.2}")) }
+                                None => { "–" }
+                            }
+                        }
+                        @for metric in &metrics {
+                            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-metric=(metric) {
+                                @match a.scores.iter().find(|s| s.metric == *metric) {
+                                    Some(s) => {
+                                        (format!("{:.2}", s.score))
+                                        br; span class="oversight-reason" { (format!("{:.1}", s.figure)) ", rank " (s.rank) " of " (s.of) }
+                                    }
+                                    None => { "not scored" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
