@@ -174,6 +174,7 @@ async fn the_pages_in_a_browser_show_the_figures_live_and_pass_axe() {
         "/scope/Y56/ae_4hr".to_owned(),
         "/oversight".to_owned(),
         "/scope/Y56/oversight?methodology=nof-2026-27".to_owned(),
+        format!("/scope/{trust}/oversight"),
     ] {
         let found = browser.ask(&format!("axe {path}"));
         assert_eq!(

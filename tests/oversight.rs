@@ -366,6 +366,30 @@ async fn the_league_table_pages_list_the_views_positions_and_say_why_a_segment_w
             .collect::<Vec<_>>()
     );
 
+    // Why did it move: RJ1 alone returned the quarter before, so scored best there.
+    let march = crate::harness::ae_return("rj1-2025-03", "2025-03", 10_000);
+    let receipt = client.submit(&march).await.expect("submit");
+    assert!(matches!(receipt, proto_schema::Receipt::Accepted { .. }));
+    views_settled(&client).await;
+    let now = ae_score(&national.organisations["RJ1"])
+        .expect("scored")
+        .score;
+    let (status, page) =
+        crate::harness::http_get(web, "/scope/RJ1/oversight?quarter=2025-26-q1").expect("page");
+    assert_eq!(status, 200);
+    assert!(page.contains("Since quarter 4 of 2024/25"), "{page}");
+    let row = &page[page
+        .find("data-field=\"scores-moved\"")
+        .expect("what moved")..];
+    let row = &row[row.find("data-metric=\"ae_4hr\"").expect("A&E moved")..];
+    let cell = |field: &str| {
+        let at = &row[row.find(&format!("data-field=\"{field}\"")).expect(field)..];
+        let at = &at[at.find('>').expect("tag") + 1..];
+        at[..at.find('<').expect("text")].trim().to_owned()
+    };
+    assert_eq!(cell("then"), "1.00");
+    assert_eq!(cell("now"), format!("{now:.2}"));
+
     let (status, page) =
         crate::harness::http_get(web, "/oversight?methodology=nof-2024-25").expect("page");
     assert_eq!(status, 404);

@@ -127,3 +127,64 @@ pub fn scores_moved(before: &Assessed, after: &Assessed) -> Vec<ScoreMoved> {
     moved.sort_by(|x, y| size(y).total_cmp(&size(x)));
     moved
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scored(metric: &str, score: f64) -> MetricScored {
+        MetricScored {
+            framework_id: None,
+            metric: metric.into(),
+            figure: 0.0,
+            rank: 1,
+            of: 1,
+            score,
+        }
+    }
+
+    fn assessed(scores: Vec<MetricScored>) -> Assessed {
+        Assessed {
+            trust_type: Some(TrustType::Acute),
+            scores,
+            average: None,
+            segment: None,
+            finance: None,
+            adjusted: None,
+            decided: None,
+            placed: None,
+            position: None,
+            of: 0,
+        }
+    }
+
+    #[test]
+    fn the_scores_that_moved_come_largest_first_and_unchanged_ones_are_left_out() {
+        let before = assessed(vec![
+            scored("ae_4hr", 1.5),
+            scored("rtt_18wk", 2.0),
+            scored("cancer_62d", 3.0),
+        ]);
+        let after = assessed(vec![
+            scored("ae_4hr", 2.0),
+            scored("rtt_18wk", 3.5),
+            scored("dementia_dx", 1.0),
+        ]);
+        let moved = scores_moved(&before, &after);
+        let listed: Vec<(&str, Option<f64>, Option<f64>)> = moved
+            .iter()
+            .map(|m| (m.metric.as_str(), m.before, m.after))
+            .collect();
+        // Scored in one quarter only comes first (it moved the average most surely), then by size.
+        assert_eq!(
+            listed,
+            [
+                ("cancer_62d", Some(3.0), None),
+                ("dementia_dx", None, Some(1.0)),
+                ("rtt_18wk", Some(2.0), Some(3.5)),
+                ("ae_4hr", Some(1.5), Some(2.0)),
+            ]
+        );
+        assert!(scores_moved(&after, &after).is_empty());
+    }
+}

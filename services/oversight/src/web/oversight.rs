@@ -67,10 +67,16 @@ async fn oversight_html(
     request.methodology = Some(methodology);
     // Only the assessment is shown: the latest period keeps the rest of the view small.
     request.last = Some(1);
-    let view = view_of(web, scope, &request).await?;
-    let oversight = view
-        .oversight
-        .ok_or_else(|| PageError::Unavailable("The views did not assess this scope.".into()))?;
+    let oversight = assessed(web, scope, &request).await?;
+    // An organisation's page says what moved it since the quarter before.
+    let earlier = match oversight.organisations.get(scope) {
+        Some(_) => {
+            let mut before = request.clone();
+            before.quarter = Some(oversight.quarter.back(1));
+            Some(assessed(web, scope, &before).await?)
+        }
+        None => None,
+    };
     let reference = web
         .directory
         .read()
@@ -108,6 +114,9 @@ async fn oversight_html(
             (quarter_words(oversight.quarter)) "."
         }
         (choose(scope, &oversight, &methodologies, &asked))
+        @if let (Some(now), Some(then)) = (oversight.organisations.get(scope), earlier.as_ref()) {
+            (why_moved(now, then.organisations.get(scope), then.quarter, &metric_name))
+        }
         @if oversight.organisations.is_empty() {
             p class="nhsuk-body" data-field="none" { "No organisations in this scope are assessed." }
         }
@@ -121,6 +130,88 @@ async fn oversight_html(
         content,
     )
     .into_string())
+}
+
+async fn assessed(
+    web: &Web,
+    scope: &str,
+    request: &proto_schema::SnapshotRequest,
+) -> Result<Oversight, PageError> {
+    view_of(web, scope, request)
+        .await?
+        .oversight
+        .ok_or_else(|| PageError::Unavailable("The views did not assess this scope.".into()))
+}
+
+/// "Why did we move": an organisation's segment and position against the quarter before, and
+/// the metric scores that changed, largest first.
+fn why_moved(
+    now: &Assessed,
+    before: Option<&Assessed>,
+    quarter_before: Quarter,
+    metric_name: &impl Fn(&str) -> String,
+) -> Markup {
+    let placed = |a: Option<&Assessed>| {
+        a.and_then(|a| a.placed)
+            .map_or("none".to_owned(), |s| s.to_string())
+    };
+    let position = |a: Option<&Assessed>| match a.and_then(|a| a.position.map(|p| (p, a.of))) {
+        Some((p, of)) => format!("{p} of {of}"),
+        None => "not ranked".to_owned(),
+    };
+    let moved = before.map_or_else(
+        || {
+            proto_schema::scores_moved(
+                &Assessed {
+                    scores: Vec::new(),
+                    ..now.clone()
+                },
+                now,
+            )
+        },
+        |before| proto_schema::scores_moved(before, now),
+    );
+    let score = |s: Option<f64>| s.map_or("not scored".to_owned(), |s| format!("{s:.2}"));
+    html! {
+        h2 { "Since " (quarter_words(quarter_before)) }
+        dl class="nhsuk-summary-list" data-field="moved" {
+            div class="nhsuk-summary-list__row" {
+                dt class="nhsuk-summary-list__key" { "Segment" }
+                dd class="nhsuk-summary-list__value" data-field="segment-moved" {
+                    (placed(before)) " then, " (placed(Some(now))) " now"
+                }
+            }
+            div class="nhsuk-summary-list__row" {
+                dt class="nhsuk-summary-list__key" { "Position" }
+                dd class="nhsuk-summary-list__value" data-field="position-moved" {
+                    (position(before)) " then, " (position(Some(now))) " now"
+                }
+            }
+        }
+        @if moved.is_empty() {
+            p class="nhsuk-body" data-field="scores-moved" { "No metric score changed." }
+        } @else {
+            table class="nhsuk-table" data-field="scores-moved" {
+                caption class="nhsuk-table__caption" { "Metric scores that changed, largest first" }
+                thead class="nhsuk-table__head" {
+                    tr class="nhsuk-table__row" {
+                        th class="nhsuk-table__header" scope="col" { "Metric" }
+                        th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Then" }
+                        th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Now" }
+                    }
+                }
+                tbody class="nhsuk-table__body" {
+                    @for m in &moved {
+                        tr class="nhsuk-table__row" data-metric=(m.metric) {
+                            td class="nhsuk-table__cell" { (metric_name(&m.metric)) }
+                            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="then" { (score(m.before)) }
+                            td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="now" { (score(m.after)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn quarter_words(quarter: Quarter) -> String {
