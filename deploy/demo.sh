@@ -98,6 +98,7 @@ print(f"   London's page says: {value} seen within 4 hours in {period}")
 PY
 echo "   England: http://${web_addr}/"
 echo "   London:  http://${web_addr}/scope/Y56"
+echo "   Segments and league tables (NHS Oversight Framework 2025/26): http://${web_addr}/oversight"
 if [ "$keep" = true ]; then
   echo
   echo "== running until Ctrl-C"
