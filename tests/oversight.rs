@@ -65,6 +65,16 @@ fn default_trust_types() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Imports June 2025's published A&E file, every row accepted.
+async fn import_june_2025(client: &Client) {
+    let text = import::read(&repo_file(&format!("deploy/data/ae/{JUNE_2025}"))).expect("file");
+    let parsed = ae::parse(JUNE_2025, &text).expect("parses");
+    let report = import::submit_all(client, parsed.rows)
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+}
+
 async fn assessed(client: &Client, scope: &str, methodology: &str, quarter: Quarter) -> Oversight {
     client
         .snapshot(
@@ -92,12 +102,7 @@ async fn the_june_2025_league_table_of_four_hour_performance_is_the_one_the_raw_
     let _service = Service::start(&nats.url(), &data_dir(tmp.path()));
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
     let before_import = views_settled(&client).await;
-    let text = import::read(&repo_file(&format!("deploy/data/ae/{JUNE_2025}"))).expect("file");
-    let parsed = ae::parse(JUNE_2025, &text).expect("parses");
-    let report = import::submit_all(&client, parsed.rows)
-        .await
-        .expect("import");
-    assert!(report.rejected.is_empty(), "{report}");
+    import_june_2025(&client).await;
     views_settled(&client).await;
     let q1 = Quarter::parse("2025-26-q1").expect("quarter");
 
@@ -308,12 +313,7 @@ async fn the_league_table_pages_list_the_views_positions_and_say_why_a_segment_w
     let service = Service::start_with_web(&nats.url(), &data_dir(tmp.path()), &[]);
     let web = service.web_addr;
     let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
-    let text = import::read(&repo_file(&format!("deploy/data/ae/{JUNE_2025}"))).expect("file");
-    let parsed = ae::parse(JUNE_2025, &text).expect("parses");
-    let report = import::submit_all(&client, parsed.rows)
-        .await
-        .expect("import");
-    assert!(report.rejected.is_empty(), "{report}");
+    import_june_2025(&client).await;
     let decided = client
         .admin(
             oversight::subjects::DECIDE_SEGMENT,
