@@ -95,10 +95,16 @@ async fn oversight_html(
             .organisation(code)
             .map_or(code.to_owned(), |org| org.name.clone())
     };
+    // A metric's name, and its figures' unit where the figure is a share.
     let metric_name = |id: &str| {
         reference
             .metric(id)
             .map_or(id.to_owned(), |metric| metric.name.clone())
+    };
+    let percent = |id: &str| {
+        reference
+            .metric(id)
+            .is_some_and(|metric| metric.kind == proto_schema::ValueKind::Ratio)
     };
     let trail: Vec<(String, String)> = place
         .trail
@@ -121,7 +127,7 @@ async fn oversight_html(
             p class="nhsuk-body" data-field="none" { "No organisations in this scope are assessed." }
         }
         @for trust_type in TrustType::ALL {
-            (league_table(&oversight, trust_type, &name_of, &metric_name, &asked))
+            (league_table(&oversight, trust_type, &name_of, (&metric_name, &percent), &asked))
         }
     };
     Ok(page::frame(
@@ -267,7 +273,7 @@ fn league_table(
     oversight: &Oversight,
     trust_type: TrustType,
     name_of: &impl Fn(&str) -> String,
-    metric_name: &impl Fn(&str) -> String,
+    (metric_name, percent): (&impl Fn(&str) -> String, &impl Fn(&str) -> bool),
     asked: &Asked,
 ) -> Markup {
     let mut rows: Vec<(&String, &Assessed)> = oversight
@@ -344,7 +350,7 @@ fn league_table(
                                 @match a.scores.iter().find(|s| s.metric == *metric) {
                                     Some(s) => {
                                         (format!("{:.2}", s.score))
-                                        br; span class="oversight-reason" { (format!("{:.1}", s.figure)) ", rank " (s.rank) " of " (s.of) }
+                                        br; span class="oversight-reason" { (format!("{:.1}{}", s.figure, if percent(metric) { "%" } else { "" })) ", rank " (s.rank) " of " (s.of) }
                                     }
                                     None => { "not scored" }
                                 }
