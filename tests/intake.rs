@@ -161,7 +161,7 @@ async fn seqs_stay_dense_and_are_never_reused_across_restarts() {
 /// A log written before collections were data (reference data without them) is given data
 /// standard v1's collections once at start-up, and its returns are checked against them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_log_from_before_collections_is_given_them_once() {
+async fn a_log_from_before_collections_and_methodologies_is_given_them_once() {
     let nats = nats();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = data_dir(tmp.path());
@@ -171,17 +171,28 @@ async fn a_log_from_before_collections_is_given_them_once() {
             ingest::seed::seed_events(&ingest::seed::ReferenceFiles::bundled()).expect("seed");
         let older: Vec<Event> = events
             .into_iter()
-            .filter(|e| !matches!(e, Event::CollectionDefined(_)))
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Event::CollectionDefined(_)
+                        | Event::MethodologyDefined(_)
+                        | Event::TrustTypeSet(_)
+                )
+            })
             .collect();
         let mut log = event_log::EventLog::open(&data.join("oversight.redb")).expect("log");
         ingest::writer::append_reference(&mut log, "oversight-seed", older).expect("append");
     }
-    let collections = |entries: &[proto_schema::Envelope]| {
-        entries
-            .iter()
-            .filter(|e| matches!(e.event, Event::CollectionDefined(_)))
-            .count()
+    let count = |entries: &[proto_schema::Envelope], of: fn(&Event) -> bool| {
+        entries.iter().filter(|e| of(&e.event)).count()
     };
+    let shipped_trust_types = ingest::seed::seed_events(&ingest::seed::ReferenceFiles::bundled())
+        .expect("seed")
+        .0
+        .iter()
+        .filter(|e| matches!(e, Event::TrustTypeSet(_)))
+        .count();
+    assert!(shipped_trust_types > 200);
     for start in 0..2 {
         let mut service = Service::start(&nats.url(), &data);
         let client = serving_client(&nats.url(), Duration::from_secs(5)).await;
@@ -196,9 +207,19 @@ async fn a_log_from_before_collections_is_given_them_once() {
             from = last + 1;
         }
         assert_eq!(
-            collections(&entries),
+            count(&entries, |e| matches!(e, Event::CollectionDefined(_))),
             proto_schema::collections_v1().len(),
-            "start {start}: defined once"
+            "start {start}: collections defined once"
+        );
+        assert_eq!(
+            count(&entries, |e| matches!(e, Event::MethodologyDefined(_))),
+            proto_schema::methodologies_v1().len(),
+            "start {start}: methodologies defined once"
+        );
+        assert_eq!(
+            count(&entries, |e| matches!(e, Event::TrustTypeSet(_))),
+            shipped_trust_types,
+            "start {start}: trust types set once"
         );
         let mut wrong = ae_return(&format!("old-log-{start}"), "2019-01", 1000);
         wrong.collection = "cancer-monthly".into();
