@@ -483,6 +483,20 @@ fn seed(log: &mut EventLog, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends reference events the service itself adds to an older log, and applies them to
+/// intake's reference data.
+fn append_seed(
+    log: &mut EventLog,
+    reference: &mut Reference,
+    events: Vec<Event>,
+) -> anyhow::Result<Vec<proto_schema::Envelope>> {
+    let appended = writer::append_reference(log, "oversight-seed", events)?;
+    for envelope in &appended {
+        reference.apply_entry(envelope);
+    }
+    Ok(appended)
+}
+
 /// A log written before collections were part of the data standard: data standard v1's are
 /// defined in it, once, so returns are checked against them from now on.
 fn define_collections(log: &mut EventLog, reference: &mut Reference) -> anyhow::Result<()> {
@@ -490,11 +504,8 @@ fn define_collections(log: &mut EventLog, reference: &mut Reference) -> anyhow::
         .into_iter()
         .map(Event::CollectionDefined)
         .collect();
-    let appended = writer::append_reference(log, "oversight-seed", events)
+    let appended = append_seed(log, reference, events)
         .context("defining data standard v1's collections")?;
-    for envelope in &appended {
-        reference.apply_entry(envelope);
-    }
     info!(
         collections = appended.len(),
         "the log defined no collections: data standard v1's defined"
@@ -523,11 +534,8 @@ fn define_methodologies(
             |code| reference.organisation(code).is_some(),
         )?);
     }
-    let appended = writer::append_reference(log, "oversight-seed", events)
+    let appended = append_seed(log, reference, events)
         .context("defining the shipped oversight methodologies")?;
-    for envelope in &appended {
-        reference.apply_entry(envelope);
-    }
     info!(
         entries = appended.len(),
         "the log defined no oversight methodologies: the shipped ones defined"
