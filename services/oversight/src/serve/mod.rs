@@ -504,8 +504,8 @@ fn define_collections(log: &mut EventLog, reference: &mut Reference) -> anyhow::
         .into_iter()
         .map(Event::CollectionDefined)
         .collect();
-    let appended = append_seed(log, reference, events)
-        .context("defining data standard v1's collections")?;
+    let appended =
+        append_seed(log, reference, events).context("defining data standard v1's collections")?;
     info!(
         collections = appended.len(),
         "the log defined no collections: data standard v1's defined"

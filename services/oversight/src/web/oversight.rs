@@ -106,11 +106,7 @@ async fn oversight_html(
             .metric(id)
             .is_some_and(|metric| metric.kind == proto_schema::ValueKind::Ratio)
     };
-    let trail: Vec<(String, String)> = place
-        .trail
-        .iter()
-        .map(|(scope, name)| (name.clone(), scope_href(scope, &Asked::default())))
-        .collect();
+    let trail = page::breadcrumbs(&place, &asked);
     let content = html! {
         span class="nhsuk-caption-l" { (oversight.name) }
         h1 { "Segments and league tables: " (place.name) }

@@ -73,6 +73,15 @@ pub fn scope_href(scope: &str, asked: &Asked) -> String {
 }
 
 /// The frame around every page's content.
+/// A place's trail from England down to it, as (name, href) links for [`frame`].
+pub fn breadcrumbs(place: &Place, asked: &Asked) -> Vec<(String, String)> {
+    place
+        .trail
+        .iter()
+        .map(|(scope, name)| (name.clone(), scope_href(scope, asked)))
+        .collect()
+}
+
 pub fn frame(title: &str, trail: &[(String, String)], content: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -642,11 +651,7 @@ pub fn metric_page(page: &MetricPage<'_>) -> Markup {
     let view = page.figures.view;
     let asked = page.figures.asked;
     let place = page.place;
-    let mut trail: Vec<(String, String)> = place
-        .trail
-        .iter()
-        .map(|(scope, name)| (name.clone(), scope_href(scope, asked)))
-        .collect();
+    let mut trail = breadcrumbs(place, asked);
     if trail.is_empty() {
         trail.push(("England".into(), scope_href(NATIONAL, asked)));
     }

@@ -12,7 +12,7 @@ use proto_schema::{
 };
 
 use super::directory::ScopeKind;
-use super::page::{self, scope_href, Asked};
+use super::page::{self, Asked};
 use super::{html_headers, place_of, view_of, PageError, Web, PAGE_PERIODS};
 use crate::client::ClientError;
 
@@ -90,11 +90,7 @@ async fn returns_html(
             .map(|c| (c.id.clone(), (c.name.clone(), c.due_working_days)))
             .collect()
     };
-    let trail: Vec<(String, String)> = place
-        .trail
-        .iter()
-        .map(|(scope, name)| (name.clone(), scope_href(scope, &Asked::default())))
-        .collect();
+    let trail = page::breadcrumbs(&place, &Asked::default());
     let content = html! {
         span class="nhsuk-caption-l" { "Returns" }
         h1 { (place.name) }
