@@ -23,6 +23,7 @@ mod text;
 mod timestamp;
 mod value;
 mod view;
+mod window;
 mod words;
 
 pub use assessment::{scores_moved, Assessed, FinanceApplied, MetricScored, Oversight, ScoreMoved};
@@ -62,6 +63,7 @@ pub use view::{
     GeographyMode, PointType, Segment, SegmentDecision, SnapshotRequest, Spc, Summary, Trigger,
     TriggerKind, Variance, View, NATIONAL, UNASSIGNED,
 };
+pub use window::{Completeness, CompletenessChange, WindowState};
 pub use words::{show_headline, show_pence, show_standard, show_variance};
 
 /// The longest submission id a client may choose, in bytes.

@@ -12,6 +12,7 @@ use crate::methodology::Quarter;
 use crate::reference::Standard;
 use crate::timestamp::Timestamp;
 use crate::value::{Value, ValueKind};
+use crate::window::{Completeness, CompletenessChange};
 
 /// The scope that covers all of England.
 pub const NATIONAL: &str = "national";
@@ -185,6 +186,13 @@ pub struct View {
     /// (they returned an earlier period of the collection), the period returned by someone, and
     /// its due date passed by the log's date.
     pub missing: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// metric id -> period -> the scope's figure as published: as it stood when the period's
+    /// collection window closed, from the returns in by the deadline. Only periods whose window
+    /// has closed with something in; where it differs from `metrics`, a refresh came after.
+    pub published: BTreeMap<String, BTreeMap<Period, Cell>>,
+    /// collection id -> period -> how many organisations are expected and in, and whether the
+    /// window is `provisional`, `complete` or `closed`.
+    pub completeness: BTreeMap<String, BTreeMap<Period, Completeness>>,
     /// An organisation's oversight segment: suggested from its triggers, and the regional
     /// team's decision beside it (organisation views with analytics on).
     pub segment: Option<Segment>,
@@ -553,6 +561,10 @@ pub struct Delta {
     pub received: Vec<Change>,
     /// Changes to the returns missing, by collection (in `metric`).
     pub missing: Vec<Change>,
+    /// Changes to the published figures (a window closing).
+    pub published: Vec<Change>,
+    /// Each (collection, period) whose completeness changed: its completeness now.
+    pub completeness: Vec<CompletenessChange>,
     /// An organisation scope's segment now (with analytics on).
     pub segment: Option<Segment>,
 }
@@ -581,6 +593,8 @@ impl Delta {
             plans: Vec::new(),
             received: Vec::new(),
             missing: Vec::new(),
+            published: Vec::new(),
+            completeness: Vec::new(),
             segment: None,
         }
     }
@@ -602,6 +616,8 @@ impl Delta {
         self.plans.extend(later.plans);
         self.received.extend(later.received);
         self.missing.extend(later.missing);
+        self.published.extend(later.published);
+        self.completeness.extend(later.completeness);
         if later.segment.is_some() {
             self.segment = later.segment;
         }
@@ -613,6 +629,17 @@ impl Delta {
         compact(&mut self.plans);
         compact(&mut self.received);
         compact(&mut self.missing);
+        compact(&mut self.published);
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut keep: Vec<bool> = self
+            .completeness
+            .iter()
+            .rev()
+            .map(|c| seen.insert((c.collection.clone(), c.period)))
+            .collect();
+        keep.reverse();
+        let mut keep = keep.into_iter();
+        self.completeness.retain(|_| keep.next().unwrap_or(true));
     }
 }
 
@@ -708,12 +735,14 @@ impl View {
             self.plans.retain(|metric, _| wanted(metric));
             self.variance.retain(|metric, _| wanted(metric));
             self.spc.retain(|metric, _| wanted(metric));
+            self.published.retain(|metric, _| wanted(metric));
         }
         for maps in [
             &mut self.metrics,
             &mut self.plans,
             &mut self.received,
             &mut self.missing,
+            &mut self.published,
         ] {
             for series in maps.values_mut() {
                 keep_periods(series, request);
@@ -724,6 +753,10 @@ impl View {
             keep_periods(series, request);
         }
         self.variance.retain(|_, series| !series.is_empty());
+        for series in self.completeness.values_mut() {
+            keep_periods(series, request);
+        }
+        self.completeness.retain(|_, series| !series.is_empty());
         for chart in self.spc.values_mut() {
             let points = &mut chart.points.0;
             points.retain(|(period, _)| in_range(*period, request));
@@ -741,8 +774,10 @@ impl View {
         self.plans.retain(|metric, _| later(metric));
         self.variance.retain(|metric, _| later(metric));
         self.spc.retain(|metric, _| later(metric));
+        self.published.retain(|metric, _| later(metric));
         self.received.clear();
         self.missing.clear();
+        self.completeness.clear();
         self.segment = None;
         self.oversight = None;
     }
@@ -764,6 +799,7 @@ impl View {
             .chain(self.plans.keys())
             .chain(self.variance.keys())
             .chain(self.spc.keys())
+            .chain(self.published.keys())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .cloned()
@@ -773,11 +809,13 @@ impl View {
         (
             skeleton.received,
             skeleton.missing,
+            skeleton.completeness,
             skeleton.segment,
             skeleton.oversight,
         ) = (
             self.received.clone(),
             self.missing.clone(),
+            self.completeness.clone(),
             self.segment.clone(),
             self.oversight.clone(),
         );
@@ -826,6 +864,9 @@ impl View {
         if let Some(chart) = from.spc.get(id) {
             self.spc.insert(id.to_owned(), chart.clone());
         }
+        if let Some(series) = from.published.get(id) {
+            self.published.insert(id.to_owned(), series.clone());
+        }
     }
 
     /// Adds the next page (asked with `after_metric`) to the pages read so far.
@@ -834,6 +875,7 @@ impl View {
         self.plans.extend(page.plans);
         self.variance.extend(page.variance);
         self.spc.extend(page.spc);
+        self.published.extend(page.published);
         self.more_after = page.more_after;
     }
 
@@ -890,6 +932,24 @@ impl View {
         apply_changes(&mut self.plans, &delta.plans);
         apply_changes(&mut self.received, &delta.received);
         apply_changes(&mut self.missing, &delta.missing);
+        apply_changes(&mut self.published, &delta.published);
+        for change in &delta.completeness {
+            let periods = self
+                .completeness
+                .entry(change.collection.clone())
+                .or_default();
+            match &change.completeness {
+                Some(completeness) => {
+                    periods.insert(change.period, completeness.clone());
+                }
+                None => {
+                    periods.remove(&change.period);
+                }
+            }
+            if periods.is_empty() {
+                self.completeness.remove(&change.collection);
+            }
+        }
         for change in delta.changes.iter().chain(&delta.plans) {
             self.refresh_variance(&change.metric, change.period);
         }
@@ -1135,6 +1195,8 @@ mod tests {
             variance: BTreeMap::new(),
             received: BTreeMap::new(),
             missing: BTreeMap::new(),
+            published: BTreeMap::new(),
+            completeness: BTreeMap::new(),
             segment: None,
             more_after: None,
             oversight: None,
@@ -1179,6 +1241,8 @@ mod tests {
             plans: Vec::new(),
             received: Vec::new(),
             missing: Vec::new(),
+            published: Vec::new(),
+            completeness: Vec::new(),
             segment: None,
         };
         let second = Delta {
@@ -1190,6 +1254,8 @@ mod tests {
             plans: Vec::new(),
             received: Vec::new(),
             missing: Vec::new(),
+            published: Vec::new(),
+            completeness: Vec::new(),
             segment: None,
         };
         let mut start = view();

@@ -18,17 +18,42 @@ impl Projection {
             if metric == NO_METRIC {
                 continue;
             }
+            let derived = self.derived.get(&metric).copied();
+            if let Some((
+                Derived::Received | Derived::Missing | Derived::Expected | Derived::Late,
+                collection,
+            )) = derived
+            {
+                let name = self.names.name(collection);
+                let Some(delta) = deltas.last_mut() else {
+                    continue;
+                };
+                let listed = delta
+                    .completeness
+                    .iter()
+                    .any(|c| c.period == period && c.collection == name);
+                if !listed {
+                    let change = self.completeness_change(scope, collection, period);
+                    delta.completeness.push(change);
+                }
+            }
+            let into = match derived {
+                Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _)) => continue,
+                _ => derived,
+            };
             let mut change = self.change(scope, metric, period, org);
             let Some(delta) = deltas.last_mut() else {
                 continue;
             };
-            match self.derived.get(&metric) {
+            match into {
                 Some((derived, base)) => {
-                    change.metric = self.names.name(*base).to_owned();
+                    change.metric = self.names.name(base).to_owned();
                     match derived {
                         Derived::Plan => delta.plans.push(change),
                         Derived::Received => delta.received.push(change),
                         Derived::Missing => delta.missing.push(change),
+                        Derived::Published => delta.published.push(change),
+                        Derived::Expected | Derived::Late | Derived::PublishedReturn => {}
                     }
                 }
                 None => delta.changes.push(change),

@@ -45,11 +45,11 @@ impl Projection {
             // overdue for the others at once; those arriving later in the same load clear it.
             let due = schedule_due_date(&self.schedules, name, period).days_since_epoch();
             entry.insert(due);
-            if due < self.today {
-                self.refresh_everyone(collection, period, touched);
-            } else {
+            if due >= self.today {
                 self.awaiting.insert((due, collection, period));
             }
+            // Everyone on the collection is now expected for it (and, past its due date, missing).
+            self.refresh_everyone(collection, period, touched);
         }
         self.refresh_missing(org, collection, period, touched);
     }
@@ -61,6 +61,7 @@ impl Projection {
                 break;
             }
             self.awaiting.pop_first();
+            self.close_window(collection, period, touched);
             self.refresh_everyone(collection, period, touched);
         }
     }
@@ -82,7 +83,8 @@ impl Projection {
         }
     }
 
-    /// Whether an organisation's return is due and absent, brought up to date.
+    /// Whether an organisation is expected for a period, and its return due and absent, brought
+    /// up to date.
     pub(super) fn refresh_missing(
         &mut self,
         org: Id,
@@ -103,15 +105,29 @@ impl Projection {
             .closed
             .get(&org)
             .is_none_or(|closed| period.first_day() <= *closed);
+        let is_expected = due.is_some() && expected && open;
         let should = due.is_some_and(|due| *due < self.today)
-            && expected
-            && open
+            && is_expected
             && !self.returns.contains_key(&(org, collection, period));
-        let missing = self.derived_of(Derived::Missing, collection);
-        let key = (org, missing, period);
-        if should != self.returns.contains_key(&key) {
-            let values = if should {
-                vec![(missing, Value::Count(1))]
+        self.count_one(Derived::Missing, org, collection, period, should, touched);
+        self.count_one(Derived::Expected, org, collection, period, is_expected, touched);
+    }
+
+    /// Counts an organisation once (or not) in a derived count of a collection's period.
+    fn count_one(
+        &mut self,
+        derived: Derived,
+        org: Id,
+        collection: Id,
+        period: Period,
+        counted: bool,
+        touched: &mut Touched,
+    ) {
+        let metric = self.derived_of(derived, collection);
+        let key = (org, metric, period);
+        if counted != self.returns.contains_key(&key) {
+            let values = if counted {
+                vec![(metric, Value::Count(1))]
             } else {
                 Vec::new()
             };

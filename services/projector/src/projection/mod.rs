@@ -29,6 +29,7 @@ mod oversight;
 mod plans;
 mod segments;
 mod views;
+mod windows;
 
 use crate::cells::{period_key, CellState, Cells, SeriesCells};
 use crate::drawing::{
@@ -94,6 +95,9 @@ pub struct Projection {
     periods_reported: HashMap<Id, BTreeMap<Period, i64>>,
     /// Reported periods not yet due: (due date, collection, period).
     awaiting: BTreeSet<(i64, Id, Period)>,
+    /// Windows closed with returns in: (collection, period) -> the last entry before the close,
+    /// the seq the published figures are as of.
+    published_at: HashMap<(Id, Period), u64>,
     /// Organisations' closing dates: nothing is expected of them after.
     closed: HashMap<Id, Date>,
     /// Metrics of the finance domain: off plan is a segment trigger for them.
@@ -128,6 +132,16 @@ enum Derived {
     Received,
     /// 1 for each organisation whose return for a collection and period is due and absent.
     Missing,
+    /// 1 for each organisation expected to return a collection's period, due yet or not.
+    Expected,
+    /// 1 for each organisation whose counted return for a collection's period arrived after
+    /// its window closed.
+    Late,
+    /// An organisation's figure for a metric as it stood when its period's window closed.
+    Published,
+    /// The collection under which a return's published figures are kept, as a return of their
+    /// own (never a cell).
+    PublishedReturn,
 }
 
 impl Default for Projection {
@@ -160,6 +174,7 @@ impl Default for Projection {
             on_collection: HashMap::default(),
             periods_reported: HashMap::default(),
             awaiting: BTreeSet::new(),
+            published_at: HashMap::default(),
             closed: HashMap::default(),
             finance: HashSet::default(),
             decisions: HashMap::default(),
@@ -192,7 +207,7 @@ const TOUCHED_CAPACITY: usize = 32;
 
 /// The layout of checkpoint bytes; a checkpoint of another layout is ignored and the views are
 /// rebuilt from the log.
-const CHECKPOINT_FORMAT: u16 = 9;
+const CHECKPOINT_FORMAT: u16 = 10;
 
 impl Projection {
     pub fn seq(&self) -> u64 {
@@ -280,6 +295,10 @@ impl Projection {
                     .collect();
                 let received = self.derived_of(Derived::Received, collection);
                 values.push((received, Value::Count(1)));
+                if self.past_deadline(collection, ret.period) {
+                    let late = self.derived_of(Derived::Late, collection);
+                    values.push((late, Value::Count(1)));
+                }
                 self.replace_return(key, values, touched);
                 self.returned(org, collection, ret.period, touched);
             }
@@ -367,14 +386,22 @@ impl Projection {
     /// The kind a metric's totals take: as defined, or else as first reported.
     fn kind_of(&self, metric: Id, value: &Value) -> ValueKind {
         self.metrics
-            .get(&metric)
+            .get(&self.defined_as(metric))
             .map_or(value.kind(), |(kind, _, _)| *kind)
     }
 
     fn standard(&self, metric: Id) -> Option<Standard> {
         self.metrics
-            .get(&metric)
+            .get(&self.defined_as(metric))
             .and_then(|(_, standard, _)| *standard)
+    }
+
+    /// The metric whose definition a figure follows: a published figure is its metric's.
+    fn defined_as(&self, metric: Id) -> Id {
+        match self.derived.get(&metric) {
+            Some((Derived::Published, base)) => *base,
+            _ => metric,
+        }
     }
 }
 

@@ -21,6 +21,7 @@ impl Projection {
             on_collection: self.on_collection.clone(),
             periods_reported: self.periods_reported.clone(),
             awaiting: self.awaiting.clone(),
+            published_at: self.published_at.clone(),
             closed: self.closed.clone(),
             finance: self.finance.clone(),
             decisions: self.decisions.clone(),
@@ -58,13 +59,21 @@ impl Projection {
                         self.view_without_charts(name, mode),
                         other.view_without_charts(name, mode),
                     );
-                    (mine.metrics, mine.plans, mine.received, mine.missing)
-                        == (
-                            theirs.metrics,
-                            theirs.plans,
-                            theirs.received,
-                            theirs.missing,
-                        )
+                    (
+                        mine.metrics,
+                        mine.plans,
+                        mine.received,
+                        mine.missing,
+                        mine.published,
+                        mine.completeness,
+                    ) == (
+                        theirs.metrics,
+                        theirs.plans,
+                        theirs.received,
+                        theirs.missing,
+                        theirs.published,
+                        theirs.completeness,
+                    )
                 })
         })
     }

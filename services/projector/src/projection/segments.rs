@@ -11,11 +11,12 @@ impl Projection {
     }
 
     /// Whether a segment reads a metric's series: actual figures and missing returns, not the
-    /// plans (read by period where an actual is) or the returns received.
+    /// plans (read by period where an actual is), the returns received or expected, or the
+    /// published figures.
     pub(super) fn segment_reads(&self, metric: Id) -> bool {
-        !matches!(
+        matches!(
             self.derived.get(&metric),
-            Some((Derived::Plan | Derived::Received, _))
+            None | Some((Derived::Missing, _))
         )
     }
 

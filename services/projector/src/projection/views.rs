@@ -62,6 +62,7 @@ impl Projection {
         let id = self.names.get(scope);
         let mut by_id: BTreeMap<Id, BTreeMap<Period, Cell>> = BTreeMap::new();
         let mut spc = BTreeMap::new();
+        let mut completeness = BTreeMap::new();
         if let Some(id) = id {
             for ((metric, period), cell) in self.cells_of(id, mode).iter() {
                 let summary: Summary = cell.sum.summary(cell.kind, self.standard(metric));
@@ -91,7 +92,7 @@ impl Projection {
                 by_id.retain(|metric, periods| {
                     let (named, base) = match self.derived.get(metric) {
                         None => (true, *metric),
-                        Some((Derived::Plan, base)) => (true, *base),
+                        Some((Derived::Plan | Derived::Published, base)) => (true, *base),
                         // Returns received and missing are by collection, not metric.
                         Some((_, base)) => (false, *base),
                     };
@@ -108,9 +109,18 @@ impl Projection {
                     !periods.is_empty()
                 });
             }
+            completeness = self.completeness_of(&by_id);
+            // The counts behind completeness are not listed by organisation.
+            by_id.retain(|metric, _| {
+                !matches!(
+                    self.derived.get(metric),
+                    Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _))
+                )
+            });
             self.fill_organisations(id, mode, &mut by_id);
         }
-        let (mut metrics, mut plans, mut received, mut missing) = (
+        let (mut metrics, mut plans, mut received, mut missing, mut published) = (
+            BTreeMap::new(),
             BTreeMap::new(),
             BTreeMap::new(),
             BTreeMap::new(),
@@ -122,6 +132,8 @@ impl Projection {
                 Some((Derived::Plan, base)) => (&mut plans, *base),
                 Some((Derived::Received, base)) => (&mut received, *base),
                 Some((Derived::Missing, base)) => (&mut missing, *base),
+                Some((Derived::Published, base)) => (&mut published, *base),
+                Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _)) => continue,
             };
             into.insert(self.names.name(name).to_owned(), periods);
         }
@@ -143,6 +155,8 @@ impl Projection {
             variance: BTreeMap::new(),
             received,
             missing,
+            published,
+            completeness,
             segment: None,
             more_after: None,
             oversight: None,
@@ -165,6 +179,41 @@ impl Projection {
             view.narrow(request);
         }
         view
+    }
+
+    /// Each collection's completeness by period, from a scope's counts of returns expected, in
+    /// and after the close.
+    fn completeness_of(
+        &self,
+        cells: &BTreeMap<Id, BTreeMap<Period, Cell>>,
+    ) -> BTreeMap<String, BTreeMap<Period, proto_schema::Completeness>> {
+        let windows: BTreeSet<(Id, Period)> = cells
+            .iter()
+            .filter_map(|(metric, periods)| match self.derived.get(metric) {
+                Some((Derived::Expected | Derived::Received, collection)) => {
+                    Some(periods.keys().map(move |period| (*collection, *period)))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut completeness: BTreeMap<String, BTreeMap<Period, proto_schema::Completeness>> =
+            BTreeMap::new();
+        for (collection, period) in windows {
+            let count = |metric: Id| {
+                cells
+                    .get(&metric)
+                    .and_then(|periods| periods.get(&period))
+                    .map_or(0, |cell| windows::count_of(cell.summary.total))
+            };
+            if let Some(found) = self.completeness_in(count, collection, period) {
+                completeness
+                    .entry(self.names.name(collection).to_owned())
+                    .or_default()
+                    .insert(period, found);
+            }
+        }
+        completeness
     }
 
     /// Each cell's organisations, from their own figures.
