@@ -24,3 +24,4 @@ mod tls;
 mod verify;
 mod views;
 mod web;
+mod windows;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use proto_schema::{
     show_headline, show_standard, Alert, Delta, GeographyMode, SnapshotRequest, Standard, Value,
-    Variance, View,
+    Variance, View, WindowState,
 };
 
 use crate::client::Client;
@@ -216,11 +216,31 @@ pub fn render(view: &View) -> String {
         } else {
             ""
         };
+        // "140 of 150 in, provisional until 2025-05-15", "150 of 150 in, closed (3 after the
+        // deadline)": whether the figure above is final.
+        let window = view
+            .completeness
+            .get(collection)
+            .and_then(|c| c.get(period))
+            .map(|c| {
+                let state = match c.state {
+                    WindowState::Closed if c.after_close > 0 => {
+                        format!("closed ({} after the deadline)", c.after_close)
+                    }
+                    WindowState::Closed => "closed".to_owned(),
+                    state => format!("{} until {}", state.as_str(), c.closes),
+                };
+                (format!(" of {}", c.expected), format!(", {state}"))
+            })
+            .unwrap_or_default();
+        let (of, state) = window;
         if missing.is_empty() {
-            text.push_str(&format!("returns {collection} {period}: {count} in\n"));
+            text.push_str(&format!(
+                "returns {collection} {period}: {count}{of} in{state}\n"
+            ));
         } else {
             text.push_str(&format!(
-                "returns {collection} {period}: {count} in, {} overdue: {listed}{more}\n",
+                "returns {collection} {period}: {count}{of} in{state}, {} overdue: {listed}{more}\n",
                 missing.len()
             ));
         }

@@ -92,7 +92,8 @@ fn figure(cells: &BTreeMap<String, BTreeMap<Period, Cell>>) -> Option<Value> {
 /// a bank holiday). RJ1 and RAL returned March, so both are expected for April.
 #[test]
 fn a_window_is_provisional_then_complete_then_closed_and_a_late_return_is_a_refresh() {
-    let mut dated: Vec<(&str, Event)> = reference().into_iter().map(|e| ("2019-04-01", e)).collect();
+    let mut dated: Vec<(&str, Event)> =
+        reference().into_iter().map(|e| ("2019-04-01", e)).collect();
     dated.push(("2019-04-05", ae_return(1, "RJ1", "2019-03", 1)));
     dated.push(("2019-04-05", ae_return(2, "RAL", "2019-03", 1)));
     let before_april = dated.len();
@@ -120,20 +121,31 @@ fn a_window_is_provisional_then_complete_then_closed_and_a_late_return_is_a_refr
 
     let national = at(one_in, NATIONAL);
     let c = completeness(&national).expect("April is being collected");
-    assert_eq!((c.expected, c.received, c.state), (2, 1, WindowState::Provisional));
+    assert_eq!(
+        (c.expected, c.received, c.state),
+        (2, 1, WindowState::Provisional)
+    );
     assert_eq!(c.opens, Date::parse("2019-05-01").expect("date"));
     assert_eq!(c.closes, Date::parse("2019-05-15").expect("date"));
     assert_eq!(c.published_seq, None);
     // RJ1's own window is provisional until its return is in; RAL's is complete.
-    let rj1 = completeness(&at(one_in, "RJ1")).cloned().expect("RJ1 expected");
-    assert_eq!((rj1.expected, rj1.received, rj1.state), (1, 0, WindowState::Provisional));
+    let rj1 = completeness(&at(one_in, "RJ1"))
+        .cloned()
+        .expect("RJ1 expected");
+    assert_eq!(
+        (rj1.expected, rj1.received, rj1.state),
+        (1, 0, WindowState::Provisional)
+    );
     let ral = completeness(&at(one_in, "RAL")).cloned().expect("RAL in");
     assert_eq!(ral.state, WindowState::Complete);
     // East of England expects nobody for ae-monthly.
     assert_eq!(completeness(&at(one_in, "Y61")), None);
 
     let c = completeness(&at(both_in, "Y56")).cloned().expect("London");
-    assert_eq!((c.expected, c.received, c.state), (2, 2, WindowState::Complete));
+    assert_eq!(
+        (c.expected, c.received, c.state),
+        (2, 2, WindowState::Complete)
+    );
     assert_eq!(
         figure(&at(both_in, NATIONAL).published),
         None,
@@ -152,17 +164,30 @@ fn a_window_is_provisional_then_complete_then_closed_and_a_late_return_is_a_refr
     for scope in [NATIONAL, "Y56", "QMJ", "RJ1"] {
         let view = at(log.len(), scope);
         let c = completeness(&view).expect("closed");
-        assert_eq!((c.state, c.after_close), (WindowState::Closed, 1), "{scope}");
+        assert_eq!(
+            (c.state, c.after_close),
+            (WindowState::Closed, 1),
+            "{scope}"
+        );
         // QMJ is RJ1's system alone.
         let rj1_alone = scope == "RJ1" || scope == "QMJ";
         let (published, latest) = if rj1_alone { (4, 10) } else { (9, 15) };
-        assert_eq!(figure(&view.published), Some(Value::Count(published)), "{scope}");
+        assert_eq!(
+            figure(&view.published),
+            Some(Value::Count(published)),
+            "{scope}"
+        );
         assert_eq!(figure(&view.metrics), Some(Value::Count(latest)), "{scope}");
         // The view as of the close holds exactly what was published.
         let as_of_close = at(last_on_time, scope);
         assert_eq!(
-            as_of_close.metrics.get("ae_12hr_dta").and_then(|p| p.get(&april())),
-            view.published.get("ae_12hr_dta").and_then(|p| p.get(&april())),
+            as_of_close
+                .metrics
+                .get("ae_12hr_dta")
+                .and_then(|p| p.get(&april())),
+            view.published
+                .get("ae_12hr_dta")
+                .and_then(|p| p.get(&april())),
             "{scope}"
         );
     }
@@ -174,7 +199,8 @@ fn a_window_is_provisional_then_complete_then_closed_and_a_late_return_is_a_refr
 
 #[test]
 fn the_deltas_say_when_a_window_closes_and_when_it_is_refreshed() {
-    let mut dated: Vec<(&str, Event)> = reference().into_iter().map(|e| ("2019-04-01", e)).collect();
+    let mut dated: Vec<(&str, Event)> =
+        reference().into_iter().map(|e| ("2019-04-01", e)).collect();
     dated.push(("2019-04-05", ae_return(1, "RJ1", "2019-03", 1)));
     dated.push(("2019-05-03", ae_return(2, "RJ1", "2019-04", 5)));
     let before_close = dated.len();
@@ -210,8 +236,14 @@ fn the_deltas_say_when_a_window_closes_and_when_it_is_refreshed() {
     assert_eq!(published[0].value, Some(Value::Count(5)));
 
     let refresh = projection.apply(&log[before_close + 1]);
-    let national = refresh.iter().find(|d| d.scope == NATIONAL).expect("England");
-    assert!(national.published.is_empty(), "a refresh does not touch the published figure");
+    let national = refresh
+        .iter()
+        .find(|d| d.scope == NATIONAL)
+        .expect("England");
+    assert!(
+        national.published.is_empty(),
+        "a refresh does not touch the published figure"
+    );
     let change = national
         .completeness
         .iter()
@@ -223,14 +255,20 @@ fn the_deltas_say_when_a_window_closes_and_when_it_is_refreshed() {
 
 #[test]
 fn a_period_first_returned_after_its_deadline_has_nothing_published() {
-    let mut dated: Vec<(&str, Event)> = reference().into_iter().map(|e| ("2025-11-20", e)).collect();
+    let mut dated: Vec<(&str, Event)> =
+        reference().into_iter().map(|e| ("2025-11-20", e)).collect();
     dated.push(("2025-11-20", ae_return(1, "RJ1", "2019-03", 1)));
     dated.push(("2025-11-20", ae_return(2, "RAL", "2019-03", 2)));
     let projection = folded(&log_of(dated));
     let view = projection.view(NATIONAL, GeographyMode::AsReported);
     let march = view.completeness["ae-monthly"][&Period::parse("2019-03").expect("period")].clone();
     assert_eq!(
-        (march.expected, march.received, march.after_close, march.state),
+        (
+            march.expected,
+            march.received,
+            march.after_close,
+            march.state
+        ),
         (2, 2, 2, WindowState::Closed)
     );
     assert_eq!(march.published_seq, None);
@@ -260,12 +298,9 @@ fn log_of_steps(steps: &[(Step, u8)]) -> Vec<Envelope> {
         events.push((
             day,
             match step {
-                Step::Return { org, month, value } => ae_return(
-                    n,
-                    ORGS[*org].0,
-                    &format!("2019-{month:02}"),
-                    *value,
-                ),
+                Step::Return { org, month, value } => {
+                    ae_return(n, ORGS[*org].0, &format!("2019-{month:02}"), *value)
+                }
                 Step::Move { org, to } => Event::OrganisationMoved(OrganisationMoved {
                     code: ORGS[*org].0.into(),
                     region: ORGS[*to].1.into(),

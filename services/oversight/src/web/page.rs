@@ -5,7 +5,8 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use proto_schema::{
     headline_of, show_headline, show_standard, show_variance, Alert, AlertKind, Assurance, Cell,
-    GeographyMode, Period, PointType, Polarity, Spc, Standard, Value, ValueKind, View, NATIONAL,
+    Date, GeographyMode, Period, PointType, Polarity, Spc, Standard, Value, ValueKind, View,
+    WindowState, NATIONAL,
 };
 
 use super::directory::{Place, ScopeKind};
@@ -356,6 +357,11 @@ fn metric_row(
         .variance
         .get(metric)
         .and_then(|by_period| by_period.get(&period));
+    let published = page
+        .view
+        .published
+        .get(metric)
+        .and_then(|by_period| by_period.get(&period));
     let missing: Vec<&String> = match cell.summary.standard {
         Some(standard) => cell
             .organisations
@@ -373,6 +379,13 @@ fn metric_row(
             td class="nhsuk-table__cell" data-field="period" { (period) }
             td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
                 (headline(&cell.summary.total, cell.summary.value))
+                @if let Some(published) = published.filter(|p| p.summary.total != cell.summary.total) {
+                    br;
+                    span class="oversight-muted" data-field="published" {
+                        "refreshed after the deadline; published "
+                        (headline(&published.summary.total, published.summary.value))
+                    }
+                }
             }
             td class="nhsuk-table__cell" data-field="standard" {
                 (standard_words(cell.summary.standard, cell.summary.met, kind))
@@ -550,42 +563,72 @@ fn round_for_words(value: f64) -> String {
 
 fn returns_table(page: &Figures<'_>) -> Markup {
     let view = page.view;
-    let collections: std::collections::BTreeSet<&String> =
-        view.received.keys().chain(view.missing.keys()).collect();
+    let collections: std::collections::BTreeSet<&String> = view
+        .received
+        .keys()
+        .chain(view.missing.keys())
+        .chain(view.completeness.keys())
+        .collect();
     if collections.is_empty() {
         return html! {};
     }
     html! {
         h2 { "Returns" }
+        p class="nhsuk-body" {
+            "Each period of a collection is open from the day after it ends to its deadline. "
+            "Figures are provisional until every organisation expected has returned, and are "
+            "published as they stand at the deadline; a return after it is a refresh."
+        }
         table class="nhsuk-table" data-field="returns" {
             caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
-                "Returns received and overdue for each collection's latest period"
+                "Returns expected, received and overdue for each collection's latest period"
             }
             thead class="nhsuk-table__head" {
                 tr class="nhsuk-table__row" {
                     th class="nhsuk-table__header" scope="col" { "Collection" }
                     th class="nhsuk-table__header" scope="col" { "Latest period" }
+                    th class="nhsuk-table__header" scope="col" { "Window" }
                     th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Received" }
+                    th class="nhsuk-table__header" scope="col" { "Status" }
                     th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col" { "Overdue" }
                     th class="nhsuk-table__header" scope="col" { "Overdue from" }
                 }
             }
             tbody class="nhsuk-table__body" {
                 @for collection in collections {
-                    @let latest = view.received.get(collection).into_iter()
-                        .chain(view.missing.get(collection))
-                        .flat_map(|p| p.keys())
+                    @let latest = view.received.get(collection).map(|p| p.keys()).into_iter().flatten()
+                        .chain(view.missing.get(collection).map(|p| p.keys()).into_iter().flatten())
+                        .chain(view.completeness.get(collection).map(|p| p.keys()).into_iter().flatten())
                         .max_by_key(|p| p.end_order());
                     @if let Some(period) = latest {
                         @let received = view.received.get(collection).and_then(|p| p.get(period));
                         @let missing = view.missing.get(collection).and_then(|p| p.get(period));
+                        @let completeness = view.completeness.get(collection).and_then(|p| p.get(period));
                         tr class="nhsuk-table__row" data-collection=(collection) {
                             td class="nhsuk-table__cell" {
                                 ((page.collection_names)(collection).unwrap_or_else(|| collection.clone()))
                             }
                             td class="nhsuk-table__cell" { (period) }
+                            td class="nhsuk-table__cell" data-field="window" {
+                                @if let Some(c) = completeness {
+                                    (long_date(c.opens)) " to " (long_date(c.closes))
+                                }
+                            }
                             td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="received" {
                                 (count_of(received))
+                                @if let Some(c) = completeness {
+                                    " of " span data-field="expected" { (c.expected) }
+                                }
+                            }
+                            td class="nhsuk-table__cell" data-field="state" {
+                                @if let Some(c) = completeness {
+                                    (window_tag(c.state))
+                                    @if c.after_close > 0 {
+                                        " " span class="oversight-muted" data-field="after-close" {
+                                            (c.after_close) " after the deadline"
+                                        }
+                                    }
+                                }
                             }
                             td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="overdue" {
                                 (count_of(missing))
@@ -607,6 +650,36 @@ fn returns_table(page: &Figures<'_>) -> Markup {
             }
         }
     }
+}
+
+/// A window's state as an NHS tag.
+fn window_tag(state: WindowState) -> Markup {
+    let (class, words) = match state {
+        WindowState::Provisional => ("nhsuk-tag nhsuk-tag--yellow", "Provisional"),
+        WindowState::Complete => ("nhsuk-tag nhsuk-tag--green", "Complete"),
+        WindowState::Closed => ("nhsuk-tag nhsuk-tag--grey", "Closed"),
+    };
+    html! { strong class=(class) data-state=(state.as_str()) { (words) } }
+}
+
+/// A date as NHS pages write it: 15 May 2019.
+pub(crate) fn long_date(date: Date) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = MONTHS[usize::from(date.month().clamp(1, 12)) - 1];
+    format!("{} {month} {}", date.day(), date.year())
 }
 
 fn count_of(cell: Option<&Cell>) -> i64 {

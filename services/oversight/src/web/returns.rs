@@ -171,10 +171,19 @@ fn due_table(view: &View, collections: &BTreeMap<String, (String, u32)>) -> Mark
                         td class="nhsuk-table__cell" { (name) }
                         td class="nhsuk-table__cell" { (period) }
                         td class="nhsuk-table__cell" {
-                            @if let Some(days) = due_days { (due_date_after(days, *period)) }
+                            @if let Some(c) = view.completeness.get(*collection).and_then(|p| p.get(period)) {
+                                (page::long_date(c.closes))
+                            } @else if let Some(days) = due_days {
+                                (page::long_date(due_date_after(days, *period)))
+                            }
                         }
                         td class="nhsuk-table__cell" data-field="status" {
-                            @if *received {
+                            @let late = view.completeness.get(*collection)
+                                .and_then(|p| p.get(period))
+                                .is_some_and(|c| c.after_close > 0);
+                            @if *received && late {
+                                strong class="nhsuk-tag nhsuk-tag--orange" { "Received after the deadline" }
+                            } @else if *received {
                                 strong class="nhsuk-tag nhsuk-tag--green" { "Received" }
                             } @else {
                                 strong class="nhsuk-tag nhsuk-tag--red" { "Overdue" }

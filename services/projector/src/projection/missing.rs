@@ -110,7 +110,14 @@ impl Projection {
             && is_expected
             && !self.returns.contains_key(&(org, collection, period));
         self.count_one(Derived::Missing, org, collection, period, should, touched);
-        self.count_one(Derived::Expected, org, collection, period, is_expected, touched);
+        self.count_one(
+            Derived::Expected,
+            org,
+            collection,
+            period,
+            is_expected,
+            touched,
+        );
     }
 
     /// Counts an organisation once (or not) in a derived count of a collection's period.

@@ -114,7 +114,10 @@ impl Projection {
             by_id.retain(|metric, _| {
                 !matches!(
                     self.derived.get(metric),
-                    Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _))
+                    Some((
+                        Derived::Expected | Derived::Late | Derived::PublishedReturn,
+                        _
+                    ))
                 )
             });
             self.fill_organisations(id, mode, &mut by_id);
