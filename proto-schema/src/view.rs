@@ -782,9 +782,11 @@ impl View {
         self.oversight = None;
     }
 
-    /// Cuts the view to its first metrics whose encoding (`size`) fits in `budget` bytes, at
-    /// least one, saying in `more_after` where the rest resume. The size with only the first
-    /// metric when even that does not fit.
+    /// Cuts the view to its first metrics whose encoding (`size`) fits in `budget` bytes, saying
+    /// in `more_after` where the rest resume. A first page whose returns, completeness, segment
+    /// and assessment leave no room for a metric carries those alone (`more_after` is "", before
+    /// every metric); a later page carries at least one metric. The size of the smallest page
+    /// when even that does not fit.
     pub fn page_to_fit(
         &mut self,
         budget: usize,
@@ -821,12 +823,24 @@ impl View {
         );
         let mut used = size(&skeleton);
         let empty = used;
+        // Only a page with more than metrics may hold none: a page of nothing would be asked for
+        // again and again.
+        let least = if skeleton.received.is_empty()
+            && skeleton.missing.is_empty()
+            && skeleton.completeness.is_empty()
+            && skeleton.segment.is_none()
+            && skeleton.oversight.is_none()
+        {
+            1
+        } else {
+            0
+        };
         let mut keep = 0;
         for id in &ids {
             let mut alone = skeleton.clone();
             alone.take_metric(self, id);
             let grows = size(&alone).saturating_sub(empty);
-            if keep > 0 && used + grows > budget {
+            if keep >= least && used + grows > budget {
                 break;
             }
             used += grows;
@@ -837,13 +851,16 @@ impl View {
             for id in &ids[..keep] {
                 page.take_metric(self, id);
             }
-            page.more_after = (keep < ids.len()).then(|| ids[keep - 1].clone());
+            page.more_after = (keep < ids.len()).then(|| match keep {
+                0 => String::new(),
+                _ => ids[keep - 1].clone(),
+            });
             let bytes = size(&page);
             if bytes <= budget {
                 *self = page;
                 return Ok(());
             }
-            if keep == 1 {
+            if keep <= least {
                 return Err(bytes);
             }
             keep -= 1;
@@ -1084,10 +1101,37 @@ mod tests {
         assert_eq!(small, whole);
         let mut too_small = whole.clone();
         let alone = too_small
-            .page_to_fit(100, size)
-            .expect_err("no metric fits in 100 bytes");
-        assert!(alone > 100);
+            .page_to_fit(10, size)
+            .expect_err("not even the returns fit in 10 bytes");
+        assert!(alone > 10);
         assert_eq!(too_small, whole, "unchanged when nothing fits");
+    }
+
+    #[test]
+    fn a_first_page_filled_by_its_returns_carries_them_alone_and_the_metrics_follow() {
+        let size = |v: &View| postcard::to_stdvec(v).map_or(usize::MAX, |b| b.len());
+        let whole = wide_view(4, 60);
+        let mut skeleton = whole.clone();
+        skeleton.rest_after("\u{10ffff}");
+        skeleton.received = whole.received.clone();
+        let mut nothing = whole.clone();
+        nothing.rest_after("");
+        nothing
+            .page_to_fit(0, size)
+            .expect_err("a later page holds a metric or fails");
+        // Room for the returns but not beside a metric; a metric alone fits a later page.
+        let budget = size(&skeleton) + 8;
+        let mut first = whole.clone();
+        first.page_to_fit(budget, size).expect("the returns fit");
+        assert!(first.metrics.is_empty(), "no metric beside the returns");
+        assert_eq!(first.received, whole.received);
+        assert_eq!(first.more_after.as_deref(), Some(""));
+        let mut next = whole.clone();
+        next.rest_after("");
+        next.page_to_fit(size(&whole), size)
+            .expect("the metrics fit");
+        assert!(!next.metrics.is_empty(), "a later page carries a metric");
+        assert!(next.received.is_empty());
     }
 
     #[test]

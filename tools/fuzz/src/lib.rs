@@ -105,6 +105,15 @@ pub fn targets() -> Vec<Target> {
             },
         },
         Target {
+            name: "import_sheet",
+            run: |input| {
+                if let Ok(table) = ae_sheet::Table::from_workbook_bytes("sheet.xlsx", input) {
+                    let _ = ae_sheet::parse("AE-by-provider-September-2025.xlsx", &table, None);
+                }
+                Ok(())
+            },
+        },
+        Target {
             name: "import_cancer_rtt",
             run: |input| {
                 let text = text(input);

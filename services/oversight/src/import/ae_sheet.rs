@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, open_workbook_auto_from_rs, Data, Reader, Sheets};
 use proto_schema::{Halves, ReturnForm, Value, SCHEMA_VERSION, UNASSIGNED};
 
 use super::ae::{Attendances, Layout, Parsed, COLLECTION};
@@ -72,28 +72,14 @@ impl Table {
     pub fn from_workbook(path: &Path) -> anyhow::Result<Table> {
         let mut workbook = open_workbook_auto(path)
             .map_err(|e| anyhow::anyhow!("cannot read {} as a spreadsheet: {e}", path.display()))?;
-        let names = workbook.sheet_names().to_owned();
-        for name in &names {
-            let range = workbook
-                .worksheet_range(name)
-                .map_err(|e| anyhow::anyhow!("{}: sheet `{name}`: {e}", path.display()))?;
-            let start = range.start().map_or(0, |(row, _)| row as u64);
-            let table = Table {
-                rows: range
-                    .rows()
-                    .enumerate()
-                    .map(|(i, cells)| (start + i as u64 + 1, cells.iter().map(cell_text).collect()))
-                    .collect(),
-            };
-            if header_row(&table).is_some() {
-                return Ok(table);
-            }
-        }
-        anyhow::bail!(
-            "{}: no sheet has a provider table (a header row with Code and Name); its sheets: {}",
-            path.display(),
-            names.join(", ")
-        )
+        provider_table(&mut workbook, &path.display().to_string())
+    }
+
+    /// The same from a workbook's bytes, its format told by its content.
+    pub fn from_workbook_bytes(shown: &str, bytes: &[u8]) -> anyhow::Result<Table> {
+        let mut workbook = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+            .map_err(|e| anyhow::anyhow!("cannot read {shown} as a spreadsheet: {e}"))?;
+        provider_table(&mut workbook, shown)
     }
 
     /// Whether the table has the provider sheet's header.
@@ -118,6 +104,34 @@ fn normalise(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// The first sheet of a workbook with a `Code` and `Name` header, as a table.
+fn provider_table<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Sheets<RS>,
+    shown: &str,
+) -> anyhow::Result<Table> {
+    let names = workbook.sheet_names().to_owned();
+    for name in &names {
+        let range = workbook
+            .worksheet_range(name)
+            .map_err(|e| anyhow::anyhow!("{shown}: sheet `{name}`: {e}"))?;
+        let start = range.start().map_or(0, |(row, _)| row as u64);
+        let table = Table {
+            rows: range
+                .rows()
+                .enumerate()
+                .map(|(i, cells)| (start + i as u64 + 1, cells.iter().map(cell_text).collect()))
+                .collect(),
+        };
+        if header_row(&table).is_some() {
+            return Ok(table);
+        }
+    }
+    anyhow::bail!(
+        "{shown}: no sheet has a provider table (a header row with Code and Name); its sheets: {}",
+        names.join(", ")
+    )
 }
 
 /// The index in `table.rows` of the header row.
