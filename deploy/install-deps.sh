@@ -23,6 +23,10 @@ fi
 if ! command -v losetup >/dev/null 2>&1; then
   missing+=(mount)
 fi
+# g++: libFuzzer, built from source for the coverage-guided fuzzing run (deploy/fuzz.sh).
+if ! command -v c++ >/dev/null 2>&1; then
+  missing+=(g++)
+fi
 # chromium: the browser test of the web pages.
 if ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)

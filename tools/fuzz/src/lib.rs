@@ -5,11 +5,12 @@
 //! fails on a panic, or when a property of what it decoded does not hold (a postcard value
 //! encodes back to one that decodes the same).
 //!
-//! This is mutation fuzzing without coverage feedback: the coverage-guided fuzzers for Rust
-//! (cargo-fuzz/libFuzzer, afl.rs, honggfuzz) need a nightly compiler or a C toolchain built for
-//! them, and stable Rust is what is installed. The corpus holds real inputs of every shape (the
-//! golden log entries, the README's JSON, the published files), so mutations start from deep in
-//! each format rather than from random bytes.
+//! Run here (`oversight-fuzz`, and the suite's bounded run) this is mutation fuzzing without
+//! coverage feedback, needing nothing but the crate. The same targets are fuzzed with coverage
+//! feedback by libFuzzer (`tools/fuzz/libfuzzer`, built with SanitizerCoverage on stable Rust and
+//! no sanitizer, as cargo-fuzz does with `--sanitizer none`; `deploy/fuzz.sh`). The corpus holds
+//! real inputs of every shape (the golden log entries, the README's JSON, the published files),
+//! so both start from deep in each format rather than from random bytes.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|input: &[u8]| oversight_libfuzzer::run("envelope_postcard", input));
