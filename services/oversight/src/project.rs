@@ -13,7 +13,7 @@ use bytes::Bytes;
 use event_log::{Checkpoint, CheckpointStore};
 use futures_util::{FutureExt, StreamExt};
 use projector::{Analytics, Drawn, Projection, Ready, Views};
-use proto_schema::{DecodeError, Envelope, SnapshotRequest, Timestamp, View};
+use proto_schema::{DecodeError, Envelope, LogEvents, SnapshotRequest, Timestamp, View};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -119,11 +119,16 @@ impl Source {
     async fn next_batch(&mut self) -> Option<Vec<Result<Envelope, DecodeError>>> {
         match self {
             Source::Nats(events) => {
+                // A message that is not entries at all is one bad entry: the next good one shows
+                // the gap, read from the log.
+                let unpack = |payload: &[u8]| {
+                    LogEvents::unpack(payload).unwrap_or_else(|error| vec![Err(error)])
+                };
                 let first = events.next().await?;
-                let mut batch = vec![Envelope::decode(&first.payload)];
+                let mut batch = unpack(&first.payload);
                 while batch.len() < DELTA_BATCH {
                     match events.next().now_or_never() {
-                        Some(Some(message)) => batch.push(Envelope::decode(&message.payload)),
+                        Some(Some(message)) => batch.extend(unpack(&message.payload)),
                         _ => break,
                     }
                 }

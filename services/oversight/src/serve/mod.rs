@@ -684,18 +684,20 @@ async fn respond(
         for (reply, receipt) in &batch.receipts {
             answer(&client, reply, receipt).await;
         }
-        for envelope in &batch.envelopes {
-            // The entry was encoded to be stored, so it encodes again; if not, followers see a
-            // gap and read it from the log.
-            let published = match envelope.encode() {
-                Ok(bytes) => client
-                    .publish(subjects::LOG_EVENTS, Bytes::from(bytes))
-                    .await
-                    .map_err(anyhow::Error::new),
-                Err(error) => Err(anyhow::Error::new(error)),
-            };
-            if let Err(error) = published {
-                warn!(error = %format!("{error:#}"), seq = envelope.seq, "cannot publish a committed envelope");
+        // The entries were encoded to be stored, so they encode again; one that does not is left
+        // out, and followers see the gap and read it from the log.
+        let encoded: Vec<Vec<u8>> = batch
+            .envelopes
+            .iter()
+            .filter_map(|envelope| envelope.encode().ok())
+            .collect();
+        let max_payload = client.server_info().max_payload;
+        for message in proto_schema::LogEvents::pack(&encoded, max_payload) {
+            if let Err(error) = client
+                .publish(subjects::LOG_EVENTS, Bytes::from(message))
+                .await
+            {
+                warn!(%error, "cannot publish committed entries on oversight.log.events");
             }
         }
         if !batch.envelopes.is_empty() {

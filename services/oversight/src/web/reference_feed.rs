@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 use futures_util::StreamExt;
 use ingest::Reference;
-use proto_schema::Envelope;
+use proto_schema::LogEvents;
 use tracing::{info, warn};
 
 use super::Directory;
@@ -21,7 +21,7 @@ const PAGE: u32 = 10_000;
 /// Reads the reference data from the log, then keeps it current on a task of its own.
 pub async fn follow(client: Client) -> anyhow::Result<Directory> {
     // Subscribed first, so no entry falls between the reading and the following.
-    let mut events = client
+    let events = client
         .nats()
         .subscribe(subjects::LOG_EVENTS)
         .await
@@ -37,8 +37,12 @@ pub async fn follow(client: Client) -> anyhow::Result<Directory> {
     let directory: Directory = Arc::new(RwLock::new(reference));
     let following = Arc::clone(&directory);
     tokio::spawn(async move {
-        while let Some(message) = events.next().await {
-            let Ok(envelope) = Envelope::decode(&message.payload) else {
+        let entries = events.flat_map(|message| {
+            futures_util::stream::iter(LogEvents::unpack(&message.payload).unwrap_or_default())
+        });
+        futures_util::pin_mut!(entries);
+        while let Some(entry) = entries.next().await {
+            let Ok(envelope) = entry else {
                 continue;
             };
             if envelope.seq < next {
