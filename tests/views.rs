@@ -926,3 +926,93 @@ async fn as_of_views_from_retained_checkpoints_equal_a_replay_of_the_whole_log()
         "a checkpoint within retain_every before seq {middle} of {last}: {nearest:?}"
     );
 }
+
+/// Views run apart from the log (`oversight project`) catch up over `oversight.log.read` and then
+/// follow `oversight.log.events`, one message per commit, to the same figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_apart_from_the_log_follow_its_commits() {
+    let nats = nats();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("oversight.toml");
+    std::fs::write(&config, "version = 1\n[views]\nenabled = false\n").expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    let _service = Service::start_with(
+        &nats.url(),
+        &data_dir(tmp.path()),
+        &["--config", config],
+        "warn",
+    );
+    let client = serving_client(&nats.url(), Duration::from_secs(10)).await;
+    let submit_all = |forms: Vec<ReturnForm>| {
+        let client = client.clone();
+        async move {
+            let mut last = 0;
+            for form in forms {
+                match client.submit(&form).await.expect("submit") {
+                    Receipt::Accepted { seq, .. } => last = seq,
+                    other => panic!("{}: {other:?}", form.org),
+                }
+            }
+            last
+        }
+    };
+    let forms: Vec<ReturnForm> = LONDON
+        .iter()
+        .map(|(org, within, all, dta)| {
+            london_return(org, *within, *all, *dta, &format!("{org}-v1"))
+        })
+        .collect();
+    // Two returns before the views start, read from the log; two after, followed live.
+    submit_all(forms[..2].to_vec()).await;
+    let stderr = std::fs::File::create(tmp.path().join("project.log")).expect("log file");
+    let mut project = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args([
+            "project",
+            "--nats",
+            &nats.url(),
+            "--no-analytics",
+            "--metrics-addr",
+        ])
+        .arg(crate::harness::free_loopback_addr().to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start oversight project");
+    let mut answered = false;
+    for _ in 0..600 {
+        if snapshot(&client, "Y56", &SnapshotRequest::default())
+            .await
+            .is_ok()
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered, "oversight project answers snapshots");
+    let last = submit_all(forms[2..].to_vec()).await;
+    let mut london = None;
+    for _ in 0..600 {
+        match snapshot(&client, "Y56", &SnapshotRequest::default()).await {
+            Ok(view) if view.seq >= last => {
+                london = Some(view);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let _ = project.kill();
+    let _ = project.wait();
+    let london = london.expect("the views followed the commits within 30 s");
+    let period = Period::parse("2025-04").expect("period");
+    assert_eq!(
+        london.metrics["ae_12hr_dta"][&period].summary.total,
+        Value::Count(LONDON.iter().map(|r| r.3).sum())
+    );
+    assert_eq!(
+        london.metrics["ae_12hr_dta"][&period].organisations.len(),
+        4
+    );
+}

@@ -33,8 +33,7 @@ pub use checksum::crc32;
 pub use envelope::{to_postcard, DecodeError, EncodeError, Envelope, SCHEMA_VERSION};
 pub use event::{Event, OrganisationMoved, ReturnSubmitted, SegmentDecided};
 pub use log_read::{
-    LogEntries, LogEvents, LogReadRequest, ReturnReceived, ReturnsPage, ReturnsRequest,
-    RETURNS_MAX,
+    LogEntries, LogEvents, LogReadRequest, ReturnReceived, ReturnsPage, ReturnsRequest, RETURNS_MAX,
 };
 pub use methodology::{
     Band, FinanceAdjustment, Methodology, Quarter, QuarterError, ScoredMetric, ScoringMethod,

@@ -160,10 +160,16 @@ mod log_events_tests {
     #[test]
     fn packed_entries_unpack_in_order_and_each_message_fits() {
         let entries: Vec<Envelope> = (1..=300).map(entry).collect();
-        let encoded: Vec<Vec<u8>> = entries.iter().map(|e| e.encode().expect("encodes")).collect();
+        let encoded: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
         for max_payload in [4096, 65_536, 1 << 20] {
             let messages = LogEvents::pack(&encoded, max_payload);
-            assert!(messages.iter().all(|m| m.len() <= max_payload), "{max_payload}");
+            assert!(
+                messages.iter().all(|m| m.len() <= max_payload),
+                "{max_payload}"
+            );
             let unpacked: Vec<Envelope> = messages
                 .iter()
                 .flat_map(|m| LogEvents::unpack(m).expect("a message"))
@@ -171,12 +177,18 @@ mod log_events_tests {
                 .collect();
             assert_eq!(unpacked, entries, "{max_payload}");
         }
-        assert_eq!(LogEvents::pack(&encoded, 1 << 20).len(), 1, "one commit, one message");
+        assert_eq!(
+            LogEvents::pack(&encoded, 1 << 20).len(),
+            1,
+            "one commit, one message"
+        );
     }
 
     #[test]
     fn a_damaged_entry_is_refused_alone() {
-        let encoded: Vec<Vec<u8>> = (1..=3).map(|s| entry(s).encode().expect("encodes")).collect();
+        let encoded: Vec<Vec<u8>> = (1..=3)
+            .map(|s| entry(s).encode().expect("encodes"))
+            .collect();
         let mut message = LogEvents::pack(&encoded, 1 << 20).remove(0);
         let last = message.len() - 1;
         message[last] ^= 0xff;
