@@ -348,6 +348,36 @@ async fn the_league_table_pages_list_the_views_positions_and_say_why_a_segment_w
     );
     assert!(page.contains("Decided: 5, Recovery support programme"));
     assert_eq!(national.organisations["RJ1"].placed, Some(5));
+    // How final the quarter's figures are: June's A&E window as the view holds it, closed (the
+    // file came long after its deadline); April and May had no returns.
+    let june = proto_schema::Period::parse("2025-06").expect("period");
+    let view = client
+        .snapshot(NATIONAL, &proto_schema::SnapshotRequest::default())
+        .await
+        .expect("England");
+    let c = &view.completeness["ae-monthly"][&june];
+    let windows = page
+        .split("data-field=\"quarter-windows\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the quarter's windows");
+    let june_cell = windows
+        .split("data-period=\"2025-06\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("June");
+    assert!(june_cell.contains("data-state=\"closed\""), "{june_cell}");
+    assert!(
+        june_cell.contains(&format!("{} of {} in", c.received, c.expected)),
+        "{june_cell}"
+    );
+    assert!(c.received > 100, "England's trusts are in");
+    let april_cell = windows
+        .split("data-period=\"2025-04\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("April");
+    assert!(april_cell.contains("no returns"), "{april_cell}");
 
     // A region's page lists its own organisations only, in the same order.
     let london = assessed(&client, "Y56", "nof-2025-26", q1).await;

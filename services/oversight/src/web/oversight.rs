@@ -67,21 +67,41 @@ async fn oversight_html(
     request.methodology = Some(methodology);
     // Only the assessment is shown: the latest period keeps the rest of the view small.
     request.last = Some(1);
-    let oversight = assessed(web, scope, &request).await?;
+    let (oversight, assessed_seq) = assessed(web, scope, &request).await?;
     // An organisation's page says what moved it since the quarter before.
     let earlier = match oversight.organisations.get(scope) {
         Some(_) => {
             let mut before = request.clone();
             before.quarter = Some(oversight.quarter.back(1));
-            Some(assessed(web, scope, &before).await?)
+            Some(assessed(web, scope, &before).await?.0)
         }
         None => None,
     };
+    // How final the quarter's figures are: its months' collection windows in this scope.
+    let months = oversight.quarter.months();
+    let windows = view_of(
+        web,
+        scope,
+        &proto_schema::SnapshotRequest {
+            as_of_seq: Some(assessed_seq),
+            from: Some(months[0]),
+            to: Some(months[2]),
+            geography: request.geography,
+            ..proto_schema::SnapshotRequest::default()
+        },
+    )
+    .await?
+    .completeness;
     let reference = web
         .directory
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let place = place_of(&reference, scope)?;
+    let collection_name = |id: &str| {
+        reference
+            .collection(id)
+            .map_or(id.to_owned(), |collection| collection.name.clone())
+    };
     let methodologies: Vec<(String, String)> = {
         let mut known: Vec<(String, String)> = reference
             .methodologies()
@@ -115,6 +135,7 @@ async fn oversight_html(
             "its place among organisations of its type in England, for "
             (quarter_words(oversight.quarter)) "."
         }
+        (quarter_windows(&windows, months, &collection_name))
         (choose(scope, &oversight, &methodologies, &asked))
         @if let (Some(now), Some(then)) = (oversight.organisations.get(scope), earlier.as_ref()) {
             (why_moved(now, then.organisations.get(scope), then.quarter, &metric_name))
@@ -134,14 +155,60 @@ async fn oversight_html(
     .into_string())
 }
 
+/// Whether the quarter's figures are final: each collection's windows for its three months,
+/// with how many of the organisations expected are in.
+fn quarter_windows(
+    windows: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<proto_schema::Period, proto_schema::Completeness>,
+    >,
+    months: [proto_schema::Period; 3],
+    collection_name: &dyn Fn(&str) -> String,
+) -> Markup {
+    if windows.is_empty() {
+        return html! {};
+    }
+    html! {
+        table class="nhsuk-table" data-field="quarter-windows" {
+            caption class="nhsuk-table__caption" { "How final these figures are" }
+            thead class="nhsuk-table__head" {
+                tr class="nhsuk-table__row" {
+                    th class="nhsuk-table__header" scope="col" { "Collection" }
+                    @for month in months {
+                        th class="nhsuk-table__header" scope="col" { (month) }
+                    }
+                }
+            }
+            tbody class="nhsuk-table__body" {
+                @for (collection, periods) in windows {
+                    tr class="nhsuk-table__row" data-collection=(collection) {
+                        td class="nhsuk-table__cell" { (collection_name(collection)) }
+                        @for month in months {
+                            td class="nhsuk-table__cell" data-period=(month) {
+                                @if let Some(c) = periods.get(&month) {
+                                    (page::window_tag(c.state)) " "
+                                    (c.received) " of " (c.expected) " in"
+                                } @else {
+                                    span class="oversight-muted" { "no returns" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn assessed(
     web: &Web,
     scope: &str,
     request: &proto_schema::SnapshotRequest,
-) -> Result<Oversight, PageError> {
-    view_of(web, scope, request)
-        .await?
-        .oversight
+) -> Result<(Oversight, u64), PageError> {
+    let view = view_of(web, scope, request).await?;
+    let seq = view.seq;
+    view.oversight
+        .map(|oversight| (oversight, seq))
         .ok_or_else(|| PageError::Unavailable("The views did not assess this scope.".into()))
 }
 

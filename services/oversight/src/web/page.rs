@@ -653,7 +653,7 @@ fn returns_table(page: &Figures<'_>) -> Markup {
 }
 
 /// A window's state as an NHS tag.
-fn window_tag(state: WindowState) -> Markup {
+pub(crate) fn window_tag(state: WindowState) -> Markup {
     let (class, words) = match state {
         WindowState::Provisional => ("nhsuk-tag nhsuk-tag--yellow", "Provisional"),
         WindowState::Complete => ("nhsuk-tag nhsuk-tag--green", "Complete"),
