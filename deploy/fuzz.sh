@@ -30,7 +30,7 @@ if ! command -v c++ >/dev/null; then
 fi
 
 root="$(pwd)"
-out="${root}/target/libfuzzer"
+out="${CARGO_TARGET_DIR:-${root}/target}/libfuzzer"
 # What cargo-fuzz passes with --sanitizer none: edge counters, the PC table and comparison
 # tracing for libFuzzer's feedback, and the checks a debug build has.
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
