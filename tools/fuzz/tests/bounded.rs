@@ -21,3 +21,13 @@ fn every_target_survives_a_bounded_run_from_its_corpus() {
         assert!(run.executions >= corpus.len() as u64);
     }
 }
+
+/// An input libFuzzer found: a damaged cell reference that made the spreadsheet reader panic.
+#[test]
+fn a_workbook_found_damaged_by_fuzzing_is_refused_with_an_error() {
+    let path = oversight_fuzz::corpus_dir("import_sheet").join("cell-reference-overflow.xlsx");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let refused = oversight::import::ae_sheet::Table::from_workbook_bytes("damaged.xlsx", &bytes)
+        .expect_err("a damaged workbook is refused");
+    assert!(refused.to_string().starts_with("damaged.xlsx"), "{refused}");
+}

@@ -70,16 +70,21 @@ impl Table {
     /// The provider sheet of a workbook (`.xlsx`, `.xls`, `.xlsb`, `.ods`): the first sheet with
     /// a `Code` and `Name` header.
     pub fn from_workbook(path: &Path) -> anyhow::Result<Table> {
-        let mut workbook = open_workbook_auto(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {} as a spreadsheet: {e}", path.display()))?;
-        provider_table(&mut workbook, &path.display().to_string())
+        let shown = path.display().to_string();
+        guarded(&shown, || {
+            let mut workbook = open_workbook_auto(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {shown} as a spreadsheet: {e}"))?;
+            provider_table(&mut workbook, &shown)
+        })
     }
 
     /// The same from a workbook's bytes, its format told by its content.
     pub fn from_workbook_bytes(shown: &str, bytes: &[u8]) -> anyhow::Result<Table> {
-        let mut workbook = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-            .map_err(|e| anyhow::anyhow!("cannot read {shown} as a spreadsheet: {e}"))?;
-        provider_table(&mut workbook, shown)
+        guarded(shown, || {
+            let mut workbook = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+                .map_err(|e| anyhow::anyhow!("cannot read {shown} as a spreadsheet: {e}"))?;
+            provider_table(&mut workbook, shown)
+        })
     }
 
     /// Whether the table has the provider sheet's header.
@@ -104,6 +109,17 @@ fn normalise(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// Reads a workbook, turning a panic inside the spreadsheet reader into an error: a damaged
+/// cell reference made calamine 0.38 overflow a multiplication (found by fuzzing), and a damaged
+/// file must be refused, not end the import.
+fn guarded(shown: &str, read: impl FnOnce() -> anyhow::Result<Table>) -> anyhow::Result<Table> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "{shown}: the workbook is damaged (a cell or sheet in it cannot be read); save it again from the spreadsheet program, or export the provider sheet as CSV"
+        ))
+    })
 }
 
 /// The first sheet of a workbook with a `Code` and `Name` header, as a table.
