@@ -66,18 +66,24 @@ impl Projection {
         }
     }
 
-    pub(super) fn refresh_everyone(
-        &mut self,
-        collection: Id,
-        period: Period,
-        touched: &mut Touched,
-    ) {
+    /// A collection's organisations, in id order so the fold is the same on every replay.
+    pub(super) fn members_of(&self, collection: Id) -> Vec<Id> {
         let mut members: Vec<Id> = self
             .on_collection
             .get(&collection)
             .map(|m| m.keys().copied().collect())
             .unwrap_or_default();
         members.sort_unstable();
+        members
+    }
+
+    pub(super) fn refresh_everyone(
+        &mut self,
+        collection: Id,
+        period: Period,
+        touched: &mut Touched,
+    ) {
+        let members = self.members_of(collection);
         for org in members {
             self.refresh_missing(org, collection, period, touched);
         }

@@ -29,12 +29,7 @@ impl Projection {
     pub(super) fn close_window(&mut self, collection: Id, period: Period, touched: &mut Touched) {
         self.published_at
             .insert((collection, period), self.seq.saturating_sub(1));
-        let mut members: Vec<Id> = self
-            .on_collection
-            .get(&collection)
-            .map(|m| m.keys().copied().collect())
-            .unwrap_or_default();
-        members.sort_unstable();
+        let members = self.members_of(collection);
         let published_return = self.derived_of(Derived::PublishedReturn, collection);
         let expected = self.derived_of(Derived::Expected, collection);
         for org in members {
