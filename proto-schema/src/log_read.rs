@@ -94,7 +94,7 @@ impl LogEvents {
         let mut start = 0;
         while start < encoded.len() {
             let mut end = start;
-            let mut size = varint_len(0);
+            let mut size = 0;
             while end < encoded.len() {
                 let grows = varint_len(encoded[end].len()) + encoded[end].len();
                 if end > start && size + grows + varint_len(end + 1 - start) > max_payload {

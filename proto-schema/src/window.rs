@@ -64,10 +64,9 @@ pub struct Completeness {
 }
 
 impl Completeness {
-    /// The window of `period` with its deadline.
-    pub fn window(period: Period, closes: Date) -> (Date, Date) {
-        let opens = Date::from_days_since_epoch(period.last_day().days_since_epoch() + 1);
-        (opens, closes)
+    /// The first day of `period`'s window: the day after it ends.
+    pub fn opens(period: Period) -> Date {
+        Date::from_days_since_epoch(period.last_day().days_since_epoch() + 1)
     }
 }
 
@@ -95,11 +94,10 @@ mod tests {
 
     #[test]
     fn a_window_opens_the_day_after_its_period() {
-        let (opens, _) = Completeness::window(
-            Period::parse("2025-02").expect("period"),
-            Date::parse("2025-03-14").expect("date"),
+        assert_eq!(
+            Completeness::opens(Period::parse("2025-02").expect("period")),
+            Date::parse("2025-03-01").expect("date")
         );
-        assert_eq!(opens, Date::parse("2025-03-01").expect("date"));
     }
 
     #[test]

@@ -77,21 +77,32 @@ async fn oversight_html(
         }
         None => None,
     };
-    // How final the quarter's figures are: its months' collection windows in this scope.
+    // How final the quarter's figures are: its months' collection windows in this scope, asked
+    // with only the metrics scored so the view stays small (windows are by collection).
     let months = oversight.quarter.months();
-    let windows = view_of(
-        web,
-        scope,
-        &proto_schema::SnapshotRequest {
-            as_of_seq: Some(assessed_seq),
-            from: Some(months[0]),
-            to: Some(months[2]),
-            geography: request.geography,
-            ..proto_schema::SnapshotRequest::default()
-        },
-    )
-    .await?
-    .completeness;
+    let scored: std::collections::BTreeSet<&str> = oversight
+        .organisations
+        .values()
+        .flat_map(|assessed| assessed.scores.iter().map(|s| s.metric.as_str()))
+        .collect();
+    let windows = if scored.is_empty() {
+        Default::default()
+    } else {
+        view_of(
+            web,
+            scope,
+            &proto_schema::SnapshotRequest {
+                as_of_seq: Some(assessed_seq),
+                from: Some(months[0]),
+                to: Some(months[2]),
+                geography: request.geography,
+                metrics: scored.into_iter().map(str::to_owned).collect(),
+                ..proto_schema::SnapshotRequest::default()
+            },
+        )
+        .await?
+        .completeness
+    };
     let reference = web
         .directory
         .read()

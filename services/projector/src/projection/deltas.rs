@@ -37,27 +37,23 @@ impl Projection {
                     delta.completeness.push(change);
                 }
             }
-            let into = match derived {
-                Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _)) => continue,
-                _ => derived,
-            };
             let mut change = self.change(scope, metric, period, org);
             let Some(delta) = deltas.last_mut() else {
                 continue;
             };
-            match into {
-                Some((derived, base)) => {
-                    change.metric = self.names.name(base).to_owned();
-                    match derived {
-                        Derived::Plan => delta.plans.push(change),
-                        Derived::Received => delta.received.push(change),
-                        Derived::Missing => delta.missing.push(change),
-                        Derived::Published => delta.published.push(change),
-                        Derived::Expected | Derived::Late | Derived::PublishedReturn => {}
-                    }
-                }
-                None => delta.changes.push(change),
+            let into = match derived {
+                None => &mut delta.changes,
+                Some((Derived::Plan, _)) => &mut delta.plans,
+                Some((Derived::Received, _)) => &mut delta.received,
+                Some((Derived::Missing, _)) => &mut delta.missing,
+                Some((Derived::Published, _)) => &mut delta.published,
+                // Counts carried in `completeness` only.
+                Some((Derived::Expected | Derived::Late | Derived::PublishedReturn, _)) => continue,
+            };
+            if let Some((_, base)) = derived {
+                change.metric = self.names.name(base).to_owned();
             }
+            into.push(change);
         }
         deltas
     }

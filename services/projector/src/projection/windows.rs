@@ -78,14 +78,13 @@ impl Projection {
             return None;
         }
         let due = *self.periods_reported.get(&collection)?.get(&period)?;
-        let (opens, closes) = Completeness::window(period, Date::from_days_since_epoch(due));
         Some(Completeness {
             expected,
             received,
             after_close,
             state: WindowState::of(expected, received, due < self.today),
-            opens,
-            closes,
+            opens: Completeness::opens(period),
+            closes: Date::from_days_since_epoch(due),
             published_seq: self.published_at.get(&(collection, period)).copied(),
         })
     }
