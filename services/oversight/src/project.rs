@@ -25,7 +25,7 @@ use crate::subjects;
 use crate::wire::{reply_error, Encoding, ServiceError, Status};
 
 /// Entries asked for per catch-up read.
-const CATCH_UP_BATCH: u32 = 10_000;
+pub(crate) const CATCH_UP_BATCH: u32 = 10_000;
 
 /// Most live entries folded before their deltas are published.
 const DELTA_BATCH: usize = 1024;
@@ -394,46 +394,82 @@ async fn catch_up_silently(
     saver: &mut Saver,
 ) -> anyhow::Result<()> {
     loop {
-        let page = log
-            .read(projection.seq() + 1, CATCH_UP_BATCH)
-            .await
-            .context("catching up with the log")?;
-        if page.entries.is_empty() {
-            break;
-        }
         // A long catch-up (a first start, a rebuild) keeps checkpoints for as-of views as it
         // goes, as following does: otherwise an as-of view of any point before the end would
-        // replay the log from its start.
-        let mut page_entries = page.entries;
-        while !page_entries.is_empty() {
-            let retain_at = saver.next_retained_seq();
-            let split = page_entries.partition_point(|entry| entry.seq <= retain_at);
-            let rest = page_entries.split_off(split.max(1).min(page_entries.len()));
-            for entry in &page_entries {
-                last.note(entry);
-            }
-            // Folding a page is CPU work: off the runtime's workers.
-            let mut owned = std::mem::take(projection);
-            owned = tokio::task::spawn_blocking(move || {
-                for envelope in &page_entries {
-                    owned.apply_silently(envelope);
-                }
-                owned
-            })
-            .await
-            .context("the catch-up task")?;
-            *projection = owned;
-            if projection.seq() >= retain_at {
-                saver.save_now(projection, *last).await;
-            }
-            page_entries = rest;
+        // replay the log from its start. Each run between them is counted at its end.
+        let until_seq = saver.next_retained_seq().max(projection.seq() + 1);
+        let started_at = projection.seq();
+        let (folded, known_last) =
+            fold_silently(log, std::mem::take(projection), until_seq, None, last).await;
+        *projection = folded?;
+        if projection.seq() >= until_seq {
+            saver.save_now(projection, *last).await;
         }
-        record_applied(projection.seq(), *last, page.last_seq);
-        if projection.seq() >= page.last_seq {
+        record_applied(projection.seq(), *last, known_last);
+        if projection.seq() == started_at || projection.seq() >= known_last {
             break;
         }
     }
     Ok(())
+}
+
+/// Folds the log silently from the projection's seq through `until_seq`, stopping before the
+/// first entry recorded after `as_of` if one is given: one run whose returns are counted once,
+/// at its end, with each page read and decoded while the one before is folded. Also says the
+/// last seq the log held when last read. On an error reading the log, what was folded before
+/// it is left consistent and the error returned.
+async fn fold_silently(
+    log: &LogSource,
+    projection: Projection,
+    until_seq: u64,
+    as_of: Option<Timestamp>,
+    last: &mut LastEntry,
+) -> (anyhow::Result<Projection>, u64) {
+    // Two pages ahead at most: reading runs beside folding, not ahead of it without bound.
+    let (pages, mut arriving) = tokio::sync::mpsc::channel::<Vec<Envelope>>(2);
+    let mut next = projection.seq() + 1;
+    // Folding is CPU work: off the runtime's workers.
+    let folding = tokio::task::spawn_blocking(move || {
+        let mut projection = projection;
+        projection.apply_all_silently(std::iter::from_fn(|| arriving.blocking_recv()).flatten());
+        projection
+    });
+    let mut known_last = 0;
+    let mut read = Ok(());
+    while next <= until_seq {
+        let page = match log.read(next, CATCH_UP_BATCH).await {
+            Ok(page) => page,
+            Err(error) => {
+                read = Err(error.context("reading the log"));
+                break;
+            }
+        };
+        known_last = page.last_seq;
+        let mut entries = page.entries;
+        let read_whole = entries.len();
+        let stop = entries
+            .iter()
+            .position(|e| e.seq > until_seq || as_of.is_some_and(|t| e.recorded_at > t));
+        if let Some(stop) = stop {
+            entries.truncate(stop);
+        }
+        for entry in &entries {
+            last.note(entry);
+        }
+        let Some(after) = entries.last().map(|e| e.seq + 1) else {
+            break;
+        };
+        next = after;
+        if pages.send(entries).await.is_err() {
+            break;
+        }
+        if stop.is_some() || read_whole == 0 || next > page.last_seq {
+            break;
+        }
+    }
+    drop(pages);
+    let folded = folding.await.context("the fold task");
+    (read.and(folded), known_last)
 }
 
 /// Sets the applied seq and the lag behind `known_last`, the last seq known to be in the log.
@@ -857,32 +893,10 @@ async fn replay(
             .unwrap_or_default(),
         None => Projection::default(),
     };
-    while past.seq() < until_seq {
-        let page = log
-            .read(past.seq() + 1, CATCH_UP_BATCH)
-            .await
-            .context("reading the log for an as-of snapshot")?;
-        if page.entries.is_empty() {
-            break;
-        }
-        let (folded, reached) = tokio::task::spawn_blocking(move || {
-            let mut reached = false;
-            for envelope in &page.entries {
-                let too_late = as_of.is_some_and(|t| envelope.recorded_at > t);
-                if envelope.seq > until_seq || too_late {
-                    reached = true;
-                    break;
-                }
-                past.apply_silently(envelope);
-            }
-            (past, reached)
-        })
-        .await
-        .context("the as-of replay task")?;
-        past = folded;
-        if reached {
-            break;
-        }
+    if past.seq() < until_seq {
+        let (folded, _) =
+            fold_silently(log, past, until_seq, as_of, &mut LastEntry::default()).await;
+        past = folded.context("replaying the log for an as-of snapshot")?;
     }
     Ok(past)
 }

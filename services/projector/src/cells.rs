@@ -116,7 +116,15 @@ impl Series {
             self.keys.len()
         } else {
             match self.position(key) {
-                Ok(at) => return at,
+                Ok(at) => {
+                    // An emptied cell takes the kind of what fills it again, as a new one would:
+                    // whether it lingered empty or was never made does not show.
+                    let cell = &mut self.cells[at];
+                    if cell.sum.is_empty() {
+                        cell.kind = kind;
+                    }
+                    return at;
+                }
                 Err(at) => at,
             }
         };
@@ -152,12 +160,27 @@ pub(crate) fn period_key(period: Period) -> u64 {
 
 /// Running totals by (metric, period). A total that empties stays, as empty, and is skipped
 /// wherever totals are read: removing and re-adding on every revision would shift the series.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Two are equal when they hold the same totals that are not empty, whatever order their metrics
+/// were first seen in: a fold that counts a run of returns at once leaves no emptied cells.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Cells {
     /// Each metric in the order first seen, with its periods. A scope has tens of metrics at
     /// most, so a list is quicker to search than a map is to hash.
     metrics: Vec<(Id, Series)>,
 }
+
+impl PartialEq for Cells {
+    fn eq(&self, other: &Cells) -> bool {
+        let filled = |cells: &Cells| cells.iter().filter(|(_, c)| !c.sum.is_empty()).count();
+        filled(self) == filled(other)
+            && self
+                .iter()
+                .filter(|(_, cell)| !cell.sum.is_empty())
+                .all(|((metric, period), cell)| other.get(metric, period) == Some(cell))
+    }
+}
+
+impl Eq for Cells {}
 
 impl Cells {
     pub(crate) fn get(&self, metric: Id, period: Period) -> Option<&CellState> {

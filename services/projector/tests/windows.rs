@@ -356,6 +356,26 @@ proptest! {
         prop_assert!(projection.same_figures(&projection.recomputed()));
     }
 
+    /// Folded silently in runs counted at their ends (windows closing and organisations moving
+    /// inside a run), the state is what folding entry by entry leaves.
+    #[test]
+    fn silent_runs_as_windows_close_leave_what_applying_does(
+        steps in steps(),
+        run in 1usize..30,
+    ) {
+        let log = log_of_steps(&steps);
+        let live = folded(&log);
+        let mut quiet = Projection::default();
+        for entries in log.chunks(run) {
+            quiet.apply_all_silently(entries);
+        }
+        prop_assert_eq!(&quiet, &live);
+        for scope in SCOPES {
+            let (a, b) = (quiet.view(scope, GeographyMode::AsReported), live.view(scope, GeographyMode::AsReported));
+            prop_assert_eq!(a, b, "scope {}", scope);
+        }
+    }
+
     #[test]
     fn what_is_published_is_the_view_as_of_the_close(steps in steps()) {
         let log = log_of_steps(&steps);

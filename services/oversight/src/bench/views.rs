@@ -41,6 +41,9 @@ pub struct ViewsBenchArgs {
     /// service's [views] retain_every).
     #[arg(long, default_value_t = crate::config::ViewsConfig::default().retain_every)]
     pub retain_every: u64,
+    /// Measure only decoding and rebuilding the generated log, and stop there.
+    #[arg(long)]
+    pub rebuild_only: bool,
 }
 
 /// The organisations of the bundled reference data, by role, open today.
@@ -302,8 +305,44 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
             quiet.apply_silently(&envelope);
         }
     }
+    let one_by_one_time = started.elapsed();
+    drop(quiet);
+    eprintln!(
+        "rebuilding again as start-up does: in runs of {} entries, each page decoded beside the fold",
+        args.retain_every
+    );
+    let started = Instant::now();
+    let quiet = rebuild_in_pages(
+        &log,
+        crate::project::CATCH_UP_BATCH as usize,
+        args.retain_every,
+    );
     let silent_time = started.elapsed();
     drop(quiet);
+    if args.rebuild_only {
+        let rate = |d: Duration| entries / d.as_secs_f64();
+        println!(
+            "{:<58} {:>16.0}",
+            "(a) decode only, entries/s",
+            rate(decode_time)
+        );
+        println!(
+            "{:<58} {:>16.0}",
+            "(b) rebuild with deltas, entries/s",
+            rate(rebuild_time)
+        );
+        println!(
+            "{:<58} {:>16.0}",
+            "(d0) rebuild without deltas, entry by entry, /s",
+            rate(one_by_one_time)
+        );
+        println!(
+            "{:<58} {:>16.0}",
+            "(d) rebuild without deltas, entries/s",
+            rate(silent_time)
+        );
+        return Ok(());
+    }
     // Off and on alternate, and each keeps its fastest round: a noisy machine slows one round
     // or another, not the analytics.
     let live = &log[..log.len().min(LIVE_ENTRIES)];
@@ -370,7 +409,12 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     );
     println!(
         "{:<58} {:>16.0}",
-        "(d) rebuild without building deltas, entries/s",
+        "(d0) rebuild without deltas, entry by entry, entries/s",
+        rate(one_by_one_time)
+    );
+    println!(
+        "{:<58} {:>16.0}",
+        "(d) rebuild without deltas as start-up does it, entries/s",
         rate(silent_time)
     );
     println!(
@@ -479,6 +523,34 @@ const LIVE_ROUNDS: u32 = 5;
 /// Folds the log as the runner does: deltas of up to 1024 entries merged per scope and, with
 /// analytics, what their charts read taken at the batch's end and drawn on another thread while
 /// the next batch is folded.
+/// Folds the log silently as start-up does: in runs of `run` entries (between the checkpoints
+/// kept for as-of views), each counted at its end, with each page of `page` entries decoded on
+/// one thread while the pages before are folded on another.
+fn rebuild_in_pages(log: &[Vec<u8>], page: usize, run: u64) -> Projection {
+    let page = page.max(1);
+    let pages_per_run = (run as usize / page).max(1);
+    let (pages, decoded) = std::sync::mpsc::sync_channel::<Vec<Envelope>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for chunk in log.chunks(page) {
+                let entries = chunk
+                    .iter()
+                    .filter_map(|b| Envelope::decode(b).ok())
+                    .collect();
+                if pages.send(entries).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut projection = Projection::default();
+        let mut decoded = decoded.into_iter().peekable();
+        while decoded.peek().is_some() {
+            projection.apply_all_silently(decoded.by_ref().take(pages_per_run).flatten());
+        }
+        projection
+    })
+}
+
 fn apply_in_batches(log: &[Vec<u8>], analytics: bool) -> LiveRun {
     let started = Instant::now();
     let (mut preparing, mut drawing, mut waiting) =

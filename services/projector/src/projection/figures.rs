@@ -13,6 +13,13 @@ impl Projection {
         touched: &mut Touched,
     ) {
         let (org, collection, period) = key;
+        if self.uncounted.is_some() {
+            if self.kinds_fixed(&values) {
+                return self.replace_uncounted(key, values);
+            }
+            // Counted now, in order with what came before.
+            self.count_uncounted();
+        }
         if let Some(old) = self.returns.remove(&key) {
             self.take_from_scopes(key, &old, touched);
             self.leaf(key, &old, Sign::TakeBack);
@@ -32,6 +39,112 @@ impl Projection {
         self.returns.insert(key, values);
     }
 
+    /// [`Projection::replace_return`] during a silent run: the return is kept and its figures
+    /// are counted at the run's end.
+    fn replace_uncounted(&mut self, key: ReturnKey, values: Vec<(Id, Value)>) {
+        use std::collections::hash_map::Entry;
+        let (org, collection, period) = key;
+        let gone = values.is_empty();
+        // Replaced where it is: one look-up of the return, and its organisation's list of
+        // returns touched only when one is new or gone.
+        let old = if gone {
+            let old = self.returns.remove(&key);
+            if old.is_some() {
+                if let Some(keys) = self.returns_of.get_mut(&org) {
+                    keys.remove(&(collection, period));
+                }
+            }
+            old
+        } else {
+            match self.returns.entry(key) {
+                Entry::Occupied(mut held) => Some(std::mem::replace(held.get_mut(), values)),
+                Entry::Vacant(slot) => {
+                    slot.insert(values);
+                    self.returns_of
+                        .entry(org)
+                        .or_default()
+                        .insert((collection, period));
+                    None
+                }
+            }
+        };
+        if old.is_none() && gone {
+            return;
+        }
+        let seq = self.seq;
+        if let Some(uncounted) = self.uncounted.as_mut() {
+            uncounted
+                .returns
+                .entry(key)
+                .and_modify(|(_, at)| *at = seq)
+                .or_insert((old, seq));
+        }
+    }
+
+    /// Whether the kind each value's totals take is settled by a definition (or by what the
+    /// figure is), so counting it later counts it as it would have been counted now.
+    fn kinds_fixed(&self, values: &[(Id, Value)]) -> bool {
+        values
+            .iter()
+            .all(|(metric, _)| match self.derived.get(metric) {
+                Some((
+                    Derived::Received | Derived::Missing | Derived::Expected | Derived::Late,
+                    _,
+                )) => true,
+                Some((Derived::Published, base)) => self.metrics.contains_key(base),
+                Some((Derived::Plan | Derived::PublishedReturn, _)) => false,
+                None => self.metrics.contains_key(metric),
+            })
+    }
+
+    /// Counts the returns a silent run replaced: each one's figures before the run are taken
+    /// back and its latest added, in its organisation and every scope, under the geography now
+    /// (a move counts what came before it first); its scopes changed at the last seq that
+    /// replaced it.
+    pub(super) fn count_uncounted(&mut self) {
+        let Some(uncounted) = self.uncounted.as_mut() else {
+            return;
+        };
+        if uncounted.returns.is_empty() {
+            return;
+        }
+        // In key order, an organisation's returns are counted together, period after period:
+        // its figures and its scopes' series are walked in order rather than at random, which
+        // is what a run costs when its cells do not fit in the cache.
+        let mut returns: Vec<_> = std::mem::take(&mut uncounted.returns).into_iter().collect();
+        returns.sort_unstable_by_key(|(key, _)| *key);
+        let mut scratch = Touched::with_capacity(TOUCHED_CAPACITY);
+        for (key, (old, seq)) in returns {
+            let (org, _, period) = key;
+            self.leaves.entry(org).or_default();
+            for scope in self
+                .geography
+                .scopes(org, period, GeographyMode::AsReported)
+                .iter()
+            {
+                let state = self.as_reported.scopes.entry(scope).or_default();
+                state.last_change_seq = state.last_change_seq.max(seq);
+            }
+            let new = self.returns.remove(&key);
+            if old == new {
+                if let Some(new) = new {
+                    self.returns.insert(key, new);
+                }
+                continue;
+            }
+            scratch.clear();
+            if let Some(old) = old {
+                self.take_from_scopes(key, &old, &mut scratch);
+                self.leaf(key, &old, Sign::TakeBack);
+            }
+            if let Some(new) = new {
+                self.add_to_scopes(key, &new, &mut scratch);
+                self.leaf(key, &new, Sign::Add);
+                self.returns.insert(key, new);
+            }
+        }
+    }
+
     /// A reference event that may place an organisation elsewhere: its returns leave the scopes
     /// they counted in and join the new ones, in both geographies.
     pub(super) fn move_organisation(&mut self, event: &Event, touched: &mut Touched) {
@@ -40,6 +153,8 @@ impl Projection {
             Event::OrganisationMoved(m) => &m.code,
             _ => return,
         };
+        // What was counted under the geography before counts before it changes.
+        self.count_uncounted();
         let org = self.names.id(code);
         let keys: Vec<ReturnKey> = self
             .returns_of

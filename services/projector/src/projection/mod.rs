@@ -51,9 +51,32 @@ struct ScopeState {
 }
 
 /// The views of every scope under one geography mode.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Views {
     scopes: HashMap<Id, ScopeState>,
+}
+
+/// A scope held with nothing in it and never changed is the same as one not held.
+impl PartialEq for Views {
+    fn eq(&self, other: &Views) -> bool {
+        let blank = ScopeState::default();
+        let same = |a: &Views, b: &Views| {
+            a.scopes
+                .iter()
+                .all(|(id, state)| b.scopes.get(id).unwrap_or(&blank) == state)
+        };
+        same(self, other) && same(other, self)
+    }
+}
+
+impl Eq for Views {}
+
+/// Returns replaced during a silent run of entries whose figures are not yet counted in the
+/// leaves and scopes: each return's counted values (as they were before the run), and the last
+/// seq that replaced it. A return revised many times in a run is counted once, at its end.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Uncounted {
+    returns: HashMap<ReturnKey, (Option<Vec<(Id, Value)>>, u64)>,
 }
 
 /// The state of the fold after log entries `1..=seq`.
@@ -113,6 +136,10 @@ pub struct Projection {
     trust_types: HashMap<Id, proto_schema::TrustType>,
     /// Organisations registered as commissioners: ranked as such unless set otherwise.
     commissioners: HashSet<Id>,
+    /// During [`Projection::apply_all_silently`] only: the returns whose figures it counts at
+    /// its end. Never saved: a checkpoint is taken between runs.
+    #[serde(skip)]
+    uncounted: Option<Uncounted>,
 }
 
 /// Whether a return's values are being counted or taken back.
@@ -182,6 +209,7 @@ impl Default for Projection {
             methodologies: BTreeMap::new(),
             trust_types: HashMap::default(),
             commissioners: HashSet::default(),
+            uncounted: None,
         }
     }
 }
@@ -253,20 +281,38 @@ impl Projection {
     /// Folds one log entry in without building its deltas, for rebuilding when nobody is
     /// listening: the state is exactly what [`Projection::apply`] leaves.
     pub fn apply_silently(&mut self, envelope: &Envelope) {
+        self.apply_all_silently(std::iter::once(envelope));
+    }
+
+    /// Folds a run of log entries in without building deltas, for rebuilding or replaying when
+    /// nobody is listening: the state is exactly what [`Projection::apply`] of each leaves. The
+    /// returns are kept as they go and their figures counted in the leaves and scopes once, at
+    /// the end of the run, so a return revised within it costs one count rather than one per
+    /// revision, and no entry lists what it touched.
+    pub fn apply_all_silently<E: std::borrow::Borrow<Envelope>>(
+        &mut self,
+        entries: impl IntoIterator<Item = E>,
+    ) {
+        self.uncounted = Some(Uncounted::default());
         let mut touched = Touched::with_capacity(TOUCHED_CAPACITY);
-        if !self.fold(envelope, &mut touched) {
-            return;
+        for envelope in entries {
+            touched.clear();
+            if self.fold(envelope.borrow(), &mut touched) {
+                self.mark_changed(&touched, self.seq);
+            }
         }
-        let seq = self.seq;
+        self.count_uncounted();
+        self.uncounted = None;
+    }
+
+    /// Records that the scopes `touched` lists changed at `seq`, as a delta would.
+    fn mark_changed(&mut self, touched: &Touched, seq: u64) {
         let mut last = None;
         for (scope, ..) in touched {
-            if last != Some(scope) {
-                self.as_reported
-                    .scopes
-                    .entry(scope)
-                    .or_default()
-                    .last_change_seq = seq;
-                last = Some(scope);
+            if last != Some(*scope) {
+                let state = self.as_reported.scopes.entry(*scope).or_default();
+                state.last_change_seq = state.last_change_seq.max(seq);
+                last = Some(*scope);
             }
         }
     }
@@ -331,6 +377,8 @@ impl Projection {
                     .insert(collection.id.clone(), collection.due_working_days);
             }
             Event::MetricDefined(metric) => {
+                // Figures not yet counted take their kind from the definition they came under.
+                self.count_uncounted();
                 let id = self.names.id(&metric.id);
                 self.metrics
                     .insert(id, (metric.kind, metric.standard, metric.polarity));
