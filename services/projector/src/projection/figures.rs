@@ -6,12 +6,13 @@ use super::*;
 impl Projection {
     /// Replaces the figures counted for one return (or one period of a plan) with `values`: the
     /// earlier figures are taken back from every scope and the new ones added.
+    /// Says whether a revision was there to replace.
     pub(super) fn replace_return(
         &mut self,
         key: ReturnKey,
         values: Vec<(Id, Value)>,
         touched: &mut Touched,
-    ) {
+    ) -> bool {
         let (org, collection, period) = key;
         if self.uncounted.is_some() {
             if self.kinds_fixed(&values) {
@@ -20,15 +21,16 @@ impl Projection {
             // Counted now, in order with what came before.
             self.count_uncounted();
         }
-        if let Some(old) = self.returns.remove(&key) {
+        let replaced = self.returns.remove(&key).is_some_and(|old| {
             self.take_from_scopes(key, &old, touched);
             self.leaf(key, &old, Sign::TakeBack);
-        }
+            true
+        });
         if values.is_empty() {
             if let Some(keys) = self.returns_of.get_mut(&org) {
                 keys.remove(&(collection, period));
             }
-            return;
+            return replaced;
         }
         self.add_to_scopes(key, &values, touched);
         self.leaf(key, &values, Sign::Add);
@@ -37,11 +39,12 @@ impl Projection {
             .or_default()
             .insert((collection, period));
         self.returns.insert(key, values);
+        replaced
     }
 
     /// [`Projection::replace_return`] during a silent run: the return is kept and its figures
     /// are counted at the run's end.
-    fn replace_uncounted(&mut self, key: ReturnKey, values: Vec<(Id, Value)>) {
+    fn replace_uncounted(&mut self, key: ReturnKey, values: Vec<(Id, Value)>) -> bool {
         use std::collections::hash_map::Entry;
         let (org, collection, period) = key;
         let gone = values.is_empty();
@@ -68,9 +71,20 @@ impl Projection {
                 }
             }
         };
-        if old.is_none() && gone {
-            return;
-        }
+        let Some(old) = old else {
+            if gone {
+                return false;
+            }
+            self.note_uncounted(key, None);
+            return false;
+        };
+        self.note_uncounted(key, Some(old));
+        true
+    }
+
+    /// Notes that a return changed during a silent run, with what was counted for it before
+    /// the run if this is its first change in it.
+    fn note_uncounted(&mut self, key: ReturnKey, old: Option<Vec<(Id, Value)>>) {
         let seq = self.seq;
         if let Some(uncounted) = self.uncounted.as_mut() {
             uncounted
@@ -114,6 +128,9 @@ impl Projection {
         let mut returns: Vec<_> = std::mem::take(&mut uncounted.returns).into_iter().collect();
         returns.sort_unstable_by_key(|(key, _)| *key);
         let mut scratch = Touched::with_capacity(TOUCHED_CAPACITY);
+        // Counting reads the returns but never changes them: lent out of the state meanwhile,
+        // so each is read where it is.
+        let held = std::mem::take(&mut self.returns);
         for (key, (old, seq)) in returns {
             let (org, _, period) = key;
             self.leaves.entry(org).or_default();
@@ -125,24 +142,21 @@ impl Projection {
                 let state = self.as_reported.scopes.entry(scope).or_default();
                 state.last_change_seq = state.last_change_seq.max(seq);
             }
-            let new = self.returns.remove(&key);
-            if old == new {
-                if let Some(new) = new {
-                    self.returns.insert(key, new);
-                }
+            let new = held.get(&key);
+            if old.as_ref() == new {
                 continue;
             }
             scratch.clear();
-            if let Some(old) = old {
-                self.take_from_scopes(key, &old, &mut scratch);
-                self.leaf(key, &old, Sign::TakeBack);
+            if let Some(old) = &old {
+                self.take_from_scopes(key, old, &mut scratch);
+                self.leaf(key, old, Sign::TakeBack);
             }
             if let Some(new) = new {
-                self.add_to_scopes(key, &new, &mut scratch);
-                self.leaf(key, &new, Sign::Add);
-                self.returns.insert(key, new);
+                self.add_to_scopes(key, new, &mut scratch);
+                self.leaf(key, new, Sign::Add);
             }
         }
+        self.returns = held;
     }
 
     /// A reference event that may place an organisation elsewhere: its returns leave the scopes

@@ -6,14 +6,19 @@ use super::*;
 impl Projection {
     /// A return for (organisation, collection, period) is in: the organisation is expected from
     /// its first period on, a period returned for the first time is due for everyone on the
-    /// collection, and this return is no longer missing.
+    /// collection, and this return is no longer missing. A revision (`revised`) changes none of
+    /// that: the first revision did it.
     pub(super) fn returned(
         &mut self,
         org: Id,
         collection: Id,
         period: Period,
+        revised: bool,
         touched: &mut Touched,
     ) {
+        if revised {
+            return;
+        }
         let members = self.on_collection.entry(collection).or_default();
         let earlier_first = match members.get(&org) {
             Some(first) if *first <= period => None,

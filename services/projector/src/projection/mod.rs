@@ -345,8 +345,8 @@ impl Projection {
                     let late = self.derived_of(Derived::Late, collection);
                     values.push((late, Value::Count(1)));
                 }
-                self.replace_return(key, values, touched);
-                self.returned(org, collection, ret.period, touched);
+                let revised = self.replace_return(key, values, touched);
+                self.returned(org, collection, ret.period, revised, touched);
             }
             Event::PlanSubmitted(submitted) => self.plan_submitted(&submitted.plan, touched),
             Event::SegmentDecided(decided) => {
