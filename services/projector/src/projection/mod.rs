@@ -76,8 +76,11 @@ impl Eq for Views {}
 /// seq that replaced it. A return revised many times in a run is counted once, at its end.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Uncounted {
-    returns: HashMap<ReturnKey, (Option<Vec<(Id, Value)>>, u64)>,
+    returns: HashMap<ReturnKey, (Option<ReturnValues>, u64)>,
 }
+
+/// A return's values as counted: (metric, value).
+type ReturnValues = Vec<(Id, Value)>;
 
 /// The state of the fold after log entries `1..=seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
