@@ -323,28 +323,15 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     );
     let silent_time = started.elapsed();
     drop(quiet);
+    let rebuild = RebuildTimes {
+        entries,
+        decode: decode_time,
+        with_deltas: rebuild_time,
+        one_by_one: one_by_one_time,
+        as_start_up_does: silent_time,
+    };
     if args.rebuild_only {
-        let rate = |d: Duration| entries / d.as_secs_f64();
-        println!(
-            "{:<58} {:>16.0}",
-            "(a) decode only, entries/s",
-            rate(decode_time)
-        );
-        println!(
-            "{:<58} {:>16.0}",
-            "(b) rebuild with deltas, entries/s",
-            rate(rebuild_time)
-        );
-        println!(
-            "{:<58} {:>16.0}",
-            "(d0) rebuild without deltas, entry by entry, /s",
-            rate(one_by_one_time)
-        );
-        println!(
-            "{:<58} {:>16.0}",
-            "(d) rebuild without deltas, entries/s",
-            rate(silent_time)
-        );
+        rebuild.print();
         println!(
             "{:<58} {:>16.0}",
             "checkpoint decode, ms",
@@ -391,11 +378,7 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
     println!();
     println!("{:<58} {:>16}", "measure", "figure");
     let rate = |d: Duration| entries / d.as_secs_f64();
-    println!(
-        "{:<58} {:>16.0}",
-        "(a) decode only, entries/s",
-        rate(decode_time)
-    );
+    rebuild.print();
     println!(
         "{:<58} {:>16.0}",
         "(a2) open: verify every entry, link and look-up, /s",
@@ -405,31 +388,6 @@ pub async fn run(args: ViewsBenchArgs) -> anyhow::Result<()> {
         "{:<58} {:>16.3}",
         "     ratio a2/a",
         decode_time.as_secs_f64() / verify_time.as_secs_f64()
-    );
-    println!(
-        "{:<58} {:>16.0}",
-        "(b) rebuild: decode + fold into every view, entries/s",
-        rate(rebuild_time)
-    );
-    println!(
-        "{:<58} {:>16.3}",
-        "(c) ratio b/a",
-        decode_time.as_secs_f64() / rebuild_time.as_secs_f64()
-    );
-    println!(
-        "{:<58} {:>16.0}",
-        "(d0) rebuild without deltas, entry by entry, entries/s",
-        rate(one_by_one_time)
-    );
-    println!(
-        "{:<58} {:>16.0}",
-        "(d) rebuild without deltas as start-up does it, entries/s",
-        rate(silent_time)
-    );
-    println!(
-        "{:<58} {:>16.3}",
-        "(e) ratio d/a",
-        decode_time.as_secs_f64() / silent_time.as_secs_f64()
     );
     println!(
         "{:<58} {:>16}",
@@ -537,6 +495,45 @@ const LIVE_ROUNDS: u32 = 5;
 /// Folds the log as the runner does: deltas of up to 1024 entries merged per scope and, with
 /// analytics, what their charts read taken at the batch's end and drawn on another thread while
 /// the next batch is folded.
+/// How long decoding and each way of rebuilding the generated log took.
+struct RebuildTimes {
+    entries: f64,
+    decode: Duration,
+    with_deltas: Duration,
+    one_by_one: Duration,
+    as_start_up_does: Duration,
+}
+
+impl RebuildTimes {
+    fn print(&self) {
+        let rate = |d: Duration| self.entries / d.as_secs_f64();
+        let ratio = |d: Duration| self.decode.as_secs_f64() / d.as_secs_f64();
+        let rows = [
+            ("(a) decode only, entries/s", rate(self.decode), 0),
+            (
+                "(b) rebuild: decode + fold into every view, entries/s",
+                rate(self.with_deltas),
+                0,
+            ),
+            ("(c) ratio b/a", ratio(self.with_deltas), 3),
+            (
+                "(d0) rebuild without deltas, entry by entry, entries/s",
+                rate(self.one_by_one),
+                0,
+            ),
+            (
+                "(d) rebuild without deltas as start-up does it, entries/s",
+                rate(self.as_start_up_does),
+                0,
+            ),
+            ("(e) ratio d/a", ratio(self.as_start_up_does), 3),
+        ];
+        for (measure, figure, decimals) in rows {
+            println!("{measure:<58} {figure:>16.decimals$}");
+        }
+    }
+}
+
 /// Folds the log silently as start-up does: in runs of `run` entries (between the checkpoints
 /// kept for as-of views), each counted at its end, with each page of `page` entries decoded on
 /// one thread while the pages before are folded on another.
