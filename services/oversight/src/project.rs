@@ -446,7 +446,6 @@ async fn fold_silently(
         };
         known_last = page.last_seq;
         let mut entries = page.entries;
-        let read_whole = entries.len();
         let stop = entries
             .iter()
             .position(|e| e.seq > until_seq || as_of.is_some_and(|t| e.recorded_at > t));
@@ -463,7 +462,7 @@ async fn fold_silently(
         if pages.send(entries).await.is_err() {
             break;
         }
-        if stop.is_some() || read_whole == 0 || next > page.last_seq {
+        if stop.is_some() || next > page.last_seq {
             break;
         }
     }

@@ -71,15 +71,11 @@ impl Projection {
                 }
             }
         };
-        let Some(old) = old else {
-            if gone {
-                return false;
-            }
-            self.note_uncounted(key, None);
-            return false;
-        };
-        self.note_uncounted(key, Some(old));
-        true
+        let replaced = old.is_some();
+        if replaced || !gone {
+            self.note_uncounted(key, old);
+        }
+        replaced
     }
 
     /// Notes that a return changed during a silent run, with what was counted for it before
