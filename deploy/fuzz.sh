@@ -38,6 +38,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
 # With --target, RUSTFLAGS instrument the targets only, not build scripts and proc macros (which
 # run without libFuzzer to link against).
+export RUSTC_WRAPPER="${root}/deploy/fuzz-rustc.sh"
 host=$(rustc -vV | sed -n 's/^host: //p')
 echo "== building the fuzz targets with coverage instrumentation (target/libfuzzer)"
 cargo build --release --locked --quiet --target "$host" \
