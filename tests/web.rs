@@ -41,8 +41,14 @@ fn field_of(page: &str, metric: &str, field: &str) -> String {
     let at = row
         .find(&format!("data-field=\"{field}\""))
         .unwrap_or_else(|| panic!("no {field} in the row of {metric}"));
-    let text = &row[at..];
-    let text = &text[text.find('>').expect("tag ends") + 1..];
+    // The cell's first words, inside whatever tags they start in (a period is in a <time>).
+    let mut text = &row[at..];
+    loop {
+        text = &text[text.find('>').expect("tag ends") + 1..];
+        if !text.trim_start().starts_with('<') {
+            break;
+        }
+    }
     text[..text.find('<').expect("text ends")].trim().to_owned()
 }
 
@@ -84,7 +90,11 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     assert_eq!(page.matches("<main").count(), 1);
     let (total, value) = summary(&london, "ae_4hr", "2025-06");
     assert!(matches!(total, Value::Ratio { .. }));
-    assert_eq!(field_of(&page, "ae_4hr", "period"), "2025-06");
+    assert_eq!(field_of(&page, "ae_4hr", "period"), "June 2025");
+    assert!(
+        page.contains("<time datetime=\"2025-06\">June 2025</time>"),
+        "the period in words, with its code for machines"
+    );
     assert_eq!(field_of(&page, "ae_4hr", "value"), format!("{value:.1}%"));
     for metric in ["ae_12hr_dta", "ae_emergency_admissions"] {
         let (total, _) = summary(&london, metric, "2025-06");
@@ -105,9 +115,16 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
         page.contains("data-alert=\"standard_missed\""),
         "London's latest alerts: the 4-hour standard missed"
     );
+    let missed = page
+        .find(": the standard is missed")
+        .expect("alerts in the reference data's words");
+    let before = &page[..missed];
     assert!(
-        page.contains(": the standard is missed"),
-        "alerts in the reference data's words"
+        ["April 2025", "May 2025", "June 2025"]
+            .iter()
+            .any(|month| before.ends_with(month)),
+        "the alert names its month in words: {}",
+        &before[before.len().saturating_sub(60)..]
     );
     assert!(
         page.contains("data-field=\"children\"") && page.contains("href=\"/scope/QMJ\""),
@@ -217,7 +234,7 @@ async fn london_and_england_pages_show_the_views_figures_and_the_published_total
     let (status, page) =
         http_get(service.web_addr, &format!("/scope/Y56?as_of_seq={may_seq}")).expect("as-of");
     assert_eq!(status, 200, "{page}");
-    assert_eq!(field_of(&page, "ae_4hr", "period"), "2025-05");
+    assert_eq!(field_of(&page, "ae_4hr", "period"), "May 2025");
     assert!(
         page.contains("data-field=\"as-of\""),
         "labelled as the past"

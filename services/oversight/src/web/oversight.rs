@@ -186,7 +186,7 @@ fn quarter_windows(
                 tr class="nhsuk-table__row" {
                     th class="nhsuk-table__header" scope="col" { "Collection" }
                     @for month in months {
-                        th class="nhsuk-table__header" scope="col" { (month) }
+                        th class="nhsuk-table__header" scope="col" { (page::period_time(month)) }
                     }
                 }
             }

@@ -376,7 +376,7 @@ fn metric_row(
             td class="nhsuk-table__cell" {
                 a href=(format!("/scope/{}/{metric}{}", page.view.scope, page.asked.query())) { (name) }
             }
-            td class="nhsuk-table__cell" data-field="period" { (period) }
+            td class="nhsuk-table__cell" data-field="period" { (period_time(period)) }
             td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
                 (headline(&cell.summary.total, cell.summary.value))
                 @if let Some(published) = published.filter(|p| p.summary.total != cell.summary.total) {
@@ -427,15 +427,21 @@ fn alert_sentence(page: &Figures<'_>, alert: &Alert) -> String {
                 (page.collection_names)(&alert.subject).unwrap_or_else(|| alert.subject.clone());
             format!(
                 "{organisation}'s {collection} return for {} is overdue",
-                alert.period
+                period_words(alert.period)
             )
         }
         (AlertKind::SpcConcern, _) => match metric() {
-            Some(name) => format!("{name}, {}: a special cause of concern", alert.period),
+            Some(name) => format!(
+                "{name}, {}: a special cause of concern",
+                period_words(alert.period)
+            ),
             None => alert.message.clone(),
         },
         (AlertKind::StandardMissed, _) => match metric() {
-            Some(name) => format!("{name}, {}: the standard is missed", alert.period),
+            Some(name) => format!(
+                "{name}, {}: the standard is missed",
+                period_words(alert.period)
+            ),
             None => alert.message.clone(),
         },
         _ => alert.message.clone(),
@@ -608,7 +614,7 @@ fn returns_table(page: &Figures<'_>) -> Markup {
                             td class="nhsuk-table__cell" {
                                 ((page.collection_names)(collection).unwrap_or_else(|| collection.clone()))
                             }
-                            td class="nhsuk-table__cell" { (period) }
+                            td class="nhsuk-table__cell" { (period_time(*period)) }
                             td class="nhsuk-table__cell" data-field="window" {
                                 @if let Some(c) = completeness {
                                     (long_date(c.opens)) " to " (long_date(c.closes))
@@ -662,24 +668,61 @@ pub(crate) fn window_tag(state: WindowState) -> Markup {
     html! { strong class=(class) data-state=(state.as_str()) { (words) } }
 }
 
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn month_name(month: u8) -> &'static str {
+    MONTHS[usize::from(month.clamp(1, 12)) - 1]
+}
+
 /// A date as NHS pages write it: 15 May 2019.
 pub(crate) fn long_date(date: Date) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month = MONTHS[usize::from(date.month().clamp(1, 12)) - 1];
-    format!("{} {month} {}", date.day(), date.year())
+    format!(
+        "{} {} {}",
+        date.day(),
+        month_name(date.month()),
+        date.year()
+    )
+}
+
+/// A period in words: June 2025, week beginning 2 June 2025, or 3 June 2025.
+pub(crate) fn period_words(period: Period) -> String {
+    match period {
+        Period::Month { year, month } => format!("{} {year}", month_name(month)),
+        Period::Week { .. } => format!("Week beginning {}", long_date(period.first_day())),
+        Period::Day(date) => long_date(date),
+    }
+}
+
+/// A period in words, marked up with its code for machines: `<time datetime="2025-06">June
+/// 2025</time>` (HTML's month, week and date strings are the codes the service uses).
+pub(crate) fn period_time(period: Period) -> Markup {
+    html! { time datetime=(period) { (period_words(period)) } }
+}
+
+/// A period where room is short, as on a chart's axis: Jun 2025, or 2 Jun 2025 for a week (its
+/// first day) or a day.
+fn period_short(period: Period) -> String {
+    let short = |month: u8| &month_name(month)[..3];
+    match period {
+        Period::Month { year, month } => format!("{} {year}", short(month)),
+        Period::Week { .. } | Period::Day(_) => {
+            let day = period.first_day();
+            format!("{} {} {}", day.day(), short(day.month()), day.year())
+        }
+    }
 }
 
 fn count_of(cell: Option<&Cell>) -> i64 {
@@ -875,13 +918,13 @@ fn xmr_chart(
                 @let (colour, words) = point_style(spc.and_then(|s| s.points.get(period)));
                 circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*value))) r="4" fill=(colour)
                     data-point-type=(words) {
-                    title { (period) ": " (round_for_words(*value)) " – " (words) }
+                    title { (period_words(*period)) ": " (round_for_words(*value)) " – " (words) }
                 }
                 @if i % every == 0 || i + 1 == points.len() {
                     // The first and last labels sit inside the chart's edges.
                     @let anchor = if i + 1 == points.len() && i > 0 { "end" } else if i == 0 { "start" } else { "middle" };
                     text x=(format!("{:.1}", x(i))) y=(height - bottom + 16.0) text-anchor=(anchor)
-                        font-size="11" fill="#212b32" { (period) }
+                        font-size="11" fill="#212b32" { (period_short(*period)) }
                 }
             }
         }
@@ -931,7 +974,7 @@ fn series_table(
             tbody class="nhsuk-table__body" {
                 @for (period, cell) in periods.iter().rev() {
                     tr class="nhsuk-table__row" data-period=(period) {
-                        td class="nhsuk-table__cell" { (period) }
+                        td class="nhsuk-table__cell" { (period_time(*period)) }
                         td class="nhsuk-table__cell nhsuk-table__cell--numeric" data-field="value" {
                             (headline(&cell.summary.total, cell.summary.value))
                         }
@@ -998,10 +1041,10 @@ fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, C
     }
     let names = page.figures.organisation_names;
     html! {
-        h2 { "Organisations ranked, " (period) }
+        h2 { "Organisations ranked, " (period_words(*period)) }
         table class="nhsuk-table" data-field="ranking" {
             caption class="nhsuk-table__caption nhsuk-u-visually-hidden" {
-                "The scope's organisations ranked on " (page.name) " for " (period)
+                "The scope's organisations ranked on " (page.name) " for " (period_words(*period))
             }
             thead class="nhsuk-table__head" {
                 tr class="nhsuk-table__row" {
@@ -1040,6 +1083,25 @@ fn ranking(page: &MetricPage<'_>, periods: &std::collections::BTreeMap<Period, C
 mod tests {
     use super::*;
     use proto_schema::Summary;
+
+    #[test]
+    fn periods_are_written_in_words_with_their_code_for_machines() {
+        let words = |code: &str| period_words(Period::parse(code).expect("period"));
+        assert_eq!(words("2025-06"), "June 2025");
+        assert_eq!(words("2025-01"), "January 2025");
+        assert_eq!(words("2025-12"), "December 2025");
+        // ISO week 1 of 2019 begins on Monday 31 December 2018.
+        assert_eq!(words("2019-W01"), "Week beginning 31 December 2018");
+        assert_eq!(words("2025-06-03"), "3 June 2025");
+        let short = |code: &str| period_short(Period::parse(code).expect("period"));
+        assert_eq!(short("2025-09"), "Sep 2025");
+        assert_eq!(short("2019-W01"), "31 Dec 2018");
+        let june = Period::parse("2025-06").expect("period");
+        assert_eq!(
+            period_time(june).into_string(),
+            "<time datetime=\"2025-06\">June 2025</time>"
+        );
+    }
 
     #[test]
     fn chart_labels_close_together_are_spread_apart_within_the_chart() {

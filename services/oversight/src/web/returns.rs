@@ -169,7 +169,7 @@ fn due_table(view: &View, collections: &BTreeMap<String, (String, u32)>) -> Mark
                         .unwrap_or_else(|| ((*collection).clone(), None));
                     tr class="nhsuk-table__row" data-collection=(collection) data-period=(period) {
                         td class="nhsuk-table__cell" { (name) }
-                        td class="nhsuk-table__cell" { (period) }
+                        td class="nhsuk-table__cell" { (page::period_time(*period)) }
                         td class="nhsuk-table__cell" {
                             @if let Some(c) = view.completeness.get(*collection).and_then(|p| p.get(period)) {
                                 (page::long_date(c.closes))
