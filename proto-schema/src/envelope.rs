@@ -142,6 +142,17 @@ impl Envelope {
         sender: String,
         event: Event,
     ) -> Result<Envelope, EncodeError> {
+        Envelope::seal_encoded(seq, recorded_at, sender, event).map(|(envelope, _)| envelope)
+    }
+
+    /// [`Envelope::seal`] with the envelope's bytes (what [`Envelope::encode`] gives), encoded
+    /// once: the stored bytes are the checksummed body followed by its checksum.
+    pub fn seal_encoded(
+        seq: u64,
+        recorded_at: Timestamp,
+        sender: String,
+        event: Event,
+    ) -> Result<(Envelope, Vec<u8>), EncodeError> {
         let body = BodyRef {
             schema_version: SCHEMA_VERSION,
             seq,
@@ -149,15 +160,21 @@ impl Envelope {
             sender: &sender,
             event: &event,
         };
-        let checksum = crc32(&to_postcard("a log entry", &body)?);
-        Ok(Envelope {
+        let mut bytes = to_postcard("a log entry", &body)?;
+        let checksum = crc32(&bytes);
+        bytes = postcard::to_extend(&checksum, bytes).map_err(|e| EncodeError {
+            what: "a log entry",
+            why: e.to_string(),
+        })?;
+        let envelope = Envelope {
             schema_version: SCHEMA_VERSION,
             seq,
             recorded_at,
             sender,
             event,
             checksum,
-        })
+        };
+        Ok((envelope, bytes))
     }
 
     /// The postcard bytes stored in the log and published on `oversight.log.events`.
@@ -214,5 +231,22 @@ mod tests {
         let error = to_postcard("a test value", &Unencodable).expect_err("must fail");
         assert_eq!(error.what, "a test value");
         assert!(error.to_string().starts_with("cannot encode a test value"));
+    }
+
+    #[test]
+    fn sealing_with_the_bytes_gives_what_encoding_the_envelope_gives() {
+        let region = crate::Region {
+            code: "Y56".into(),
+            name: "London".into(),
+        };
+        // A checksum over 2^7 needs a multi-byte varint: both lengths are covered over these seqs.
+        for seq in [1, 2, 300, 70_000, u64::MAX / 3] {
+            let event = Event::RegionDefined(region.clone());
+            let (envelope, bytes) =
+                Envelope::seal_encoded(seq, Timestamp(1_700_000_000_000), "seed".into(), event)
+                    .expect("seals");
+            assert_eq!(bytes, envelope.encode().expect("encodes"), "seq {seq}");
+            assert_eq!(Envelope::decode(&bytes).expect("decodes"), envelope);
+        }
     }
 }

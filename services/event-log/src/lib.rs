@@ -508,6 +508,16 @@ impl EventLog {
         &mut self,
         f: impl FnOnce(&mut Appender<'_>) -> Result<T, LogError>,
     ) -> Result<(T, Vec<Envelope>), LogError> {
+        self.append_batch_encoded(f)
+            .map(|(out, appended)| (out, appended.envelopes))
+    }
+
+    /// [`EventLog::append_batch`] with the bytes stored for each envelope, for a caller that
+    /// sends them on (as `oversight.log.events`) without encoding them again.
+    pub fn append_batch_encoded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Appender<'_>) -> Result<T, LogError>,
+    ) -> Result<(T, Appended), LogError> {
         let mut txn = self.db.begin_write().map_err(storage)?;
         txn.set_durability(Durability::Immediate).map_err(storage)?;
         let (out, appended, staged, written, head) = {
@@ -523,7 +533,7 @@ impl EventLog {
                 sweeping: self.sweeping.as_ref(),
                 staged: Recent::default(),
                 next_seq: self.last_seq + 1,
-                appended: Vec::new(),
+                appended: Appended::default(),
             };
             let out = f(&mut appender)?;
             let written = match self.sweeping.as_ref() {
@@ -547,7 +557,7 @@ impl EventLog {
             )
         };
         txn.commit().map_err(storage)?;
-        self.last_seq += appended.len() as u64;
+        self.last_seq += appended.envelopes.len() as u64;
         self.head = head;
         self.recent.absorb(staged);
         let mut swept = false;
@@ -584,7 +594,14 @@ pub struct Appender<'txn> {
     /// This batch's look-ups; kept only if the batch commits.
     staged: Recent,
     next_seq: u64,
-    appended: Vec<Envelope>,
+    appended: Appended,
+}
+
+/// What a batch appended, in seq order: each envelope and the bytes stored for it.
+#[derive(Debug, Default)]
+pub struct Appended {
+    pub envelopes: Vec<Envelope>,
+    pub encoded: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Appender<'_> {
@@ -718,9 +735,8 @@ impl Appender<'_> {
         // An entry that cannot be encoded fails the whole batch: nothing of it is committed, so no
         // empty entry is ever acknowledged.
         let encode_error = |source| LogError::Encode { seq, source };
-        let envelope =
-            Envelope::seal(seq, recorded_at, sender.to_owned(), event).map_err(encode_error)?;
-        let bytes = envelope.encode().map_err(encode_error)?;
+        let (envelope, bytes) = Envelope::seal_encoded(seq, recorded_at, sender.to_owned(), event)
+            .map_err(encode_error)?;
         if envelope.event.is_reference() {
             self.reference.insert(seq, ()).map_err(storage)?;
         }
@@ -731,8 +747,9 @@ impl Appender<'_> {
             .insert(seq, self.head.as_slice())
             .map_err(storage)?;
         self.next_seq += 1;
-        self.appended.push(envelope);
-        Ok(self.appended.last().expect("just pushed"))
+        self.appended.encoded.push(bytes);
+        self.appended.envelopes.push(envelope);
+        Ok(self.appended.envelopes.last().expect("just pushed"))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use event_log::{EventLog, LogError};
 use proto_schema::*;
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 
 fn ret(id: &str, period: &str) -> Event {
     Event::ReturnSubmitted(ReturnSubmitted {
@@ -260,6 +260,36 @@ fn sweeps_cut_short_by_reopening_lose_no_look_up() {
         .expect("look-ups");
     assert_eq!(accepted.len(), n as usize);
     assert!(latest.values().all(|r| *r > 1), "periods were revised");
+}
+
+#[test]
+fn a_batch_hands_back_the_very_bytes_it_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.redb");
+    let appended = {
+        let mut log = EventLog::open(&path).expect("open");
+        let (_, appended) = log
+            .append_batch_encoded(|a| {
+                a.append(Timestamp(1), "seed", region())?;
+                for (i, period) in ["2019-01", "2019-02", "2019-03"].into_iter().enumerate() {
+                    a.append(Timestamp(2 + i as i64), "RJ1", ret(period, period))?;
+                }
+                Ok(())
+            })
+            .expect("append");
+        appended
+    };
+    assert_eq!(appended.envelopes.len(), 4);
+    assert_eq!(appended.encoded.len(), 4);
+    const LOG: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("log");
+    let db = redb::Database::open(&path).expect("open redb");
+    let txn = db.begin_read().expect("read");
+    let table = txn.open_table(LOG).expect("log table");
+    for (envelope, bytes) in appended.envelopes.iter().zip(&appended.encoded) {
+        let stored = table.get(envelope.seq).expect("get").expect("entry");
+        assert_eq!(stored.value(), bytes.as_slice(), "seq {}", envelope.seq);
+        assert_eq!(&Envelope::decode(bytes).expect("decodes"), envelope);
+    }
 }
 
 /// Rewrites the stored bytes of entry `seq` with `damage`, as a bad disk or a newer build would.

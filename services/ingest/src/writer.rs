@@ -2,7 +2,7 @@
 //! fsync, and only then hands back the receipts. Throughput comes from the batch, never from
 //! weakening durability.
 
-use event_log::{Appender, EventLog, LogError};
+use event_log::{Appended, Appender, EventLog, LogError};
 use proto_schema::{
     Envelope, Event, Notice, NoticeCode, Plan, PlanSubmitted, Reason, ReasonCode, Receipt, Return,
     ReturnSubmitted, Timestamp,
@@ -33,6 +33,8 @@ pub enum Work {
 pub struct Committed<R> {
     pub receipts: Vec<(R, Receipt)>,
     pub envelopes: Vec<Envelope>,
+    /// The bytes stored for each envelope, as published on `oversight.log.events`.
+    pub encoded: Vec<Vec<u8>>,
     /// Set on the last batch of a writer whose storage failed: it stops after this one (every
     /// submitter of it told to retry, nothing stored), so the service restarts and reopens the
     /// log once the disk allows, rather than answering busy forever.
@@ -87,7 +89,7 @@ fn commit_batch<R>(
 ) -> Committed<R> {
     let recorded_at = Timestamp::now();
     let started_at = std::time::Instant::now();
-    let result = log.append_batch(|appender| {
+    let result = log.append_batch_encoded(|appender| {
         batch
             .iter()
             .map(|p| match &p.work {
@@ -102,7 +104,7 @@ fn commit_batch<R>(
     });
     let started = batch.len();
     match result {
-        Ok((receipts, envelopes)) => {
+        Ok((receipts, Appended { envelopes, encoded })) => {
             let took = started_at.elapsed();
             crate::metrics::batch_committed(started, took.as_secs_f64());
             tracing::debug!(
@@ -115,6 +117,7 @@ fn commit_batch<R>(
             Committed {
                 receipts: batch.drain(..).map(|p| p.reply).zip(receipts).collect(),
                 envelopes,
+                encoded,
                 storage_failed: None,
             }
         }
@@ -127,6 +130,7 @@ fn commit_batch<R>(
             Committed {
                 receipts: batch.drain(..).map(|p| (p.reply, busy.clone())).collect(),
                 envelopes: Vec::new(),
+                encoded: Vec::new(),
                 storage_failed: error.is_storage().then(|| error.to_string()),
             }
         }

@@ -684,15 +684,9 @@ async fn respond(
         for (reply, receipt) in &batch.receipts {
             answer(&client, reply, receipt).await;
         }
-        // The entries were encoded to be stored, so they encode again; one that does not is left
-        // out, and followers see the gap and read it from the log.
-        let encoded: Vec<Vec<u8>> = batch
-            .envelopes
-            .iter()
-            .filter_map(|envelope| envelope.encode().ok())
-            .collect();
         let max_payload = client.server_info().max_payload;
-        for message in proto_schema::LogEvents::pack(&encoded, max_payload) {
+        // The bytes just stored, packed as they are: one message per commit where it fits.
+        for message in proto_schema::LogEvents::pack(&batch.encoded, max_payload) {
             if let Err(error) = client
                 .publish(subjects::LOG_EVENTS, Bytes::from(message))
                 .await
