@@ -701,7 +701,7 @@ pub(crate) fn long_date(date: Date) -> String {
 pub(crate) fn period_words(period: Period) -> String {
     match period {
         Period::Month { year, month } => format!("{} {year}", month_name(month)),
-        Period::Week { .. } => format!("Week beginning {}", long_date(period.first_day())),
+        Period::Week { .. } => format!("week beginning {}", long_date(period.first_day())),
         Period::Day(date) => long_date(date),
     }
 }
@@ -1091,7 +1091,7 @@ mod tests {
         assert_eq!(words("2025-01"), "January 2025");
         assert_eq!(words("2025-12"), "December 2025");
         // ISO week 1 of 2019 begins on Monday 31 December 2018.
-        assert_eq!(words("2019-W01"), "Week beginning 31 December 2018");
+        assert_eq!(words("2019-W01"), "week beginning 31 December 2018");
         assert_eq!(words("2025-06-03"), "3 June 2025");
         let short = |code: &str| period_short(Period::parse(code).expect("period"));
         assert_eq!(short("2025-09"), "Sep 2025");
